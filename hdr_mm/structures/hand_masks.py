@@ -1,0 +1,65 @@
+"""The mask algebra that turns HASM's four masks into TDR's inputs.
+
+HDR_SPEC section 2, for one target hand ``t`` and the other hand ``o``,
+all masks binary and in the target's crop:
+
+- hidden part of the target:     ``H_t = A_t * (1 - V_t)``, ``K_t = 1 - H_t``
+- other hand, to be removed:     ``H_o = (1 - A_t) * A_o``,  ``K_o = 1 - H_o``
+- modal channel of the target:   ``M_t = V_t``
+- modal channel of the other:    ``M_o = (1 - A_t) * (1 - A_o)``
+- region TDR repaints:           ``R = 1 - K_t * K_o``
+
+The functions only use ``*`` and ``-``, so they serve numpy arrays (data
+transforms) and torch tensors (batched model code) alike, of any shape
+as long as the four inputs broadcast.
+"""
+from typing import Dict, TypeVar
+
+Array = TypeVar('Array')
+
+
+def tdr_masks(amodal_t: Array, visible_t: Array, amodal_o: Array,
+              visible_o: Array) -> Dict[str, Array]:
+    """Compute every TDR mask from the amodal/visible masks of two hands.
+
+    Args:
+        amodal_t: Amodal mask of the target hand, values in {0, 1}.
+        visible_t: Visible mask of the target hand.
+        amodal_o: Amodal mask of the other hand.
+        visible_o: Visible mask of the other hand. It is not needed by the
+            algebra (the other hand is removed wherever it is, seen or
+            not) but accepted so that callers pass the four masks alike.
+
+    Returns:
+        dict: ``hidden_t`` (H_t), ``keep_t`` (K_t), ``hidden_o`` (H_o),
+        ``keep_o`` (K_o), ``modal_t`` (M_t), ``modal_o`` (M_o) and
+        ``repaint`` (R), each with the broadcast shape and type of the
+        inputs.
+    """
+    del visible_o  # see the docstring
+    hidden_t = amodal_t * (1 - visible_t)
+    hidden_o = (1 - amodal_t) * amodal_o
+    keep_t = 1 - hidden_t
+    keep_o = 1 - hidden_o
+    return dict(
+        hidden_t=hidden_t,
+        keep_t=keep_t,
+        hidden_o=hidden_o,
+        keep_o=keep_o,
+        modal_t=visible_t,
+        modal_o=(1 - amodal_t) * (1 - amodal_o),
+        repaint=1 - keep_t * keep_o)
+
+
+def swap_rl_visible(rl_visible: Array) -> Array:
+    """Swap labels 1 (right visible) and 2 (left visible) of an
+    ``rl_visible`` map, as needed when a left sample is mirrored.
+
+    Args:
+        rl_visible: Integer map with values 0 (background), 1 and 2.
+
+    Returns:
+        The map with 1 and 2 exchanged (0 stays 0), as an integer array
+        of the same kind (numpy or torch).
+    """
+    return (rl_visible == 1) * 2 + (rl_visible == 2) * 1

@@ -1,0 +1,139 @@
+"""Reading the authors' checkpoint files for the model converters.
+
+The authors' files wrap a state dict as ``{'step', 'state_dict',
+'optimizer'}`` (or hold the bare state dict), and weights saved from a
+distributed wrapper prefix every key with ``module.``. mmengine's
+``CheckpointLoader`` reads files but does not know this wrapping, so the
+unwrapping lives here, shared by every converter in
+``tools/model_converters``.
+"""
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, Iterable, Mapping, Optional, Tuple
+
+import torch
+
+
+class CheckpointKeyError(KeyError):
+    """A checkpoint's keys do not match what a model or converter expects.
+
+    The message lists the missing and the unexpected keys.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def load_reference_state_dict(path: str,
+                              map_location: str = 'cpu'
+                              ) -> 'OrderedDict[str, torch.Tensor]':
+    """Load a state dict from one of the authors' checkpoint files.
+
+    Args:
+        path: The ``.pth``/``.pt`` file.
+        map_location: Passed to :func:`torch.load`.
+
+    Returns:
+        OrderedDict: parameter name -> tensor, with any ``state_dict``
+        wrapping and ``module.`` prefixes removed.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file cannot be unpickled (truncated or not a
+            checkpoint) or holds no tensor state dict.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint file not found: {path}')
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as e:  # torch raises several types for bad files
+        raise ValueError(
+            f'cannot read checkpoint {path}: {type(e).__name__}: {e}. '
+            'Is the file complete?') from e
+    if isinstance(obj, Mapping) and 'state_dict' in obj:
+        obj = obj['state_dict']
+    if not isinstance(obj, Mapping) or not obj or not all(
+            isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(
+            f'{path} holds no state dict of tensors (expected a mapping '
+            "of parameter names to tensors, or one under 'state_dict')")
+    return OrderedDict(
+        (k[len('module.'):] if k.startswith('module.') else k, v)
+        for k, v in obj.items())
+
+
+def check_keys(found: Iterable[str],
+               expected: Iterable[str],
+               what: str,
+               ignore: Optional[Iterable[str]] = None) -> None:
+    """Raise :class:`CheckpointKeyError` unless two key sets are equal.
+
+    Args:
+        found: Keys present (e.g. in a checkpoint).
+        expected: Keys wanted (e.g. by a model or a key map).
+        what: Name of the checkpoint or model, used in the message.
+        ignore: Keys to leave out of the comparison on both sides.
+    """
+    ignore = set(ignore or ())
+    found, expected = set(found) - ignore, set(expected) - ignore
+    missing, unexpected = sorted(expected - found), sorted(found - expected)
+    if missing or unexpected:
+        raise CheckpointKeyError(
+            f'{what}: {len(missing)} missing key(s) {missing[:10]}'
+            f'{"..." if len(missing) > 10 else ""}, {len(unexpected)} '
+            f'unexpected key(s) {unexpected[:10]}'
+            f'{"..." if len(unexpected) > 10 else ""}')
+
+
+def convert_state_dict(
+    src: Mapping[str, torch.Tensor],
+    key_map: Mapping[str, str],
+    what: str,
+) -> 'OrderedDict[str, torch.Tensor]':
+    """Rename every key of ``src`` through ``key_map``, checking coverage.
+
+    Args:
+        src: The authors' state dict.
+        key_map: Their key -> our key, for every key of ``src``.
+        what: Name used in error messages.
+
+    Returns:
+        OrderedDict: our key -> tensor.
+
+    Raises:
+        CheckpointKeyError: ``src`` and ``key_map`` do not cover the same
+            keys.
+    """
+    check_keys(src.keys(), key_map.keys(), what)
+    return OrderedDict((key_map[k], v) for k, v in src.items())
+
+
+def save_mmengine_checkpoint(state_dict: Mapping[str, torch.Tensor],
+                             path: str,
+                             meta: Optional[Dict] = None,
+                             overwrite: bool = False) -> None:
+    """Save a state dict as an mmengine checkpoint (``{'meta',
+    'state_dict'}``), refusing to replace an existing file unless asked.
+
+    Args:
+        state_dict: Parameters to save.
+        path: Output file.
+        meta: Saved under ``meta``.
+        overwrite: Replace ``path`` if it exists.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+    """
+    if osp.exists(path) and not overwrite:
+        raise FileExistsError(
+            f'{path} exists; pass --overwrite to replace it')
+    tmp = path + '.tmp'
+    torch.save(dict(meta=meta or {}, state_dict=OrderedDict(state_dict)),
+               tmp)
+    os.replace(tmp, path)  # never leave a half-written checkpoint behind
+
+
+def shapes(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, Tuple]:
+    """Key -> shape tuple, for comparing with the reference manifest."""
+    return {k: tuple(v.shape) for k, v in state_dict.items()}
