@@ -40,27 +40,43 @@ def set_default_launcher_env(launcher: str) -> None:
         os.environ.setdefault('MASTER_PORT', '29500')
 
 
-def _iter_typed(node: Any, path: str = '') -> Iterator[Tuple[str, str]]:
-    """Yield ``(key path, type name)`` for every ``type=<str>`` dict."""
+def _iter_typed(node: Any,
+                path: str = '',
+                scope: str = 'mmpose') -> Iterator[Tuple[str, str, str]]:
+    """Yield ``(key path, type name, scope)`` for every ``type=<str>`` dict.
+
+    A component named with a scope prefix (``mmseg.EncoderDecoder``)
+    builds its children in that scope, so their unprefixed types are
+    looked up there.
+    """
     if isinstance(node, dict):
         t = node.get('type')
         if isinstance(t, str):
-            yield path or '<root>', t
+            yield path or '<root>', t, scope
+            if '.' in t:
+                scope = t.split('.')[0]
         for k, v in node.items():
-            yield from _iter_typed(v, f'{path}.{k}' if path else str(k))
+            yield from _iter_typed(v, f'{path}.{k}' if path else str(k),
+                                   scope)
     elif isinstance(node, (list, tuple)):
         for i, v in enumerate(node):
-            yield from _iter_typed(v, f'{path}[{i}]')
+            yield from _iter_typed(v, f'{path}[{i}]', scope)
 
 
-def _all_registries() -> List:
-    """Every registry a config type may live in (mmpose's, whose parents
-    and siblings hold mmengine's, mmseg's and mmdet's components)."""
-    import mmpose.registry as reg_module
+def _scope_registries(scope: str) -> List:
+    """Every registry of a scope's package (``<scope>.registry``): a
+    config type may live in any of them, and their parents hold
+    mmengine's components."""
+    import importlib
+
     from mmengine.registry import Registry
+    try:
+        module = importlib.import_module(f'{scope}.registry')
+    except ImportError:
+        return []
     return [
-        getattr(reg_module, name) for name in dir(reg_module)
-        if isinstance(getattr(reg_module, name), Registry)
+        getattr(module, name) for name in dir(module)
+        if isinstance(getattr(module, name), Registry)
     ]
 
 
@@ -94,14 +110,15 @@ def check_config(cfg: Config) -> None:
     Raises:
         ConfigCheckError: naming the config key and what was expected.
     """
-    scope = cfg.get('default_scope', 'mmpose')
-    registries = _all_registries()
-    for path, type_name in _iter_typed(cfg.to_dict()):
+    default_scope = cfg.get('default_scope', None) or 'mmpose'
+    for path, type_name, scope in _iter_typed(cfg.to_dict(),
+                                              scope=default_scope):
+        registries = _scope_registries(scope)
         if not _known_type(type_name, registries):
             hint = _close_matches(type_name, registries)
             raise ConfigCheckError(
                 f'{cfg.filename}: `{path}.type` = {type_name!r} is not a '
-                f'registered component (default scope {scope!r}). '
+                f'registered component (scope {scope!r}). '
                 + (f'Did you mean {hint}?' if hint else
                    'Is `custom_imports` missing the package that defines '
                    'it?'))

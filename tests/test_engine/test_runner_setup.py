@@ -76,3 +76,16 @@ def test_gloo_backend_without_cuda(tmp_path, monkeypatch):
     cfg = _cfg(tmp_path, launcher='none')
     use_gloo_without_cuda(cfg)
     assert 'env_cfg' not in cfg
+
+
+def test_children_of_a_prefixed_type_resolve_in_its_scope(tmp_path):
+    cfg = _cfg(tmp_path)
+    cfg.seg = dict(
+        type='mmseg.EncoderDecoder',
+        backbone=dict(type='MixVisionTransformer'),
+        decode_head=dict(type='SegformerHead'))
+    check_config(cfg)
+    cfg.seg.decode_head.type = 'SegformerHed'
+    with pytest.raises(ConfigCheckError,
+                       match=r"seg.decode_head.type.*scope 'mmseg'"):
+        check_config(cfg)
