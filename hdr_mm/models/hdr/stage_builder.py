@@ -1,0 +1,66 @@
+"""Building one HDR stage (HASM, TDR or SHPE) from its own config.
+
+Each stage of the pipeline is trained on its own, with its own config and
+checkpoint; the top-level model takes them as they are, so any stage can
+be swapped for another model by pointing at another config/checkpoint.
+"""
+import os.path as osp
+from typing import Optional
+
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+
+from mmpose.registry import MODELS
+
+
+class StageCheckpointError(RuntimeError):
+    """A stage's checkpoint does not fit the model its config builds."""
+
+
+def build_stage(name: str,
+                config: str,
+                checkpoint: Optional[str] = None,
+                cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a stage's model from a config file and load its weights.
+
+    Args:
+        name: Stage name for messages (``'hasm'``, ``'tdr'``, ``'shpe'``).
+        config: Path of the stage's config file; its ``model`` is built.
+        checkpoint: Weights to load strictly; None keeps the model's
+            initialisation (for tests and for untrained baselines).
+        cfg_options: Overrides merged into the stage config first.
+
+    Returns:
+        nn.Module: the stage model in eval mode.
+
+    Raises:
+        FileNotFoundError: the config or the checkpoint does not exist.
+        StageCheckpointError: the checkpoint's keys or shapes do not match
+            the model (naming the stage, both files and the keys).
+    """
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'{name} stage: config file not found: '
+                                f'{config}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise KeyError(f'{name} stage: {config} has no `model`')
+    model = MODELS.build(cfg.model)
+    if checkpoint is None:
+        model.init_weights()
+    else:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'{name} stage: checkpoint file not found: {checkpoint}')
+        try:
+            load_checkpoint(
+                model, checkpoint, map_location='cpu', strict=True,
+                logger='silent')
+        except RuntimeError as e:
+            raise StageCheckpointError(
+                f'{name} stage: checkpoint {checkpoint} does not match the '
+                f'model of {config}: {e}') from e
+    model.cfg = cfg
+    return model.eval()
