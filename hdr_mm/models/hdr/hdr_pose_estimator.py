@@ -269,7 +269,8 @@ class HDRPoseEstimator(BaseModel):
             bone_length_mm=self.bone_length_mm)
         preds = self.shpe.head.predict(feats, samples, test_cfg=test_cfg)
         scale = images.shape[-1] / self.shpe_size
-        kpts = np.stack([p.keypoints[0] for p in preds]) * scale
+        kpts = np.stack([p.keypoints[0] for p in preds])
+        kpts = (kpts + 0.5) * scale - 0.5  # pixel centres
         scores = np.stack([p.keypoint_scores[0] for p in preds])
         xyz = np.stack([p.keypoints_3d[0] for p in preds])
         return kpts, scores, xyz
