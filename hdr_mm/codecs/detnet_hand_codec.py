@@ -89,7 +89,7 @@ class DetNetHandCodec(BaseKeypointCodec):
     - ``location_weights`` (N, K): 1 where the joint, the wrist and the
       middle MCP are annotated and the joint is inside the crop
     - ``ref_bone_length`` (N,): ||middle MCP - wrist|| in the unit of
-      ``keypoints_cam`` (mm), 0 when unknown
+      ``keypoints_3d`` (mm), 0 when unknown
 
     Args:
         input_size: (W, H) of the network input, e.g. (256, 256).
@@ -99,9 +99,11 @@ class DetNetHandCodec(BaseKeypointCodec):
         parents: Parent of each joint (-1 for the root).
         root_index: Index of the wrist.
         ref_index: Index of the middle finger's MCP joint.
+        require_3d: Raise when ``encode`` gets no 3D joints (in a pipeline:
+            ``MirrorHandCrop`` is missing). False allows 2D-only targets.
     """
 
-    auxiliary_encode_keys = {'keypoints_cam'}
+    auxiliary_encode_keys = {'keypoints_3d'}
 
     field_mapping_table = dict(heatmaps='heatmaps')
     # replaces PackPoseInputs' default table, so it repeats its entries
@@ -128,7 +130,8 @@ class DetNetHandCodec(BaseKeypointCodec):
                  sigma: float = 2.5,
                  parents: Sequence[int] = tuple(SHPE_PARENTS.tolist()),
                  root_index: int = SHPE_ROOT,
-                 ref_index: int = SHPE_MIDDLE_MCP) -> None:
+                 ref_index: int = SHPE_MIDDLE_MCP,
+                 require_3d: bool = True) -> None:
         super().__init__()
         self.input_size = tuple(int(v) for v in input_size)
         self.heatmap_size = tuple(int(v) for v in heatmap_size)
@@ -145,19 +148,20 @@ class DetNetHandCodec(BaseKeypointCodec):
         self.num_keypoints = len(self.parents)
         self.root_index = int(root_index)
         self.ref_index = int(ref_index)
+        self.require_3d = require_3d
 
     def encode(self,
                keypoints: np.ndarray,
                keypoints_visible: Optional[np.ndarray] = None,
-               keypoints_cam: Optional[np.ndarray] = None) -> dict:
+               keypoints_3d: Optional[np.ndarray] = None) -> dict:
         """Encode joints into SHPE targets.
 
         Args:
             keypoints: (N, K, 2) joints in input-image pixels (the crop).
             keypoints_visible: (N, K) annotation validity (default all 1).
-            keypoints_cam: (N, K, 3) 3D joints (mm, any origin; camera
-                frame of the right-hand crop). ``None`` gives zero 3D
-                weights (2D-only supervision).
+            keypoints_3d: (N, K, 3) 3D joints (mm, any origin) in the frame
+                of the (mirrored, right-hand) crop. ``None`` gives zero 3D
+                weights (2D-only supervision) if ``require_3d`` is False.
 
         Returns:
             dict: the items listed in the class docstring.
@@ -171,12 +175,17 @@ class DetNetHandCodec(BaseKeypointCodec):
         if keypoints_visible is None:
             keypoints_visible = np.ones((N, K), dtype=np.float32)
         vis = np.asarray(keypoints_visible, dtype=np.float32).reshape(N, K)
-        if keypoints_cam is not None:
-            keypoints_cam = np.asarray(keypoints_cam, dtype=np.float32)
-            if keypoints_cam.shape != (N, K, 3):
+        if keypoints_3d is None and self.require_3d:
+            raise ValueError(
+                'DetNetHandCodec.encode: no 3D joints (keypoints_3d); in a '
+                'pipeline, put MirrorHandCrop between TopdownAffine and '
+                'GenerateTarget, or set require_3d=False for 2D-only targets')
+        if keypoints_3d is not None:
+            keypoints_3d = np.asarray(keypoints_3d, dtype=np.float32)
+            if keypoints_3d.shape != (N, K, 3):
                 raise ValueError(
-                    'DetNetHandCodec.encode: keypoints_cam must be '
-                    f'{(N, K, 3)}, got {keypoints_cam.shape}')
+                    'DetNetHandCodec.encode: keypoints_3d must be '
+                    f'{(N, K, 3)}, got {keypoints_3d.shape}')
 
         heatmaps = np.zeros((K, ) + self.heatmap_size[::-1], np.float32)
         kw = np.zeros((N, K), np.float32)
@@ -190,9 +199,9 @@ class DetNetHandCodec(BaseKeypointCodec):
                                           keypoints[n, :, :2] / self.stride,
                                           vis[n], self.sigma)
             heatmaps = np.maximum(heatmaps, hm)
-            if keypoints_cam is None:
+            if keypoints_3d is None:
                 continue
-            cam, valid = keypoints_cam[n], (vis[n] > 0.5) & (kw[n] > 0)
+            cam, valid = keypoints_3d[n], (vis[n] > 0.5) & (kw[n] > 0)
             # unit bone directions
             child = np.nonzero(self.parents >= 0)[0]
             bones = cam[child] - cam[self.parents[child]]

@@ -46,7 +46,7 @@ def test_round_trip_within_grid_precision():
 
 def test_gaussian_peak_near_border_is_exact():
     # mmpose's generator shifts the peak by one cell here (radius 7.5)
-    codec = DetNetHandCodec()
+    codec = DetNetHandCodec(require_3d=False)
     kpts = np.full((1, 21, 2), 128, np.float32)
     kpts[0, 3] = (4 * 3, 4 * 2)  # cell (3, 2)
     enc = codec.encode(kpts, np.ones((1, 21)))
@@ -101,5 +101,7 @@ def test_bad_sizes():
     codec = DetNetHandCodec()
     with pytest.raises(ValueError, match='keypoints must be'):
         codec.encode(np.zeros((1, 42, 2)))
-    with pytest.raises(ValueError, match='keypoints_cam'):
+    with pytest.raises(ValueError, match='MirrorHandCrop'):
+        codec.encode(np.zeros((1, 21, 2)))
+    with pytest.raises(ValueError, match='keypoints_3d'):
         codec.encode(np.zeros((1, 21, 2)), None, np.zeros((1, 21, 2)))
