@@ -147,7 +147,7 @@ def make_sample(index: int, root: str, num_samples: int, img_size: int,
         capture=int(CAPTURE), subject=0, seq_name=seq, camera=CAMERA,
         frame_idx=index)
     annotation = dict(
-        id=index, image_id=index,
+        id=index, image_id=index, category_id=1, iscrowd=0,
         bbox=[float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
         joint_valid=valid.tolist(), hand_type=scene.hand_type,
         hand_type_valid=1, joint_2d=joint_2d.round(4).tolist(),
