@@ -5,7 +5,6 @@ import pytest
 from mmengine.registry import init_default_scope
 
 from hdr_mm.datasets import SingleHand3DDataset
-from hdr_mm.structures.hand_joints import INTERHAND_TO_SHPE
 
 PIPELINE = [
     dict(type='LoadImage'),

@@ -176,8 +176,8 @@ class HandMPJPEMetric(BaseMetric):
         """
         logger = MMLogger.get_current_instance()
         metrics = {}
-        interacting = np.concatenate(
-            [[r['interacting']] * len(r['mask']) for r in results]).astype(bool)
+        interacting = np.concatenate([[r['interacting']] * len(r['mask'])
+                                      for r in results]).astype(bool)
         mask = np.concatenate([r['mask'] for r in results])
         gt = np.concatenate([r['gt'] for r in results])
         for mode, key in (('MPJPE', 'pred'), ('PA-MPJPE', 'pred_pa')):
