@@ -1,1 +1,2 @@
 
+from .mirror_hand_crop import MirrorHandCrop  # noqa: F401

@@ -1,1 +1,6 @@
+"""SHPE: the DetNet-style single-hand 3D pose estimator of HDR."""
+from .detnet_head import DetNetHead
+from .detnet_resnet import DetNetResNet
+from .map_l2_loss import MapL2Loss
 
+__all__ = ['DetNetResNet', 'DetNetHead', 'MapL2Loss']

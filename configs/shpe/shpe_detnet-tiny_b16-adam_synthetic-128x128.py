@@ -1,0 +1,71 @@
+# Small CPU configuration of the SHPE on the generated data: the same
+# DetNet design (trunk with a max-pool unit and dilated stages, coordinate
+# channels, heat/delta/location branches, loss weights 1/1/5) but thin
+# (bottleneck widths 16/32/64) and on 128x128 crops, so that it learns
+# visibly in a few minutes on 2 cores. The data is generated on first use.
+_base_ = ['./shpe_detnet-r50_b48-adam_interhand2.6m-256x256.py']
+
+synthetic_data = dict(
+    out_dir='data/synthetic_hands', num_samples=400, img_size=256, seed=0)
+data_root = 'data/synthetic_hands/interhand2.6m/'
+
+input_size = (128, 128)
+heatmap_size = (32, 32)
+codec = dict(
+    type='DetNetHandCodec',
+    input_size=input_size,
+    heatmap_size=heatmap_size,
+    sigma=1.5)
+
+model = dict(
+    backbone=dict(
+        type='DetNetResNet',
+        stem_channels=32,
+        stage_blocks=(2, 1, 1),
+        stage_out_channels=(64, 128, 256),
+        out_channels=64),
+    head=dict(in_channels=64, mid_channels=64, decoder=codec))
+
+meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
+             'input_size', 'input_center', 'input_scale', 'mirrored',
+             'interacting', 'hand_side')
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=2.0),
+    dict(type='RandomBBoxTransform', rotate_factor=0.0, scale_factor=(0.9,
+                                                                      1.1)),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='MirrorHandCrop'),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs', meta_keys=meta_keys),
+]
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=2.0),
+    dict(type='TopdownAffine', input_size=input_size),
+    dict(type='MirrorHandCrop'),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs', meta_keys=meta_keys),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=val_pipeline))
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=val_pipeline))
+
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
+train_cfg = dict(by_epoch=True, max_epochs=6, val_interval=2)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(interval=2, max_keep_ckpts=1))
+log_processor = dict(window_size=10)

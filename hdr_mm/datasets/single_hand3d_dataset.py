@@ -1,0 +1,123 @@
+"""InterHand2.6M as single right hands for the SHPE.
+
+HDR's SHPE sees one hand per 256x256 crop, always as a right hand
+(``HDR_SPEC`` sections 1 and 3). This dataset reads InterHand2.6M (v1.0
+layout: data, camera and joint_3d json; the generated data uses the same
+layout) through mmpose's :class:`~mmpose.datasets.InterHand3DDataset` and
+turns every frame into one instance per valid hand, in SHPE joint order.
+Left hands are flagged ``mirrored``; :class:`~hdr_mm.datasets.transforms.
+MirrorHandCrop` mirrors their crops after ``TopdownAffine``.
+"""
+import copy
+from typing import List, Tuple
+
+import numpy as np
+from mmpose.datasets import InterHand3DDataset
+from mmpose.registry import DATASETS
+
+from hdr_mm.structures.hand_joints import (INTERHAND_TO_SHPE, LEFT_SLICE,
+                                           NUM_HAND_JOINTS, RIGHT_SLICE,
+                                           SHPE_PARENTS, SHPE_ROOT)
+
+_FINGERS = ('thumb', 'index', 'middle', 'ring', 'pinky')
+_COLORS = ([255, 255, 255], [255, 128, 0], [255, 153, 255], [102, 178, 255],
+           [255, 51, 51], [0, 255, 0])
+
+
+def shpe_hand_metainfo() -> dict:
+    """mmpose dataset meta information of one hand in SHPE order."""
+    names = ['wrist'] + [f'{f}{k}' for f in _FINGERS for k in range(1, 5)]
+    keypoint_info = {
+        i: dict(name=n, id=i, color=_COLORS[(i + 3) // 4], type='', swap='')
+        for i, n in enumerate(names)
+    }
+    skeleton_info = {
+        i - 1: dict(link=(names[SHPE_PARENTS[i]], names[i]), id=i - 1,
+                    color=_COLORS[(i + 3) // 4])
+        for i in range(1, NUM_HAND_JOINTS)
+    }
+    return dict(
+        dataset_name='shpe_single_hand3d',
+        keypoint_info=keypoint_info,
+        skeleton_info=skeleton_info,
+        joint_weights=[1.] * NUM_HAND_JOINTS,
+        sigmas=[0.025] * NUM_HAND_JOINTS)
+
+
+@DATASETS.register_module()
+class SingleHand3DDataset(InterHand3DDataset):
+    """One instance per valid hand of InterHand2.6M-style frames.
+
+    A hand is used when the frame's ``hand_type`` contains it and its wrist
+    is annotated (``joint_valid``; InterHand's root-relative 3D is
+    meaningless otherwise). Each instance holds, in SHPE joint order:
+
+    - ``keypoints`` (1, 21, 2): image pixels,
+    - ``keypoints_visible`` (1, 21): annotation validity,
+    - ``keypoints_cam`` (1, 21, 3): camera coordinates in mm relative to the
+      wrist (the hand's own frame, never mirrored),
+    - ``bbox`` (1, 4) xyxy: tight box of the annotated joints (the pipeline's
+      ``GetBBoxCenterScale(padding=2.0)`` doubles it as in HDR),
+    - ``hand_side`` (``'right'``/``'left'``), ``mirrored`` (left hands),
+      ``interacting`` (the frame shows two interacting hands).
+
+    Args:
+        **kwargs: As :class:`~mmpose.datasets.InterHand3DDataset`
+            (``ann_file``, ``camera_param_file``, ``joint_file``,
+            ``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``...).
+    """
+
+    METAINFO: dict = shpe_hand_metainfo()
+
+    def __init__(self, **kwargs) -> None:
+        if not kwargs.get('use_gt_root_depth', True):
+            raise ValueError('SingleHand3DDataset needs use_gt_root_depth='
+                             'True (root-relative joints, no RootNet)')
+        super().__init__(**kwargs)
+
+    def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
+        """Split every frame of the parent's list into hand instances."""
+        frames, images = super()._load_annotations()
+        instances = []
+        for frame in frames:
+            instances.extend(self._split_hands(frame))
+        if not instances:
+            raise ValueError(f'{self.ann_file}: no valid hand (annotated '
+                             'wrist) in any frame')
+        return instances, images
+
+    @staticmethod
+    def _split_hands(frame: dict) -> List[dict]:
+        present = frame['hand_type'].reshape(-1) > 0  # (right, left)
+        out = []
+        for side, sl, flag in (('right', RIGHT_SLICE, present[0]),
+                               ('left', LEFT_SLICE, present[1])):
+            kpts = frame['keypoints'][0, sl][INTERHAND_TO_SHPE]
+            vis = frame['keypoints_visible'][0, sl][INTERHAND_TO_SHPE]
+            cam = frame['keypoints_cam'][0, sl][INTERHAND_TO_SHPE]
+            if not flag or vis[SHPE_ROOT] < 0.5:
+                continue
+            valid = vis > 0.5
+            xy = kpts[valid, :2]
+            bbox = np.concatenate([xy.min(0), xy.max(0)]).astype(np.float32)
+            info = {
+                k: v
+                for k, v in frame.items()
+                if k not in ('keypoints', 'keypoints_visible',
+                             'keypoints_cam', 'bbox', 'raw_ann_info')
+            }
+            info.update(
+                id=int(frame['id']) * 2 + (side == 'left'),
+                ann_id=frame['id'],
+                keypoints=kpts[None, :, :2].astype(np.float32),
+                keypoints_visible=vis[None].astype(np.float32),
+                keypoints_cam=(cam - cam[SHPE_ROOT])[None].astype(
+                    np.float32),
+                bbox=bbox[None],
+                num_keypoints=NUM_HAND_JOINTS,
+                hand_side=side,
+                mirrored=side == 'left',
+                interacting=bool(present.all()),
+                raw_ann_info=copy.deepcopy(frame['raw_ann_info']))
+            out.append(info)
+        return out
