@@ -21,7 +21,7 @@ once. Each stage is built from its own config and checkpoint
 (:func:`build_stage`), so a stage can be swapped without touching the
 others.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ from torch import Tensor
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 from hdr_mm.structures import (INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
-                               NUM_HAND_JOINTS, SHPE_TO_INTERHAND, tdr_masks)
+                               NUM_HAND_JOINTS, SHPE_TO_INTERHAND)
 from .hand_crops import (invert_affine, mask_boxes, square_crop_affine,
                          transform_points, warp_affine)
 from .stage_builder import build_stage
