@@ -151,13 +151,18 @@ def test_deterministic_and_no_overwrite(tmp_path, synthetic_args):
         ensure_synthetic_hands(str(tmp_path / 'c'), num_samples=3)
 
 
-def test_ensure_generates_on_first_use(tmp_path, capsys):
+def test_ensure_generates_on_first_use(tmp_path, monkeypatch):
+    from hdr_mm.datasets.synthetic import generator
+    logged = []
+    monkeypatch.setattr(generator, 'print_log',
+                        lambda msg, *a, **k: logged.append(msg))
     root = tmp_path / 'fresh'
     meta = ensure_synthetic_hands(str(root), num_samples=2, img_size=64,
                                   seed=5)
     assert (root / 'meta.json').is_file()
     assert meta['args']['seed'] == 5
-    assert 'generating 2 samples on first use' in capsys.readouterr().out
+    assert len(logged) == 1 and 'generating 2 samples on first use' in \
+        logged[0]
 
 
 def test_bad_arguments(tmp_path):
