@@ -1,2 +1,5 @@
 from . import transforms  # noqa: F401
-from .single_hand3d_dataset import SingleHand3DDataset  # noqa: F401
+from .aih_dataset import AIHDataset
+from .single_hand3d_dataset import SingleHand3DDataset
+
+__all__ = ['AIHDataset', 'SingleHand3DDataset']

@@ -18,6 +18,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+from mmengine.logging import print_log
 
 from .scene import SIDES, crop_matrix, mask_bbox, render_view, sample_scene
 
@@ -306,7 +307,6 @@ def ensure_synthetic_hands(out_dir: str, **kwargs) -> dict:
             generated dataset, or an unfinished one).
         ValueError: the existing data was generated with other arguments.
     """
-    from mmengine.logging import print_log
     meta_path = osp.join(out_dir, 'meta.json')
     if osp.isfile(meta_path):
         try:
