@@ -1,8 +1,12 @@
 # Small TDR on the generated hands: trains on 2 CPU cores in minutes.
 # Same model, losses, weights and optimisers as the paper configuration,
 # with a 5-level U-Net of narrow widths on 64x64 crops, no VGG16 file
-# (the perceptual and style terms are off; the log says so), and a
-# shorter schedule.
+# (the perceptual and style terms are off; the log says so), a shorter
+# schedule, and partial convs renormalised by window/valid ('window',
+# Liu et al.) instead of the reference's 1/valid ('count'): same function
+# family, but from scratch 'count' leaves the U-Net's last level (no
+# BatchNorm) thousands of Adam steps away from image-sized outputs; the
+# authors started from a pretrained inpainting checkpoint instead.
 _base_ = ['../_base_/datasets/aih_synthetic.py']
 
 custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
@@ -33,6 +37,7 @@ model = dict(
         in_channels=8,
         enc_channels=(32, 64, 96, 128, 128),
         enc_kernels=(7, 5, 5, 3, 3),
+        renorm='window',
         transformers=dict(
             enc3=dict(num_heads=2, mlp_ratio=4, sr_ratio=2),
             dec3=dict(num_heads=2, mlp_ratio=4, sr_ratio=2))),

@@ -4,12 +4,21 @@ HDR_SPEC section 3: convolve ``image * mask``, renormalise by the mask
 coverage of the window, zero where the window holds no valid pixel, and
 the new mask is ``coverage > 0``.
 
-The renormalisation follows the convention of the authors' released
-network (the form ``[C(M*X) - C(0)] / sum(M) + C(0)``): the bias-free
-response is divided by the raw number of valid entries of the window,
-``sum(M)`` over input channels and kernel taps, not by the ratio
-``window_size / sum(M)``. The learned weights absorb the constant, and
-keeping the same convention is what lets the official weights load.
+Two renormalisations are offered (``renorm``):
+
+- ``'count'`` (default, the authors' released network: the form
+  ``[C(M*X) - C(0)] / sum(M) + C(0)``): the bias-free response is divided
+  by the raw number of valid entries of the window, ``sum(M)`` over input
+  channels and kernel taps. The official weights need it.
+- ``'window'`` (Liu et al.'s paper): multiplied by
+  ``window_size / sum(M)``, so a fully valid window is an ordinary
+  convolution. Both compute the same function family (the weights
+  differ by the constant factor ``window_size``), but from scratch the
+  ``'count'`` form starts with outputs ``window_size`` times smaller and,
+  under Adam's fixed step sizes, a layer without BatchNorm after it (the
+  U-Net's last level) needs thousands of iterations to reach image
+  values. The authors started from a pretrained inpainting checkpoint;
+  short from-scratch runs use ``'window'``.
 
 torch and mmcv have no partial convolution, hence this module. The
 authors' implementation keeps a second ``mask_conv`` with a frozen
@@ -44,6 +53,9 @@ class PartialConv2d(BaseModule):
         stride: Stride. Defaults to 1.
         padding: Zero padding. Defaults to 0.
         bias: Whether the convolution has a bias. Defaults to False.
+        renorm: ``'count'`` (divide by the number of valid entries, the
+            reference) or ``'window'`` (multiply by window size / valid
+            entries). See the module docstring.
         init_cfg: mmengine init config.
 
     Shapes:
@@ -62,8 +74,13 @@ class PartialConv2d(BaseModule):
                  stride: Union[int, Tuple[int, int]] = 1,
                  padding: Union[int, Tuple[int, int]] = 0,
                  bias: bool = False,
+                 renorm: str = 'count',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if renorm not in ('count', 'window'):
+            raise ValueError(f"renorm must be 'count' or 'window', got "
+                             f'{renorm!r}')
+        self.renorm = renorm
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size,
@@ -101,6 +118,8 @@ class PartialConv2d(BaseModule):
             cov = self.coverage(mask)
             holes = cov == 0
             scale = 1.0 / cov.masked_fill(holes, 1.0)
+            if self.renorm == 'window':
+                scale = scale * (self.in_channels * self.window.numel())
             valid = (~holes).to(x.dtype)
         out = out * scale
         if self.conv.bias is not None:
@@ -122,6 +141,7 @@ class PartialConvBlock(BaseModule):
         norm: Add a BatchNorm2d after the convolution.
         act: ``'relu'``, ``'leaky'`` (slope 0.2) or None.
         bias: Convolution bias.
+        renorm: Renormalisation of :class:`PartialConv2d`.
     """
 
     def __init__(self,
@@ -132,10 +152,12 @@ class PartialConvBlock(BaseModule):
                  norm: bool = True,
                  act: Optional[str] = 'relu',
                  bias: bool = False,
+                 renorm: str = 'count',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.pconv = PartialConv2d(in_channels, out_channels, kernel_size,
-                                   stride, kernel_size // 2, bias=bias)
+                                   stride, kernel_size // 2, bias=bias,
+                                   renorm=renorm)
         self.norm = nn.BatchNorm2d(out_channels) if norm else None
         acts = {
             'relu': nn.ReLU,

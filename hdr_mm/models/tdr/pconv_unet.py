@@ -47,6 +47,10 @@ class PConvUNet(BaseModule):
             kwargs (``num_heads``, ``mlp_ratio``, ``sr_ratio``,
             ``depth``); ``dim`` is taken from the level. None = the
             paper's four stages.
+        renorm: Renormalisation of every partial conv: ``'count'``
+            (the reference, needed by the official weights) or
+            ``'window'`` (trains faster from scratch); see
+            :mod:`hdr_mm.models.tdr.partial_conv`.
         init_cfg: mmengine init config.
 
     Shapes:
@@ -62,6 +66,7 @@ class PConvUNet(BaseModule):
                                                 512, 512),
                  enc_kernels: Sequence[int] = (7, 5, 5, 3, 3, 3, 3, 3),
                  transformers: Optional[Dict[str, dict]] = None,
+                 renorm: str = 'count',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(enc_channels) != len(enc_kernels):
@@ -78,7 +83,7 @@ class PConvUNet(BaseModule):
         for i, (ch, k) in enumerate(zip(enc_channels, enc_kernels)):
             self.encoders.append(
                 PartialConvBlock(prev, ch, k, stride=2, norm=i > 0,
-                                 act='relu'))
+                                 act='relu', renorm=renorm))
             prev = ch
         # decoders[i] is decoder level i + 1; built deepest first below
         skip_channels = (in_channels, ) + tuple(enc_channels[:-1])
@@ -90,7 +95,8 @@ class PConvUNet(BaseModule):
             decoders.append(
                 PartialConvBlock(cin, dec_out[level - 1], 3, stride=1,
                                  norm=not last,
-                                 act=None if last else 'leaky', bias=last))
+                                 act=None if last else 'leaky', bias=last,
+                                 renorm=renorm))
             prev = dec_out[level - 1]
         self.decoders = nn.ModuleList(reversed(decoders))
 

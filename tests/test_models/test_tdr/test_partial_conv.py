@@ -63,6 +63,26 @@ def test_full_mask_equals_scaled_conv():
     assert torch.all(m == 1)
 
 
+def test_window_renorm_is_an_ordinary_conv_on_full_windows():
+    torch.manual_seed(2)
+    pc = PartialConv2d(3, 4, 3, stride=1, padding=1, bias=True,
+                       renorm='window')
+    x = torch.randn(1, 3, 6, 6)
+    mask = torch.ones_like(x)
+    mask[..., 0, 0] = 0
+    out, _ = pc(x, mask)
+    ref = F.conv2d(x, pc.conv.weight, pc.conv.bias, 1, 1)
+    # interior windows: all 27 entries valid -> plain convolution
+    assert torch.allclose(out[..., 2:5, 2:5], ref[..., 2:5, 2:5], atol=1e-5)
+    # (1, 1) misses pixel (0, 0) on 3 channels: scaled by 27 / 24
+    raw = F.conv2d(x * mask, pc.conv.weight, None, 1, 1)
+    assert torch.allclose(out[0, :, 1, 1],
+                          raw[0, :, 1, 1] * 27 / 24 + pc.conv.bias,
+                          atol=1e-5)
+    with pytest.raises(ValueError, match='renorm'):
+        PartialConv2d(3, 4, 3, renorm='ratio')
+
+
 def test_gradient_only_through_valid_pixels():
     pc = _ones_conv()
     x = torch.randn(1, 1, 5, 5, requires_grad=True)

@@ -189,3 +189,21 @@ def test_resume_restores_both_optimisers(tmp_path):
     assert runner.iter == 3
     state = runner.optim_wrapper['discriminator'].state_dict()['state']
     assert all(int(s['step']) == 3 for s in state.values())
+
+
+def test_perceptual_and_style_terms_with_local_vgg(tmp_path):
+    from torchvision.models import vgg16
+    path = str(tmp_path / 'vgg16.pth')
+    torch.save(vgg16(weights=None).state_dict(), path)
+    model = MODELS.build(dict(MODEL, perceptual_loss=dict(
+        type='PerceptualStyleLoss', vgg_weights=path)))
+    losses = model(**model.data_preprocessor(batch(), True), mode='loss')
+    for k in ('loss_perceptual_deocc', 'loss_style_deocc',
+              'loss_perceptual_removal', 'loss_style_removal'):
+        assert k in losses and losses[k] > 0, k
+    # no VGG weights enter the model's state dict
+    assert not any('vgg' in k for k in model.state_dict())
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        MODELS.build(dict(MODEL, perceptual_loss=dict(
+            type='PerceptualStyleLoss',
+            vgg_weights=str(tmp_path / 'missing.pth'))))
