@@ -1,1 +1,7 @@
+from .nan_loss_guard_hook import NaNLossGuardHook, NonFiniteLossError
+from .tdr_visualization_hook import TDRVisualizationHook, tdr_panel
 
+__all__ = [
+    'NaNLossGuardHook', 'NonFiniteLossError', 'TDRVisualizationHook',
+    'tdr_panel'
+]

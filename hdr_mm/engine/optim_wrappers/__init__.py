@@ -1,1 +1,3 @@
+from .multi_optim_wrapper_constructor import MultiOptimWrapperConstructor
 
+__all__ = ['MultiOptimWrapperConstructor']

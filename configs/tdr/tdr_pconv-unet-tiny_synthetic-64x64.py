@@ -1,0 +1,88 @@
+# Small TDR on the generated hands: trains on 2 CPU cores in minutes.
+# Same model, losses, weights and optimisers as the paper configuration,
+# with a 5-level U-Net of narrow widths on 64x64 crops, no VGG16 file
+# (the perceptual and style terms are off; the log says so), a shorter
+# schedule, and partial convs renormalised by window/valid ('window',
+# Liu et al.) instead of the reference's 1/valid ('count'): same function
+# family, but from scratch 'count' leaves the U-Net's last level (no
+# BatchNorm) thousands of Adam steps away from image-sized outputs; the
+# authors started from a pretrained inpainting checkpoint instead.
+_base_ = ['../_base_/datasets/aih_synthetic.py']
+
+custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
+default_scope = 'mmpose'
+
+img_size = 64
+_pipeline = [
+    dict(type='LoadAIHSample'),
+    dict(type='MirrorToRight'),
+    dict(type='GetHandBBox', mask_key='r_amodal'),
+    dict(type='GetBBoxCenterScale', padding=2.0),
+    dict(type='TopdownAffine', input_size=(img_size, img_size)),
+    dict(type='WarpExtraKeys', image_keys=['gt_img'],
+         mask_keys=['r_amodal', 'l_amodal', 'rl_visible']),
+    dict(type='TDRMaskAlgebra'),
+    dict(type='PackTDRInputs'),
+]
+train_dataloader = dict(batch_size=8, dataset=dict(pipeline=_pipeline))
+val_dataloader = dict(batch_size=16, dataset=dict(pipeline=_pipeline))
+test_dataloader = val_dataloader
+
+lr = 8e-4
+model = dict(
+    type='TDR',
+    data_preprocessor=dict(type='TDRDataPreprocessor'),
+    generator=dict(
+        type='PConvUNet',
+        in_channels=8,
+        enc_channels=(32, 64, 96, 128, 128),
+        enc_kernels=(7, 5, 5, 3, 3),
+        renorm='window',
+        transformers=dict(
+            enc3=dict(num_heads=2, mlp_ratio=4, sr_ratio=2),
+            dec3=dict(num_heads=2, mlp_ratio=4, sr_ratio=2))),
+    discriminator=dict(type='InpaintDiscriminator', in_channels=5,
+                       channels=(32, 64, 128, 128)),
+    valid_loss=dict(type='MaskedL1Loss', loss_weight=1.0),
+    hole_loss=dict(type='MaskedL1Loss', loss_weight=6.0),
+    tv_loss=dict(type='TotalVariationLoss', loss_weight=0.1),
+    perceptual_loss=dict(type='PerceptualStyleLoss', vgg_weights=None,
+                         perceptual_weight=0.1, style_weight=250.0),
+    gan_loss=dict(type='NSGANLoss', loss_weight=0.1),
+    test_cfg=dict(dilate_kernel=3))  # 9 at 256 px, scaled to 64 px
+
+optim_wrapper = dict(
+    constructor='MultiOptimWrapperConstructor',
+    generator=dict(type='OptimWrapper',
+                   optimizer=dict(type='Adam', lr=lr)),
+    discriminator=dict(type='OptimWrapper',
+                       optimizer=dict(type='Adam', lr=0.1 * lr,
+                                      betas=(0.0, 0.9))))
+
+train_cfg = dict(by_epoch=False, max_iters=600, val_interval=150)
+val_cfg = dict()
+test_cfg = dict()
+val_evaluator = dict(type='TDRMetric')
+test_evaluator = val_evaluator
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=25),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=150,
+                    max_keep_ckpts=2, save_best='tdr/deocc/psnr',
+                    rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+custom_hooks = [
+    dict(type='NaNLossGuardHook'),
+    dict(type='TDRVisualizationHook', interval=4, max_per_batch=2),
+]
+log_processor = dict(by_epoch=False, window_size=25)
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'),
+               mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0))
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)

@@ -1,0 +1,137 @@
+"""PVTv2-style transformer stage inserted into the TDR U-Net.
+
+HDR_SPEC section 3: a block with spatial-reduction attention and an MLP
+holding a 3x3 depth-wise convolution (PVTv2, Wang et al. 2022), block
+LayerNorms with eps 1e-6, and one more LayerNorm after the block(s).
+The stage works on feature maps: (N, C, H, W) in, same shape out, with
+no patch embedding (every pixel is a token).
+
+mmseg's ``MixVisionTransformer`` pieces (``EfficientMultiheadAttention``,
+``MixFFN``) build their attention on ``nn.MultiheadAttention`` with a
+fused in-projection and a 1x1-conv FFN, so their parameters cannot hold
+the official weights' separate ``q``/``kv`` linears without reshaping
+at every load; the few lines here keep the layout of the reference.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from mmpose.registry import MODELS
+
+
+class SRAttention(nn.Module):
+    """Multi-head attention whose keys/values come from a spatially
+    reduced map (a ``sr_ratio`` x ``sr_ratio`` stride-``sr_ratio`` conv
+    followed by LayerNorm, default eps) when ``sr_ratio > 1``.
+
+    Args:
+        dim: Token channels.
+        num_heads: Heads; must divide ``dim``.
+        sr_ratio: Spatial reduction of keys/values.
+    """
+
+    def __init__(self, dim: int, num_heads: int, sr_ratio: int = 1) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f'dim {dim} is not divisible by num_heads '
+                             f'{num_heads}')
+        self.num_heads = num_heads
+        self.sr_ratio = sr_ratio
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(dim, 2 * dim)
+        self.proj = nn.Linear(dim, dim)
+        if sr_ratio > 1:
+            self.sr = nn.Conv2d(dim, dim, sr_ratio, stride=sr_ratio)
+            self.sr_norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor, hw: Sequence[int]) -> torch.Tensor:
+        """x: (N, L, C) tokens of an (H, W) map; returns (N, L, C)."""
+        n, length, c = x.shape
+        heads = self.num_heads
+        q = self.q(x).view(n, length, heads, c // heads).transpose(1, 2)
+        src = x
+        if self.sr_ratio > 1:
+            fmap = x.transpose(1, 2).reshape(n, c, *hw)
+            src = self.sr_norm(self.sr(fmap).flatten(2).transpose(1, 2))
+        k, v = self.kv(src).view(n, -1, 2, heads,
+                                 c // heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(out.transpose(1, 2).reshape(n, length, c))
+
+
+class DWConvMLP(nn.Module):
+    """Linear -> 3x3 depth-wise conv -> GELU -> Linear on tokens."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.dwconv = nn.Conv2d(hidden, hidden, 3, 1, 1, groups=hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor, hw: Sequence[int]) -> torch.Tensor:
+        n, _, _ = x.shape
+        h = self.fc1(x)
+        c = h.shape[-1]
+        h = self.dwconv(h.transpose(1, 2).reshape(n, c, *hw))
+        h = self.act(h.flatten(2).transpose(1, 2))
+        return self.fc2(h)
+
+
+class PVTBlock(nn.Module):
+    """Pre-norm block: ``x + attn(norm1(x))`` then ``x + mlp(norm2(x))``."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float,
+                 sr_ratio: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = SRAttention(dim, num_heads, sr_ratio)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = DWConvMLP(dim, int(dim * mlp_ratio))
+
+    def forward(self, x: torch.Tensor, hw: Sequence[int]) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), hw)
+        return x + self.mlp(self.norm2(x), hw)
+
+
+@MODELS.register_module()
+class PVTStage(BaseModule):
+    """``depth`` PVTv2 blocks then a LayerNorm, on a feature map.
+
+    Args:
+        dim: Channels of the feature map.
+        num_heads: Attention heads.
+        mlp_ratio: Hidden width of the MLP relative to ``dim``.
+        sr_ratio: Spatial reduction of keys/values (1: none).
+        depth: Number of blocks. The paper uses 1.
+        eps: LayerNorm epsilon of the blocks and the final norm.
+
+    Shapes:
+        (N, dim, H, W) -> (N, dim, H, W); H and W must be divisible by
+        ``sr_ratio``.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 mlp_ratio: float = 4.,
+                 sr_ratio: int = 1,
+                 depth: int = 1,
+                 eps: float = 1e-6,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.blocks = nn.ModuleList(
+            PVTBlock(dim, num_heads, mlp_ratio, sr_ratio, eps)
+            for _ in range(depth))
+        self.norm = nn.LayerNorm(dim, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        for blk in self.blocks:
+            tokens = blk(tokens, (h, w))
+        tokens = self.norm(tokens)
+        return tokens.transpose(1, 2).reshape(n, c, h, w)

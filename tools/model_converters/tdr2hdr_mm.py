@@ -1,0 +1,53 @@
+"""Convert the authors' TDR checkpoints to one hdr_mm TDR checkpoint.
+
+Example::
+
+    python tools/model_converters/tdr2hdr_mm.py \
+        --generator ckpt_iter_70000.pth.tar --discriminator D_iter_70000.pth.tar \
+        --out work_dirs/tdr_official.pth
+
+The result loads strictly into ``TDR`` built from
+``configs/tdr/tdr_pconv-unet_8xb16-70k_aih-256x256.py`` (the generator
+alone when no discriminator file is given).
+"""
+import argparse
+
+import torch
+
+from hdr_mm.models.tdr.converter import convert_tdr
+from hdr_mm.utils.checkpoint import (load_reference_state_dict,
+                                     save_mmengine_checkpoint)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--generator', required=True,
+                   help="authors' generator checkpoint (PConvUNet)")
+    p.add_argument('--discriminator', default=None,
+                   help="authors' discriminator checkpoint (optional)")
+    p.add_argument('--out', required=True, help='output .pth file')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace --out if it exists')
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    gen = load_reference_state_dict(args.generator)
+    disc = (load_reference_state_dict(args.discriminator)
+            if args.discriminator else None)
+    state = convert_tdr(gen, disc)
+    save_mmengine_checkpoint(
+        state, args.out,
+        meta=dict(converted_from=dict(generator=args.generator,
+                                      discriminator=args.discriminator)),
+        overwrite=args.overwrite)
+    n = sum(v.numel() for v in state.values())
+    print(f'wrote {args.out}: {len(state)} tensors, {n} values '
+          f'(generator keys in: {len(gen)}, discriminator keys in: '
+          f'{len(disc) if disc else 0})')
+
+
+if __name__ == '__main__':
+    with torch.no_grad():
+        main()
