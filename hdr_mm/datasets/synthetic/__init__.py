@@ -1,1 +1,11 @@
+"""Procedural interacting-hand data with exact ground truth."""
+from .generator import (camera, ensure_synthetic_hands,
+                        generate_synthetic_hands, make_sample)
+from .hand_model import hand_geometry, posed_hand, sample_hand_pose
+from .scene import crop_matrix, mask_bbox, render_view, sample_scene
 
+__all__ = [
+    'camera', 'ensure_synthetic_hands', 'generate_synthetic_hands',
+    'make_sample', 'hand_geometry', 'posed_hand', 'sample_hand_pose',
+    'crop_matrix', 'mask_bbox', 'render_view', 'sample_scene'
+]
