@@ -50,6 +50,8 @@ def add_mim_extension() -> None:
     for name in MIM_FILES:
         src = osp.join(ROOT, name)
         dst = osp.join(mim_root, name)
+        if not osp.isdir(src):
+            continue
         if osp.islink(dst) or osp.isfile(dst):
             os.remove(dst)
         elif osp.isdir(dst):

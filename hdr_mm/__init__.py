@@ -9,7 +9,11 @@ from .version import __version__
 
 check_stack_versions()
 
-from . import codecs, datasets, engine, evaluation, models  # noqa: E402,F401
-from . import apis, visualization  # noqa: E402,F401
+from .utils.checkpoint_compat import register_checkpoint_loader  # noqa: E402
+
+register_checkpoint_loader()
+
+from . import (apis, codecs, datasets, engine, evaluation,  # noqa: E402,F401
+               models, structures, visualization)
 
 __all__ = ['__version__']

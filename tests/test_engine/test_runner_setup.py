@@ -1,0 +1,78 @@
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+import hdr_mm  # noqa: F401  (registers the components)
+from hdr_mm.engine.runner_setup import (ConfigCheckError, check_config,
+                                        use_gloo_without_cuda)
+
+
+def _cfg(tmp_path, **overrides) -> Config:
+    cfg = dict(
+        default_scope='mmpose',
+        model=dict(
+            type='TopdownPoseEstimator',
+            backbone=dict(type='ResNet', depth=18),
+            head=dict(
+                type='HeatmapHead',
+                in_channels=512,
+                out_channels=21,
+                loss=dict(type='KeypointMSELoss'))),
+        seg=dict(type='mmseg.EncoderDecoder'),
+        train_dataloader=dict(
+            dataset=dict(
+                type='InterHand3DDataset',
+                data_root=str(tmp_path),
+                pipeline=[dict(type='LoadImage')])),
+    )
+    cfg.update(overrides)
+    path = tmp_path / 'cfg.py'
+    path.write_text('')
+    c = Config(cfg, filename=str(path))
+    return c
+
+
+def test_valid_config_passes(tmp_path):
+    check_config(_cfg(tmp_path))
+
+
+def test_misspelled_type_names_key_and_suggests(tmp_path):
+    cfg = _cfg(tmp_path)
+    cfg.model.backbone.type = 'ResNett'
+    with pytest.raises(ConfigCheckError) as e:
+        check_config(cfg)
+    msg = str(e.value)
+    assert '`model.backbone.type`' in msg and "'ResNett'" in msg
+    assert 'ResNet' in msg.split('Did you mean')[1]
+
+
+def test_misspelled_transform_is_caught(tmp_path):
+    cfg = _cfg(tmp_path)
+    cfg.train_dataloader.dataset.pipeline[0].type = 'LoadImag'
+    with pytest.raises(ConfigCheckError, match=r'pipeline\[0\]\.type'):
+        check_config(cfg)
+
+
+def test_missing_data_root(tmp_path):
+    cfg = _cfg(tmp_path)
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'nowhere')
+    with pytest.raises(ConfigCheckError,
+                       match='train_dataloader.dataset.data_root.*nowhere'):
+        check_config(cfg)
+
+
+def test_missing_checkpoint(tmp_path):
+    cfg = _cfg(tmp_path, load_from=str(tmp_path / 'absent.pth'))
+    with pytest.raises(ConfigCheckError, match='load_from.*absent.pth'):
+        check_config(cfg)
+
+
+def test_gloo_backend_without_cuda(tmp_path, monkeypatch):
+    monkeypatch.setattr('torch.cuda.is_available', lambda: False)
+    cfg = _cfg(tmp_path, launcher='pytorch')
+    use_gloo_without_cuda(cfg)
+    assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    cfg = _cfg(tmp_path, launcher='none')
+    use_gloo_without_cuda(cfg)
+    assert 'env_cfg' not in cfg
