@@ -5,13 +5,11 @@
 #
 # Scopes: hdr_mm registers HASM's parts in mmseg's registries and the whole
 # project runs with default_scope='mmpose'. Every mmseg component is named
-# with the `mmseg.` prefix. The model additionally carries
-# `_scope_='mmseg'`: mmseg's EncoderDecoder builds its backbone, head and
-# losses with unprefixed names (`MixVisionTransformer`, `CrossEntropyLoss`,
-# ...) through mmseg's registry, and mmengine resolves those in the
-# *current default scope*; without `_scope_` that would be mmpose, where
-# they do not exist. `_scope_` switches the default scope to mmseg only
-# while the model is built.
+# with the `mmseg.` prefix, nested ones included (mmengine resolves a name
+# in the *current default scope*, here mmpose, even when mmseg code builds
+# it). The model also carries `_scope_='mmseg'`, which makes mmseg the
+# default scope while the model is built, so names that mmseg modules build
+# internally without a prefix resolve in mmseg too.
 custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
 default_scope = 'mmpose'
 
@@ -32,7 +30,7 @@ model = dict(
     _scope_='mmseg',
     data_preprocessor=data_preprocessor,
     backbone=dict(
-        type='MixVisionTransformer',
+        type='mmseg.MixVisionTransformer',
         in_channels=3,
         embed_dims=64,
         num_stages=4,
@@ -51,7 +49,7 @@ model = dict(
         # init_cfg=dict(type='Pretrained', checkpoint='pretrain/mit_b5.pth')
     ),
     decode_head=dict(
-        type='HandAmodalSegformerHead',
+        type='mmseg.HandAmodalSegformerHead',
         mask_names=('l_amodal', 'l_visible', 'r_amodal', 'r_visible'),
         in_channels=[64, 128, 320, 512],
         in_index=[0, 1, 2, 3],
@@ -60,7 +58,7 @@ model = dict(
         norm_cfg=norm_cfg,
         align_corners=False,
         loss_decode=dict(
-            type='CrossEntropyLoss',
+            type='mmseg.CrossEntropyLoss',
             use_sigmoid=False,
             avg_non_ignore=True,
             loss_weight=1.0)),
