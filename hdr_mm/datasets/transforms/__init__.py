@@ -1,5 +1,7 @@
 from .formatting import PackTDRInputs
 from .hand_crop import GetHandBBox, WarpExtraKeys
+from .hand_seg_transforms import (CropBothHands, LoadHandAmodalMasks,
+                                  PackHandSegInputs)
 from .loading_aih import LoadAIHSample, syn_aug_matrix
 from .mask_algebra import TDRMaskAlgebra, target_side
 from .mirror import MirrorToRight
@@ -8,5 +10,6 @@ from .mirror_hand_crop import MirrorHandCrop
 __all__ = [
     'PackTDRInputs', 'GetHandBBox', 'WarpExtraKeys', 'LoadAIHSample',
     'syn_aug_matrix', 'TDRMaskAlgebra', 'target_side', 'MirrorToRight',
-    'MirrorHandCrop'
+    'MirrorHandCrop', 'CropBothHands', 'LoadHandAmodalMasks',
+    'PackHandSegInputs'
 ]

@@ -1,1 +1,14 @@
+"""HASM: hand amodal segmentation (SegFormer on mmseg, HDR_SPEC section 3).
 
+Components register in mmseg's registries; configs refer to them as
+``mmseg.HandAmodalSegmentor`` etc.
+"""
+from .checkpoint_conversion import convert_hasm_mmseg0x
+from .hand_amodal_head import (HAND_MASK_NAMES, HandAmodalSegformerHead,
+                               split_branch_logits)
+from .hand_amodal_segmentor import HandAmodalSegmentor, unpack_hand_masks
+
+__all__ = [
+    'HAND_MASK_NAMES', 'HandAmodalSegformerHead', 'HandAmodalSegmentor',
+    'convert_hasm_mmseg0x', 'split_branch_logits', 'unpack_hand_masks'
+]

@@ -1,0 +1,119 @@
+"""HASM segmentor: mmseg's EncoderDecoder predicting four binary masks."""
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.structures import PixelData
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptSampleList
+from torch import Tensor
+
+from .hand_amodal_head import split_branch_logits
+
+
+@MODELS.register_module()
+class HandAmodalSegmentor(EncoderDecoder):
+    """Encoder-decoder whose decode head predicts several binary masks.
+
+    Training, feature extraction and whole/slide inference are mmseg's
+    :class:`EncoderDecoder` unchanged; the decode head (normally
+    :class:`HandAmodalSegformerHead`) returns ``2 * num_masks`` logit
+    channels. Only the post-processing differs: every branch is argmax-ed on
+    its own, so each data sample gets
+
+    - ``seg_logits``: ``PixelData`` with ``(2 * num_masks, H, W)`` logits at
+      the original image size,
+    - ``pred_sem_seg``: ``PixelData`` with the ``(num_masks, H, W)`` binary
+      masks (int64, 0/1), channel order ``decode_head.mask_names``,
+    - metainfo ``mask_names``.
+
+    With horizontal-flip test-time augmentation the image's left hand is the
+    real right hand, so after un-flipping the logits the ``l_*`` and ``r_*``
+    branches are exchanged (mask names must then come in ``l_``/``r_``
+    pairs).
+
+    Args: see :class:`mmseg.models.segmentors.EncoderDecoder`.
+    """
+
+    def _init_decode_head(self, decode_head: ConfigType) -> None:
+        super()._init_decode_head(decode_head)
+        if not hasattr(self.decode_head, 'mask_names'):
+            raise TypeError(
+                f'{type(self).__name__} needs a decode head with '
+                f"'mask_names' (e.g. HandAmodalSegformerHead), got "
+                f'{type(self.decode_head).__name__}')
+        # Slide inference sizes its buffers with out_channels.
+        self.out_channels = 2 * self.decode_head.num_masks
+
+    @property
+    def mask_names(self) -> tuple:
+        return self.decode_head.mask_names
+
+    def _lr_swap_index(self) -> List[int]:
+        """Logit channel order that exchanges every ``l_x`` and ``r_x``
+        branch."""
+        names = list(self.mask_names)
+        index = []
+        for name in names:
+            side, _, rest = name.partition('_')
+            other = {'l': 'r', 'r': 'l'}.get(side)
+            if other is None or f'{other}_{rest}' not in names:
+                raise ValueError(
+                    f'cannot un-flip mask {name!r} horizontally: mask names '
+                    f'must come in l_/r_ pairs, got {names}')
+            k = names.index(f'{other}_{rest}')
+            index += [2 * k, 2 * k + 1]
+        return index
+
+    def postprocess_result(self,
+                           seg_logits: Tensor,
+                           data_samples: OptSampleList = None) -> list:
+        """Turn the stacked branch logits into per-mask predictions.
+
+        Args:
+            seg_logits: ``(N, 2 * num_masks, H, W)`` logits of the batch.
+            data_samples: The batch's data samples (their metainfo gives
+                padding, flip and original shape), or None.
+
+        Returns:
+            list[SegDataSample]: with ``seg_logits``, ``pred_sem_seg`` and
+            metainfo ``mask_names`` as described in the class docstring.
+        """
+        # The parent removes padding, un-flips and resizes to ori_shape.
+        data_samples = super().postprocess_result(seg_logits, data_samples)
+        num_masks = len(self.mask_names)
+        for data_sample in data_samples:
+            logits = data_sample.seg_logits.data
+            if (data_sample.metainfo.get('flip', False) and data_sample.
+                    metainfo.get('flip_direction') == 'horizontal'):
+                logits = logits[self._lr_swap_index()]
+                data_sample.seg_logits = PixelData(data=logits)
+            preds = torch.stack([
+                branch.argmax(dim=0)
+                for branch in split_branch_logits(logits, num_masks)
+            ])
+            data_sample.pred_sem_seg = PixelData(data=preds)
+            data_sample.set_metainfo(dict(mask_names=self.mask_names))
+        return data_samples
+
+
+def unpack_hand_masks(data_sample,
+                      field: str = 'pred_sem_seg') -> Dict[str, Tensor]:
+    """Name the channels of a HASM data sample's mask field.
+
+    Args:
+        data_sample: A ``SegDataSample`` returned by
+            :class:`HandAmodalSegmentor` (or packed by the HASM pipeline).
+        field: ``'pred_sem_seg'`` or ``'gt_sem_seg'``.
+
+    Returns:
+        dict[str, Tensor]: mask name -> ``(H, W)`` mask.
+    """
+    names = data_sample.metainfo.get('mask_names')
+    if names is None:
+        raise KeyError("data sample has no 'mask_names' in its metainfo")
+    masks = getattr(data_sample, field).data
+    if masks.shape[0] != len(names):
+        raise ValueError(f'{field} has {masks.shape[0]} channels but '
+                         f'mask_names lists {len(names)}: {names}')
+    return {name: masks[i] for i, name in enumerate(names)}
