@@ -13,6 +13,7 @@ custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
 default_scope = 'mmpose'
 
 img_size = 64
+input_size = (img_size, img_size)  # read by the HDR pipeline
 _pipeline = [
     dict(type='LoadAIHSample'),
     dict(type='MirrorToRight'),

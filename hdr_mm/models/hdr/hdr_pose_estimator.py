@@ -33,10 +33,11 @@ from torch import Tensor
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 from hdr_mm.structures import (INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
-                               NUM_HAND_JOINTS, SHPE_TO_INTERHAND)
+                               NUM_HAND_JOINTS, SHPE_TO_INTERHAND, tdr_masks)
+from ..tdr.composition import build_tdr_inputs, compose
 from .hand_crops import (invert_affine, mask_boxes, square_crop_affine,
                          transform_points, warp_affine)
-from .stage_builder import build_stage
+from .stage_builder import StageCheckpointError, build_stage
 
 #: order of the hands in every per-hand tensor and in the 42-joint output
 HANDS = ('right', 'left')
@@ -60,6 +61,9 @@ class HDRPoseEstimator(BaseModel):
         use_tdr: False skips TDR and feeds SHPE the raw hand crops: the
             "SHPE alone" baseline.
         hand_padding: Enlargement of each hand's amodal box (2.0 in HDR).
+        hand_size: Side of the per-hand crops; default the SHPE's input
+            size. TDR runs at its own input size and its output is
+            composed at this one.
         min_mask_pixels: A hand whose predicted amodal mask has fewer
             pixels is reported absent (``hand_type`` 0, scores 0).
         bone_length: Scale of the root-relative 3D joints, the wrist to
@@ -95,6 +99,7 @@ class HDRPoseEstimator(BaseModel):
                  shpe: dict,
                  use_tdr: bool = True,
                  hand_padding: float = 2.0,
+                 hand_size: Optional[int] = None,
                  min_mask_pixels: int = 16,
                  bone_length='gt',
                  bone_length_mm: float = 95.0,
@@ -126,9 +131,11 @@ class HDRPoseEstimator(BaseModel):
                              f'{self.mask_names}, missing {sorted(missing)}')
         self.hasm_size = self._stage_input_size(self.hasm.cfg, 'hasm')
         self.shpe_size = self._stage_input_size(self.shpe.cfg, 'shpe')
-        self.hand_size = (
+        self.tdr_size = (
             self._stage_input_size(self.tdr.cfg, 'tdr')
-            if self.tdr is not None else self.shpe_size)
+            if self.tdr is not None else None)
+        self.hand_size = int(hand_size or self.shpe_size)
+        self._register_load_state_dict_pre_hook(self._check_checkpoint_keys)
 
     # ------------------------------------------------------------------
     # set-up helpers
@@ -149,6 +156,23 @@ class HDRPoseEstimator(BaseModel):
                 return int(size[0])
         raise KeyError(f'{name} stage: its config states neither '
                        '`input_size` nor `crop_size`')
+
+    def _check_checkpoint_keys(self, state_dict, prefix, *args) -> None:
+        """Refuse a checkpoint that does not cover every stage exactly.
+
+        mmengine's Runner loads ``load_from`` non-strictly, which would
+        leave a stage whose weights are missing at its random
+        initialisation without more than a warning; for the pipeline that
+        is always a mistake (e.g. a checkpoint of another config).
+        """
+        own = {prefix + k for k in self.state_dict()}
+        given = {k for k in state_dict if k.startswith(prefix)}
+        missing, unexpected = sorted(own - given), sorted(given - own)
+        if missing or unexpected:
+            raise StageCheckpointError(
+                f'HDR checkpoint does not match the stages of the config: '
+                f'{len(missing)} missing key(s) {missing[:5]}, '
+                f'{len(unexpected)} unexpected key(s) {unexpected[:5]}')
 
     # ------------------------------------------------------------------
     # the stages
@@ -224,12 +248,41 @@ class HDRPoseEstimator(BaseModel):
                 torch.cat(present))
 
     def deocclude(self, images: Tensor, hand_masks: Tensor) -> Tensor:
-        """TDR on hand crops: (M, 3, s, s) 0-255 + (M, 4, s, s) masks ->
-        (M, 3, s, s) composite, 0-255 float, same channel order."""
+        """TDR on hand crops.
+
+        The generator runs at its own input size; its output is brought
+        back to the crops' size and pasted inside the (dilated) repaint
+        region there, so pixels TDR does not repaint keep their full
+        resolution.
+
+        Args:
+            images: (M, 3, s, s) hand crops, 0-255 float, dataset
+                channel order.
+            hand_masks: (M, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
+
+        Returns:
+            Tensor: (M, 3, s, s) composite, 0-255 float, same order.
+        """
         pre = self.tdr.data_preprocessor
-        inputs = dict(img=pre.normalize(images), hand_masks=hand_masks)
-        samples = self.tdr.predict(inputs)
-        return torch.stack([s.pred_img for s in samples]).float()
+        size = images.shape[-1]
+        img = pre.normalize(images)
+        small_img, small_masks = img, hand_masks
+        if size != self.tdr_size:
+            small_img = F.interpolate(
+                img, (self.tdr_size, ) * 2, mode='bilinear',
+                align_corners=False, antialias=True)
+            small_masks = F.interpolate(
+                hand_masks, (self.tdr_size, ) * 2, mode='nearest')
+        x, m, _ = build_tdr_inputs(small_img, small_masks)
+        out, _ = self.tdr.generator(x, m)
+        if size != self.tdr_size:
+            out = F.interpolate(
+                out, (size, size), mode='bilinear', align_corners=False)
+        hm = hand_masks
+        repaint = tdr_masks(hm[:, 0:1], hm[:, 1:2], hm[:, 2:3],
+                            hm[:, 3:4])['repaint']
+        comp = compose(out, img, repaint, self.tdr.dilate_kernel)
+        return pre.denormalize(comp).float()
 
     def estimate(self, images: Tensor, ref_bones: Tensor
                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:

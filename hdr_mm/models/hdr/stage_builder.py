@@ -5,7 +5,8 @@ checkpoint; the top-level model takes them as they are, so any stage can
 be swapped for another model by pointing at another config/checkpoint.
 """
 import os.path as osp
-from typing import Optional
+from collections import OrderedDict
+from typing import Dict, Optional
 
 import torch.nn as nn
 from mmengine.config import Config
@@ -64,3 +65,39 @@ def build_stage(name: str,
                 f'model of {config}: {e}') from e
     model.cfg = cfg
     return model.eval()
+
+
+def combine_stage_checkpoints(checkpoints: Dict[str, str], out_file: str,
+                              overwrite: bool = False) -> Dict[str, int]:
+    """Write one checkpoint for :class:`HDRPoseEstimator` from the
+    checkpoints that each stage's training wrote.
+
+    The stages are submodules ``hasm``, ``tdr`` and ``shpe`` of the
+    pipeline model, so their keys are prefixed with the stage name; the
+    result loads with ``tools/test.py CONFIG CHECKPOINT`` like any mmpose
+    model.
+
+    Args:
+        checkpoints: Stage name -> mmengine checkpoint file.
+        out_file: Output file; never replaced unless ``overwrite``.
+        overwrite: Replace ``out_file`` if it exists.
+
+    Returns:
+        dict: stage name -> number of tensors taken from it.
+    """
+    from mmengine.runner import CheckpointLoader
+
+    from hdr_mm.utils import save_mmengine_checkpoint
+    state_dict, counts = OrderedDict(), {}
+    for stage, path in checkpoints.items():
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{stage} stage: checkpoint file not found: {path}')
+        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        sd = ckpt.get('state_dict', ckpt)
+        counts[stage] = len(sd)
+        state_dict.update((f'{stage}.{k}', v) for k, v in sd.items())
+    save_mmengine_checkpoint(
+        state_dict, out_file, meta=dict(stages=dict(checkpoints)),
+        overwrite=overwrite)
+    return counts

@@ -1,0 +1,188 @@
+"""The main job: HDR end to end on the embedded generated data.
+
+1. generates the synthetic interacting-hand data (once);
+2. trains the three stages with their small CPU configs, each with
+   ``tools/train.py`` in its own work dir (a stage whose final checkpoint
+   exists is not trained again: delete it to retrain);
+3. combines the stage checkpoints into one pipeline checkpoint;
+4. evaluates "SHPE alone" and "HDR + SHPE" on the generated test split
+   (the same crops; the only difference is TDR) and prints the table;
+5. writes demo panels of a few interacting test frames.
+
+    python tools/hdr_main_job.py [--work-dir work_dirs/main_job]
+
+``tools/run_main_job.sh`` sets up the environment first and runs this.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+#: stage name -> (config, how its last checkpoint is named)
+STAGES = {
+    'hasm': 'configs/hasm/hasm_segformer_mit-b0_1xb8-3k_synthetic-128x128.py',
+    'tdr': 'configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py',
+    'shpe': 'configs/shpe/shpe_detnet-tiny_b16-adam_synthetic-128x128.py',
+}
+HDR_CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
+
+
+def log(msg: str) -> None:
+    print(f'[main job {time.strftime("%H:%M:%S")}] {msg}', flush=True)
+
+
+def last_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint mmengine's ``last_checkpoint`` file points to."""
+    marker = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(marker):
+        return None
+    with open(marker) as f:
+        path = f.read().strip()
+    return path if osp.isfile(path) else None
+
+
+def final_checkpoint(cfg, work_dir: str) -> Optional[str]:
+    """The checkpoint a finished training run of ``cfg`` leaves."""
+    train_cfg = cfg.train_cfg
+    if train_cfg.get('by_epoch', False) or 'max_epochs' in train_cfg:
+        name = f'epoch_{train_cfg.max_epochs}.pth'
+    else:
+        name = f'iter_{train_cfg.max_iters}.pth'
+    path = osp.join(work_dir, name)
+    return path if osp.isfile(path) else None
+
+
+def train_stage(stage: str, config: str, work_dir: str,
+                extra: List[str]) -> str:
+    """Train one stage with tools/train.py unless it is already trained.
+
+    Returns:
+        str: the stage's final checkpoint.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    done = final_checkpoint(cfg, work_dir)
+    if done:
+        log(f'{stage}: found {done}, not training again (delete it to '
+            'retrain)')
+        return done
+    cmd = [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
+           '--work-dir', work_dir] + extra
+    if last_checkpoint(work_dir):
+        cmd.append('--resume')  # an interrupted run continues
+    log(f'{stage}: training: {" ".join(cmd[1:])}')
+    start = time.time()
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    done = final_checkpoint(cfg, work_dir)
+    if not done:
+        raise RuntimeError(f'{stage}: training ended without its final '
+                           f'checkpoint in {work_dir}')
+    log(f'{stage}: trained in {time.time() - start:.0f} s -> {done}')
+    return done
+
+
+def evaluate(hdr_ckpt: str, work_dir: str, use_tdr: bool) -> Dict:
+    """Test the pipeline config with or without TDR; returns metrics."""
+    from mmengine.config import Config
+
+    from hdr_mm.engine.runner_setup import build_runner
+    cfg = Config.fromfile(osp.join(ROOT, HDR_CONFIG))
+    cfg.model.use_tdr = use_tdr
+    cfg.work_dir = osp.join(work_dir, 'eval_hdr' if use_tdr else
+                            'eval_shpe_alone')
+    cfg.load_from = hdr_ckpt
+    cfg.launcher = 'none'
+    runner = build_runner(cfg)
+    return runner.test()
+
+
+def print_table(alone: Dict, hdr: Dict) -> str:
+    """Format the comparison; returns the text printed."""
+    rows = []
+    for key in sorted(alone):
+        a, h = alone[key], hdr[key]
+        gain = (a - h) / a * 100 if 'MPJPE' in key and a else float('nan')
+        rows.append(f'| {key:<32} | {a:>11.2f} | {h:>11.2f} | '
+                    f'{gain:>+8.1f}% |' if gain == gain else
+                    f'| {key:<32} | {a:>11.2f} | {h:>11.2f} | {"":>9} |')
+    head = (f'| {"metric (generated test split)":<32} | {"SHPE alone":>11} '
+            f'| {"HDR + SHPE":>11} | {"gain":>9} |\n'
+            f'|{"-" * 34}|{"-" * 13}|{"-" * 13}|{"-" * 11}|')
+    text = '\n'.join([head] + rows)
+    print(text, flush=True)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/main_job')
+    parser.add_argument(
+        '--demo-frames', type=int, default=3,
+        help='how many interacting test frames get a demo panel')
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    os.environ.setdefault('OMP_NUM_THREADS', '2')
+    start = time.time()
+
+    from mmengine.config import Config
+
+    import hdr_mm  # noqa: F401
+    from hdr_mm.datasets.synthetic import ensure_synthetic_hands
+    from hdr_mm.models.hdr.stage_builder import combine_stage_checkpoints
+
+    data = Config.fromfile(HDR_CONFIG).synthetic_data
+    log(f'data: {data.out_dir}')
+    ensure_synthetic_hands(**data)
+
+    ckpts = {}
+    for stage, config in STAGES.items():
+        ckpts[stage] = train_stage(stage, config,
+                                   osp.join(args.work_dir, stage), [])
+
+    hdr_ckpt = osp.join(args.work_dir, 'hdr.pth')
+    stamp = osp.join(args.work_dir, 'hdr.json')
+    if osp.isfile(stamp) and json.load(open(stamp)) == ckpts \
+            and osp.isfile(hdr_ckpt):
+        log(f'pipeline checkpoint {hdr_ckpt} is up to date')
+    else:
+        combine_stage_checkpoints(ckpts, hdr_ckpt, overwrite=True)
+        with open(stamp, 'w') as f:
+            json.dump(ckpts, f)
+        log(f'pipeline checkpoint: {hdr_ckpt}')
+
+    log('evaluating SHPE alone (no TDR) on the generated test split')
+    alone = evaluate(hdr_ckpt, args.work_dir, use_tdr=False)
+    log('evaluating HDR + SHPE on the generated test split')
+    hdr = evaluate(hdr_ckpt, args.work_dir, use_tdr=True)
+    table = print_table(alone, hdr)
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+        f.write(table + '\n')
+    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
+        json.dump(dict(shpe_alone=alone, hdr=hdr), f, indent=1)
+
+    demo = osp.join(ROOT, 'demo', 'hdr_demo.py')
+    if osp.isfile(demo) and args.demo_frames > 0:
+        frames = sorted(glob.glob(osp.join(
+            data.out_dir, 'interhand2.6m', 'images', 'test', 'Capture0',
+            'synthetic_interacting', '*', '*.jpg')))[:args.demo_frames]
+        out_dir = osp.join(args.work_dir, 'demo')
+        for frame in frames:
+            subprocess.run([
+                sys.executable, demo, frame, HDR_CONFIG, hdr_ckpt,
+                '--out-dir', out_dir
+            ], cwd=ROOT, check=True)
+        log(f'demo panels: {out_dir}')
+    log(f'done in {(time.time() - start) / 60:.1f} min; results in '
+        f'{args.work_dir}/results.md')
+
+
+if __name__ == '__main__':
+    main()
