@@ -6,7 +6,10 @@
 # that the masks are learnt at this size, and it makes an iteration 4x
 # cheaper; the head predicts at 1/4 of the input (32x32 logits, upsampled).
 # Scopes and everything not overridden here: see the MiT-B5 config.
-_base_ = ['./hasm_segformer_mit-b5_8xb48-500k_interhand-256x256.py']
+_base_ = [
+    './hasm_segformer_mit-b5_8xb48-500k_interhand-256x256.py',
+    '../_base_/datasets/synthetic_hands.py'
+]
 
 data_root = 'data/synthetic_hands'
 crop_size = (128, 128)
@@ -51,7 +54,7 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 3000
+max_iters = 1500
 # From scratch with batch 8: a larger base lr than the paper's 6e-5 x 48
 # (which assumes ImageNet-pretrained MiT), and no 10x head lr.
 optim_wrapper = dict(
@@ -68,8 +71,8 @@ param_scheduler = [
         end=max_iters,
         by_epoch=False)
 ]
-train_cfg = dict(max_iters=max_iters, val_interval=1000)
+train_cfg = dict(max_iters=max_iters, val_interval=500)
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(interval=1000, max_keep_ckpts=1))
+    checkpoint=dict(interval=500, max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

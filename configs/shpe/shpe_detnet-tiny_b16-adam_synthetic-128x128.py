@@ -3,10 +3,11 @@
 # channels, heat/delta/location branches, loss weights 1/1/5) but thin
 # (bottleneck widths 16/32/64) and on 128x128 crops, so that it learns
 # visibly in a few minutes on 2 cores. The data is generated on first use.
-_base_ = ['./shpe_detnet-r50_b48-adam_interhand2.6m-256x256.py']
+_base_ = [
+    './shpe_detnet-r50_b48-adam_interhand2.6m-256x256.py',
+    '../_base_/datasets/synthetic_hands.py'
+]
 
-synthetic_data = dict(
-    out_dir='data/synthetic_hands', num_samples=400, img_size=256, seed=0)
 data_root = 'data/synthetic_hands/interhand2.6m/'
 
 input_size = (128, 128)
@@ -47,16 +48,26 @@ val_pipeline = [
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
+# HDR's SHPE is a single-hand estimator: it trains (and is validated) on
+# each hand rendered alone (the generator's images_alone/), never seeing
+# a second hand. The test split reads the real interacting frames, where
+# "SHPE alone" has to cope with the other hand.
 train_dataloader = dict(
     batch_size=16,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        alone_img_prefix='images_alone/train/',
+        pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=val_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        alone_img_prefix='images_alone/val/',
+        pipeline=val_pipeline))
 test_dataloader = dict(
     batch_size=32,
     num_workers=0,

@@ -15,26 +15,29 @@ custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
 default_scope = 'mmpose'
 
 data_root = 'data/AIH'
+synthetic_data = None  # real AIH: nothing to generate
 vgg_weights = 'checkpoints/vgg16-397923af.pth'
 # batch size and validation cadence are not given by the paper: ours
 train_dataloader = dict(
     batch_size=16,
     num_workers=4,
     persistent_workers=True,
-    dataset=dict(data_root=data_root, synthetic=None,
-                 render_dir='AIH_render', syn_dir='AIH_syn',
-                 annot_types=('machine_annot', 'human_annot')))
+    dataset=dict(
+        data_root=data_root,
+        render_dir='AIH_render',
+        syn_dir='AIH_syn',
+        annot_types=('machine_annot', 'human_annot')))
 # AIH_render has a train split only; validate on AIH_syn
 val_dataloader = dict(
     batch_size=16,
     num_workers=4,
     persistent_workers=True,
-    dataset=dict(data_root=data_root, synthetic=None, render_dir=None,
+    dataset=dict(data_root=data_root, render_dir=None,
                  syn_dir='AIH_syn', annot_types=('machine_annot', )))
 test_dataloader = dict(
     batch_size=16,
     num_workers=4,
-    dataset=dict(data_root=data_root, synthetic=None, render_dir=None,
+    dataset=dict(data_root=data_root, render_dir=None,
                  syn_dir='AIH_syn', split='test',
                  annot_types=('machine_annot', 'human_annot')))
 

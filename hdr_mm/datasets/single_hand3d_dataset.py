@@ -9,7 +9,8 @@ Left hands are flagged ``mirrored``; :class:`~hdr_mm.datasets.transforms.
 MirrorHandCrop` mirrors their crops after ``TopdownAffine``.
 """
 import copy
-from typing import List, Tuple
+import os.path as osp
+from typing import List, Optional, Tuple
 
 import numpy as np
 from mmpose.datasets import InterHand3DDataset
@@ -61,7 +62,17 @@ class SingleHand3DDataset(InterHand3DDataset):
     - ``hand_side`` (``'right'``/``'left'``), ``mirrored`` (left hands),
       ``interacting`` (the frame shows two interacting hands).
 
+    With ``alone_img_prefix``, a hand of an interacting frame is read from
+    the frame rendered with that hand alone (the generated data's
+    ``images_alone/``, named ``<frame stem>_<side>.jpg``), the same view
+    without the other hand: a single-hand training set, the input HDR's
+    de-occlusion and removal aim to produce. Frames with one hand keep
+    their image.
+
     Args:
+        alone_img_prefix: Folder of the single-hand renders, relative to
+            ``data_root`` and mirroring ``data_prefix['img']``; None reads
+            every hand from its frame.
         **kwargs: As :class:`~mmpose.datasets.InterHand3DDataset`
             (``ann_file``, ``camera_param_file``, ``joint_file``,
             ``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``...).
@@ -69,10 +80,15 @@ class SingleHand3DDataset(InterHand3DDataset):
 
     METAINFO: dict = shpe_hand_metainfo()
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, alone_img_prefix: Optional[str] = None,
+                 **kwargs) -> None:
         if not kwargs.get('use_gt_root_depth', True):
             raise ValueError('SingleHand3DDataset needs use_gt_root_depth='
                              'True (root-relative joints, no RootNet)')
+        self.alone_img_prefix = alone_img_prefix
+        if alone_img_prefix is not None:
+            self.alone_img_prefix = osp.join(
+                kwargs.get('data_root') or '', alone_img_prefix)
         super().__init__(**kwargs)
 
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
@@ -80,11 +96,28 @@ class SingleHand3DDataset(InterHand3DDataset):
         frames, images = super()._load_annotations()
         instances = []
         for frame in frames:
-            instances.extend(self._split_hands(frame))
+            hands = self._split_hands(frame)
+            if self.alone_img_prefix is not None and len(hands) == 2:
+                for hand in hands:
+                    hand['img_path'] = self._alone_path(
+                        frame['img_path'], hand['hand_side'])
+            instances.extend(hands)
         if not instances:
             raise ValueError(f'{self.ann_file}: no valid hand (annotated '
                              'wrist) in any frame')
         return instances, images
+
+    def _alone_path(self, img_path: str, side: str) -> str:
+        """The single-hand render of ``side`` for the frame ``img_path``."""
+        rel = osp.relpath(img_path, self.data_prefix['img'])
+        stem, ext = osp.splitext(rel)
+        path = osp.join(self.alone_img_prefix, f'{stem}_{side}{ext}')
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{self.ann_file}: the {side} hand of {img_path} has no '
+                f'single-hand render {path} (alone_img_prefix='
+                f'{self.alone_img_prefix!r})')
+        return path
 
     @staticmethod
     def _split_hands(frame: dict) -> List[dict]:

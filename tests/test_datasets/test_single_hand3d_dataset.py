@@ -84,3 +84,46 @@ def test_mirror_transform_needs_affine():
     from hdr_mm.datasets.transforms import MirrorHandCrop
     with pytest.raises(KeyError, match='transformed_keypoints'):
         MirrorHandCrop()(dict(img=np.zeros((4, 4, 3)), keypoints_cam=0))
+
+
+def _synthetic(root, split='train', **kwargs):
+    init_default_scope('mmpose')
+    ann = f'annotations/{split}/InterHand2.6M_{split}'
+    return SingleHand3DDataset(
+        data_root=str(root / 'interhand2.6m'),
+        ann_file=ann + '_data.json',
+        camera_param_file=ann + '_camera.json',
+        joint_file=ann + '_joint_3d.json',
+        data_prefix=dict(img=f'images/{split}/'),
+        **kwargs)
+
+
+def test_alone_img_prefix_reads_single_hand_renders(synthetic_root):
+    frames = _synthetic(synthetic_root)
+    alone = _synthetic(synthetic_root, alone_img_prefix='images_alone/train/')
+    assert len(frames) == len(alone)
+    n_alone = 0
+    for i in range(len(frames)):
+        a, f = alone.get_data_info(i), frames.get_data_info(i)
+        assert a['id'] == f['id']
+        np.testing.assert_array_equal(a['keypoints'], f['keypoints'])
+        if a['interacting']:
+            stem = osp.splitext(f['img_path'].replace(
+                'images/train', 'images_alone/train'))[0]
+            assert a['img_path'] == f'{stem}_{a["hand_side"]}.jpg'
+            assert osp.isfile(a['img_path'])
+            n_alone += 1
+        else:
+            assert a['img_path'] == f['img_path']
+    assert n_alone > 0
+
+
+def test_alone_img_prefix_missing_render(synthetic_root, tmp_path):
+    import shutil
+    root = tmp_path / 'hands'
+    shutil.copytree(synthetic_root / 'interhand2.6m', root / 'interhand2.6m')
+    victim = sorted((root / 'interhand2.6m/images_alone/train').rglob(
+        '*_left.jpg'))[0]
+    victim.unlink()
+    with pytest.raises(FileNotFoundError, match=victim.name):
+        _synthetic(root, alone_img_prefix='images_alone/train/')

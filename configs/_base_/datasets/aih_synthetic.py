@@ -2,12 +2,11 @@
 # Samples are AIH_render crops (already centred on the target hand at
 # 2x its amodal box); the crop below re-centres them on the target's
 # amodal mask after mirroring, which also serves real AIH data.
+_base_ = ['./synthetic_hands.py']
+
 dataset_type = 'AIHDataset'
 data_root = 'data/synthetic_hands'
 img_size = 256
-# arguments of hdr_mm.datasets.synthetic.ensure_synthetic_hands
-synthetic = dict(num_samples=300, img_size=img_size, seed=0,
-                 occlusion_range=(0.1, 0.7))
 
 train_pipeline = [
     dict(type='LoadAIHSample'),
@@ -32,7 +31,6 @@ train_dataloader = dict(
         data_root=data_root,
         split='train',
         render_dir='AIH_render',
-        synthetic=synthetic,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
@@ -45,7 +43,6 @@ val_dataloader = dict(
         data_root=data_root,
         split='val',
         render_dir='AIH_render',
-        synthetic=synthetic,
         test_mode=True,
         pipeline=val_pipeline))
 test_dataloader = val_dataloader

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from functools import partial
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -96,6 +96,15 @@ def make_sample(index: int, root: str, num_samples: int, img_size: int,
     _write(osp.join(mask_dir, rel + '_r_amodal.png'), amodal['right'], _PNG)
     _write(osp.join(mask_dir, rel + '_l_amodal.png'), amodal['left'], _PNG)
     _write(osp.join(mask_dir, rel + '_rl_visible.png'), rl_vis, _PNG)
+
+    if scene.back is not None:
+        # each hand alone on the same background: what de-occlusion and
+        # removal should produce, and single-hand training images for SHPE
+        alone_dir = osp.join(ih_root, 'images_alone', split)
+        for side in SIDES:
+            alone, _, _ = render_view(scene, cam, img_size, scene.background,
+                                      only=side)
+            _write(osp.join(alone_dir, f'{rel}_{side}.jpg'), alone, _JPG)
 
     present = [s for s in SIDES if amodal[s].any()]
     boxes = np.stack([mask_bbox(amodal[s]) for s in present])

@@ -3,6 +3,7 @@ from .hand_crop import GetHandBBox, WarpExtraKeys
 from .hand_seg_transforms import (CropBothHands, LoadHandAmodalMasks,
                                   PackHandSegInputs)
 from .loading_aih import LoadAIHSample, syn_aug_matrix
+from .loading_hdr_targets import LoadHDRTargets, PackHDRInputs
 from .mask_algebra import TDRMaskAlgebra, target_side
 from .mirror import MirrorToRight
 from .mirror_hand_crop import MirrorHandCrop
@@ -11,5 +12,5 @@ __all__ = [
     'PackTDRInputs', 'GetHandBBox', 'WarpExtraKeys', 'LoadAIHSample',
     'syn_aug_matrix', 'TDRMaskAlgebra', 'target_side', 'MirrorToRight',
     'MirrorHandCrop', 'CropBothHands', 'LoadHandAmodalMasks',
-    'PackHandSegInputs'
+    'PackHandSegInputs', 'LoadHDRTargets', 'PackHDRInputs'
 ]

@@ -64,6 +64,33 @@ def hand_mask_counts(pred: np.ndarray,
     return counts
 
 
+def iou_from_counts(counts: Sequence[Dict[str, tuple]],
+                    mask_names: Sequence[str]) -> Dict[str, float]:
+    """Split-level IoUs from the per-image counts of
+    :func:`hand_mask_counts`.
+
+    Args:
+        counts: One ``hand_mask_counts`` result per image.
+        mask_names: The masks whose IoUs are averaged into ``mIoU``.
+
+    Returns:
+        dict: ``IoU_<mask>`` for ``mask_names``, then ``mIoU``, then the
+        other keys (``IoU_<h>_hidden``); ``sum(intersection) /
+        sum(union)``, NaN for a key with no pixel in any image.
+    """
+    ious = OrderedDict()
+    for key in (counts[0].keys() if counts else ()):
+        inter = sum(r[key][0] for r in counts)
+        union = sum(r[key][1] for r in counts)
+        ious[f'IoU_{key}'] = inter / union if union else float('nan')
+    ordered = OrderedDict(
+        (f'IoU_{n}', ious.get(f'IoU_{n}', float('nan'))) for n in mask_names)
+    ordered['mIoU'] = float(np.mean(list(ordered.values())))
+    for k, v in ious.items():
+        ordered.setdefault(k, v)
+    return ordered
+
+
 @METRICS.register_module()
 class HandAmodalIoU(BaseMetric):
     """IoU of every HASM mask, their mean, and IoU of the hidden regions.
@@ -135,20 +162,7 @@ class HandAmodalIoU(BaseMetric):
         Returns:
             dict[str, float]: ``IoU_<mask>``, ``mIoU``, ``IoU_<h>_hidden``.
         """
-        metrics = OrderedDict()
-        keys = results[0].keys() if results else ()
-        for key in keys:
-            inter = sum(r[key][0] for r in results)
-            union = sum(r[key][1] for r in results)
-            metrics[f'IoU_{key}'] = inter / union if union else float('nan')
-        mask_ious = [metrics[f'IoU_{n}'] for n in self.mask_names]
-        metrics['mIoU'] = float(np.mean(mask_ious))
-        # Put mIoU right after the per-mask values in the log.
-        ordered = OrderedDict(
-            (f'IoU_{n}', metrics[f'IoU_{n}']) for n in self.mask_names)
-        ordered['mIoU'] = metrics['mIoU']
-        for k, v in metrics.items():
-            ordered.setdefault(k, v)
+        ordered = iou_from_counts(results, self.mask_names)
         MMLogger.get_current_instance().info(
             'HASM IoU: ' + ', '.join(f'{k}={v:.4f}'
                                      for k, v in ordered.items()))

@@ -203,13 +203,18 @@ class HDRPoseEstimator(BaseModel):
         masks = logits.view(n, c // 2, 2, h, w).argmax(dim=2)
         return masks.float()
 
-    def hand_crops(self, crops: Tensor, masks: Tensor
-                   ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    def hand_crops(self, crops: Tensor, masks: Tensor,
+                   per_hand: Optional[Tensor] = None
+                   ) -> Tuple[Tensor, Tensor, Tensor, Tensor,
+                              Optional[Tensor]]:
         """Cut out, per hand, its square crop and its four TDR masks.
 
         Args:
             crops: (N, 3, S, S) two-hand crops.
             masks: (N, 4, S, S) HASM masks, order ``mask_names``.
+            per_hand: Optional (N, 2, C, S, S) images of each hand (right,
+                left) in the two-hand crop, e.g. the ground-truth
+                single-hand renders, cut out like the hand crops.
 
         Returns:
             tuple:
@@ -218,12 +223,13 @@ class HDRPoseEstimator(BaseModel):
             - hand_masks: (2N, 4, s, s) ``[A_t, V_t, A_o, V_o]``;
             - affine: (2N, 2, 3) two-hand crop -> hand crop pixels, without
               the mirroring;
-            - present: (2N,) bool, the hand's amodal mask is not empty.
+            - present: (2N,) bool, the hand's amodal mask is not empty;
+            - per_hand crops: (2N, C, s, s), or None.
         """
         n = crops.shape[0]
         idx = {name: i for i, name in enumerate(self.mask_names)}
-        images, hand_masks, affines, present = [], [], [], []
-        for hand in HANDS:
+        images, hand_masks, affines, present, extra = [], [], [], [], []
+        for h, hand in enumerate(HANDS):
             order = [idx[name] for name in TDR_MASK_NAMES[hand]]
             target = masks[:, order]
             amodal = target[:, 0]
@@ -244,8 +250,12 @@ class HDRPoseEstimator(BaseModel):
                 warp_affine(target, mat_flip, self.hand_size, 'nearest'))
             affines.append(mat)
             present.append(valid)
+            if per_hand is not None:
+                extra.append(warp_affine(per_hand[:, h].float(), mat_flip,
+                                         self.hand_size))
         return (torch.cat(images), torch.cat(hand_masks), torch.cat(affines),
-                torch.cat(present))
+                torch.cat(present),
+                torch.cat(extra) if per_hand is not None else None)
 
     def deocclude(self, images: Tensor, hand_masks: Tensor) -> Tensor:
         """TDR on hand crops.
@@ -366,7 +376,9 @@ class HDRPoseEstimator(BaseModel):
         """
         n, _, size, _ = inputs.shape
         masks = self.segment(inputs)
-        images, hand_masks, affine, present = self.hand_crops(inputs, masks)
+        alone = self._ground_truth_alone(data_samples, inputs)
+        images, hand_masks, affine, present, alone_crops = self.hand_crops(
+            inputs, masks, alone)
         if self.use_tdr:
             fed = self.deocclude(images, hand_masks)
         else:
@@ -418,7 +430,30 @@ class HDRPoseEstimator(BaseModel):
                 torch.stack([fed[i], fed[n + i]]).round().byte(),
                 'tdr_crops')
             sample.set_metainfo(dict(mask_names=self.mask_names))
+            if alone_crops is not None:
+                rows = [i, n + i]
+                sample.set_field(alone_crops[rows].round().byte(),
+                                 'gt_hand_crops')
+                hm = hand_masks[rows]
+                sample.set_field(
+                    tdr_masks(hm[:, 0:1], hm[:, 1:2], hm[:, 2:3],
+                              hm[:, 3:4])['repaint'].byte(), 'repaint')
         return data_samples
+
+    @staticmethod
+    def _ground_truth_alone(data_samples: List[PoseDataSample],
+                            inputs: Tensor) -> Optional[Tensor]:
+        """(N, 2, 3, S, S) single-hand renders from the samples'
+        ``gt_fields.alone`` (``LoadHDRTargets``), or None if any lacks
+        them."""
+        alone = []
+        for s in data_samples:
+            fields = s.get('gt_fields', None)
+            if fields is None or 'alone' not in fields:
+                return None
+            alone.append(fields.alone.to(inputs.device).view(
+                2, 3, *inputs.shape[-2:]))
+        return torch.stack(alone)
 
     def forward(self,
                 inputs: Tensor,

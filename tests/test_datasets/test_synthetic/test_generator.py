@@ -171,3 +171,44 @@ def test_bad_arguments(tmp_path):
                                  occlusion_range=(0.8, 0.2))
     with pytest.raises(ValueError, match='num_samples'):
         generate_synthetic_hands(str(tmp_path / 'x'), 0)
+
+
+def test_alone_renders(synthetic_root):
+    """Interacting frames get each hand rendered alone on the same view:
+    equal to the frame wherever the other hand is absent, background where
+    only the other hand was."""
+    data = json.loads((synthetic_root / 'interhand2.6m/annotations/train/'
+                       'InterHand2.6M_train_data.json').read_text())
+    anns = {a['image_id']: a for a in data['annotations']}
+    n_checked = 0
+    for img in data['images']:
+        rel = img['file_name'][:-4]
+        alone = {s: synthetic_root / 'interhand2.6m/images_alone/train' /
+                 f'{rel}_{s}.jpg' for s in ('right', 'left')}
+        if anns[img['id']]['hand_type'] != 'interacting':
+            assert not any(p.exists() for p in alone.values())
+            continue
+        frame = cv2.imread(str(synthetic_root / 'interhand2.6m/images/train'
+                               / img['file_name'])).astype(int)
+        stem = str(synthetic_root / 'interhand2.6m/masks/train' / rel)
+        rl = cv2.imread(stem + '_rl_visible.png', cv2.IMREAD_UNCHANGED)
+        amodal = dict(
+            right=cv2.imread(stem + '_r_amodal.png', cv2.IMREAD_UNCHANGED),
+            left=cv2.imread(stem + '_l_amodal.png', cv2.IMREAD_UNCHANGED))
+        for side, other in (('right', 'left'), ('left', 'right')):
+            a = cv2.imread(str(alone[side])).astype(int)
+            label = 1 if side == 'right' else 2
+            # pixels where this hand is visible in the frame are the same
+            # (JPEG noise and edge pixels aside)
+            inner = cv2.erode((rl == label).astype(np.uint8),
+                              np.ones((5, 5), np.uint8)) > 0
+            if inner.any():
+                assert np.abs(a[inner] - frame[inner]).mean() < 6
+            # pixels of the other hand only: the hand is removed there
+            only_other = cv2.erode(
+                ((amodal[other] > 0) & (amodal[side] == 0)).astype(
+                    np.uint8), np.ones((5, 5), np.uint8)) > 0
+            if only_other.any():
+                assert np.abs(a[only_other] - frame[only_other]).mean() > 6
+        n_checked += 1
+    assert n_checked > 0

@@ -1,0 +1,165 @@
+"""Ground truth of HDR's intermediate stages for a full frame.
+
+The pipeline evaluation (``configs/hdr``) reports, next to the MPJPE, how
+well HASM segments the two-hand crop and how close each hand's crop after
+TDR is to the same hand rendered alone. :class:`LoadHDRTargets` reads the
+targets of both from the files that sit next to an InterHand2.6M-format
+frame in the generated data (docs/data_layout.md)::
+
+    <root>/images/<split>/<rel>.jpg                 the frame (img_path)
+    <root>/masks/<split>/<rel>_{r_amodal,l_amodal,rl_visible}.png
+    <root>/images_alone/<split>/<rel>_{right,left}.jpg   (two-hand frames)
+
+``WarpExtraKeys`` then applies the frame's ``TopdownAffine`` warp to them
+and :class:`PackHDRInputs` puts them in the data sample's ``gt_fields``.
+"""
+import os.path as osp
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import PixelData
+from mmpose.datasets.transforms import PackPoseInputs
+from mmpose.registry import TRANSFORMS
+
+from hdr_mm.models.hasm.hand_amodal_head import HAND_MASK_NAMES
+from ..image_io import check_same_size, read_image, read_mask
+
+#: the hand order of every two-hand field (as the 42-joint layout)
+HANDS = ('right', 'left')
+
+
+@TRANSFORMS.register_module()
+class LoadHDRTargets(BaseTransform):
+    """Load the masks and the single-hand renders of a frame.
+
+    Required keys: ``img_path`` (under ``.../<img_dir>/...``), ``img``
+    (to check sizes) and ``hand_type`` (``(1, 2)`` right/left presence,
+    from ``InterHand3DDataset``).
+
+    Added keys:
+
+    - ``gt_hand_masks`` (H, W, 4) uint8 0/1 in ``mask_names`` order;
+    - ``gt_alone_right``, ``gt_alone_left`` (H, W, 3) uint8 BGR: the hand
+      rendered alone; for a one-hand frame the frame itself for the
+      present hand and zeros for the absent one;
+    - ``gt_alone_valid`` (2,) bool: which of the two is a real target.
+
+    Args:
+        img_dir: Folder name of the frames in ``img_path``.
+        mask_dir: Folder name that replaces it for the masks.
+        alone_dir: Folder name that replaces it for the single-hand
+            renders.
+        mask_names: Channel order of ``gt_hand_masks``.
+
+    Raises:
+        ValueError: ``img_path`` has no ``img_dir`` component, or a file
+            does not match the frame's size (naming the file).
+        FileNotFoundError: a mask or render is missing (naming it).
+    """
+
+    def __init__(self,
+                 img_dir: str = 'images',
+                 mask_dir: str = 'masks',
+                 alone_dir: str = 'images_alone',
+                 mask_names: Sequence[str] = HAND_MASK_NAMES) -> None:
+        unknown = set(mask_names) - set(HAND_MASK_NAMES)
+        if unknown:
+            raise ValueError(f'mask_names must be taken from '
+                             f'{HAND_MASK_NAMES}, got {list(mask_names)}')
+        self.img_dir = img_dir
+        self.mask_dir = mask_dir
+        self.alone_dir = alone_dir
+        self.mask_names = tuple(mask_names)
+
+    def _sibling(self, img_path: str, folder: str, suffix: str) -> str:
+        """``img_path`` with its ``img_dir`` component replaced by
+        ``folder`` and ``suffix`` appended to the stem."""
+        parts = osp.normpath(img_path).split(osp.sep)
+        if self.img_dir not in parts:
+            raise ValueError(
+                f'LoadHDRTargets: {img_path} has no {self.img_dir!r} folder '
+                'to find its masks and single-hand renders from')
+        # the last occurrence: data roots may contain the name too
+        k = len(parts) - 1 - parts[::-1].index(self.img_dir)
+        parts[k] = folder
+        stem, ext = osp.splitext(osp.sep.join(parts))
+        return stem + suffix + (ext if folder == self.alone_dir else '.png')
+
+    def transform(self, results: Dict) -> Dict:
+        img_path = results['img_path']
+        img = results['img']
+        paths = {k: self._sibling(img_path, self.mask_dir, f'_{k}')
+                 for k in ('r_amodal', 'l_amodal', 'rl_visible')}
+        raw = {k: read_mask(p, (0, 1, 2) if k == 'rl_visible' else (0, 1))
+               for k, p in paths.items()}
+        check_same_size((img_path, img),
+                        *((paths[k], m) for k, m in raw.items()))
+        masks = dict(
+            r_amodal=raw['r_amodal'], l_amodal=raw['l_amodal'],
+            r_visible=(raw['rl_visible'] == 1).astype(np.uint8),
+            l_visible=(raw['rl_visible'] == 2).astype(np.uint8))
+        results['gt_hand_masks'] = np.stack(
+            [masks[n] for n in self.mask_names], axis=-1)
+
+        present = np.asarray(results['hand_type']).reshape(-1)[:2] > 0
+        valid = np.zeros(2, bool)
+        for h, side in enumerate(HANDS):
+            alone = np.zeros_like(img)
+            if present.all():
+                path = self._sibling(img_path, self.alone_dir, f'_{side}')
+                alone = read_image(path)
+                check_same_size((img_path, img), (path, alone))
+                valid[h] = True
+            elif present[h]:
+                alone = img.copy()
+                valid[h] = True
+            results[f'gt_alone_{side}'] = alone
+        results['gt_alone_valid'] = valid
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(img_dir={self.img_dir!r}, '
+                f'mask_dir={self.mask_dir!r}, '
+                f'alone_dir={self.alone_dir!r})')
+
+
+@TRANSFORMS.register_module()
+class PackHDRInputs(PackPoseInputs):
+    """mmpose's ``PackPoseInputs`` plus the targets of
+    :class:`LoadHDRTargets`.
+
+    After ``TopdownAffine`` and ``WarpExtraKeys`` the targets are in the
+    crop; they go to ``gt_fields`` as ``hand_masks`` (4, S, S) uint8 and
+    ``alone`` (6, S, S) uint8 (right BGR, then left BGR), and
+    ``gt_alone_valid`` to the metainfo. Frames without them are packed as
+    by ``PackPoseInputs``.
+
+    Args:
+        meta_keys: As ``PackPoseInputs``; ``gt_alone_valid`` is added.
+        pack_transformed: As ``PackPoseInputs``.
+    """
+
+    def __init__(self,
+                 meta_keys: Optional[Sequence[str]] = None,
+                 pack_transformed: bool = False) -> None:
+        meta_keys = tuple(meta_keys or PackPoseInputs().meta_keys)
+        super().__init__(
+            meta_keys=meta_keys + ('gt_alone_valid', ),
+            pack_transformed=pack_transformed)
+
+    def transform(self, results: Dict) -> Dict:
+        packed = super().transform(results)
+        if 'gt_hand_masks' not in results:
+            return packed
+        masks = results['gt_hand_masks'].transpose(2, 0, 1)
+        alone = np.concatenate(
+            [results[f'gt_alone_{side}'] for side in HANDS],
+            axis=-1).transpose(2, 0, 1)
+        sample = packed['data_samples']
+        fields = sample.get('gt_fields', PixelData())
+        fields.hand_masks = torch.from_numpy(np.ascontiguousarray(masks))
+        fields.alone = torch.from_numpy(np.ascontiguousarray(alone))
+        sample.gt_fields = fields
+        return packed

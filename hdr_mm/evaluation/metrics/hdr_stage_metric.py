@@ -1,0 +1,112 @@
+"""Quality of HDR's intermediate results inside the pipeline."""
+from collections import OrderedDict, defaultdict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmpose.registry import METRICS
+
+from hdr_mm.models.hasm.hand_amodal_head import HAND_MASK_NAMES
+from .hand_seg_metric import hand_mask_counts, iou_from_counts
+from .tdr_metric import region_scores
+
+
+@METRICS.register_module()
+class HDRStageMetric(BaseMetric):
+    """Mask IoU of HASM and crop fidelity after TDR, on the pipeline's
+    own crops.
+
+    Reads the outputs of :class:`~hdr_mm.models.HDRPoseEstimator` on
+    frames packed with :class:`~hdr_mm.datasets.transforms.LoadHDRTargets`
+    and ``PackHDRInputs``:
+
+    - ``mask/IoU_<mask>``, ``mask/mIoU``, ``mask/IoU_<h>_hidden``: the
+      predicted four masks (``pred_fields.hand_masks``) against the ground
+      truth on the two-hand crop, as :class:`HandAmodalIoU` computes them;
+    - ``repaint/{psnr,ssim,l1}``: each hand crop fed to SHPE (after TDR, or
+      the raw crop when TDR is bypassed) against the same crop of that
+      hand rendered alone, inside the region TDR repaints (the hand's
+      hidden part and the other hand, from the predicted masks), and
+      ``crop/...`` on the whole hand crop; ``repaint/count`` hands scored.
+      Only hands present in the ground truth and found by HASM count.
+
+    ``process`` keeps pixel counts and per-hand scores; ``compute_metrics``
+    averages them.
+
+    Args:
+        mask_names: Channel order of the masks.
+        collect_device: See :class:`mmengine.evaluator.BaseMetric`.
+        prefix: Prefix of the keys (default ``hdr``).
+    """
+
+    default_prefix: Optional[str] = 'hdr'
+
+    def __init__(self,
+                 mask_names: Sequence[str] = HAND_MASK_NAMES,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.mask_names = tuple(mask_names)
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Count mask overlaps and score the hand crops of one batch.
+
+        Args:
+            data_batch: Unused.
+            data_samples: Pipeline outputs as dicts with ``pred_fields``,
+                ``gt_fields`` (``hand_masks``), ``tdr_crops``,
+                ``gt_hand_crops``, ``repaint``, ``pred_instances.hand_type``
+                and metainfo ``gt_alone_valid``.
+        """
+        for ds in data_samples:
+            name = ds.get('img_path', 'a data sample')
+            for key in ('pred_fields', 'gt_fields', 'gt_hand_crops'):
+                if key not in ds:
+                    raise KeyError(
+                        f'HDRStageMetric: {name} has no {key!r}; the test '
+                        'pipeline needs LoadHDRTargets and PackHDRInputs')
+            names = tuple(ds.get('mask_names', self.mask_names))
+            if names != self.mask_names:
+                raise ValueError(f'{name} has masks {list(names)}, the '
+                                 f'metric expects {list(self.mask_names)}')
+            result = dict(masks=hand_mask_counts(
+                ds['pred_fields']['hand_masks'],
+                ds['gt_fields']['hand_masks'], self.mask_names),
+                          hands=[])
+            found = np.asarray(ds['pred_instances']['hand_type']).reshape(-1)
+            valid = np.asarray(ds['gt_alone_valid']).reshape(-1)
+            for h in range(2):
+                if not (valid[h] and found[h] > 0):
+                    continue
+                pred = ds['tdr_crops'][h].cpu()
+                gt = ds['gt_hand_crops'][h].cpu()
+                region = ds['repaint'][h, 0].cpu()
+                result['hands'].append(dict(
+                    repaint=region_scores(pred, gt, region),
+                    crop=region_scores(pred, gt, region >= 0)))
+            self.results.append(result)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Aggregate IoUs over all pixels and average the crop scores.
+
+        Args:
+            results: The ``process`` outputs of every image.
+
+        Returns:
+            dict[str, float]: the keys listed in the class docstring.
+        """
+        metrics = OrderedDict(
+            (f'mask/{k}', v) for k, v in iou_from_counts(
+                [r['masks'] for r in results], self.mask_names).items())
+        acc = defaultdict(list)
+        for r in results:
+            for hand in r['hands']:
+                for region, scores in hand.items():
+                    if scores is None:
+                        continue
+                    for k, v in scores.items():
+                        acc[f'{region}/{k}'].append(v)
+        for k in sorted(acc):
+            metrics[k] = float(np.mean(acc[k]))
+        metrics['repaint/count'] = len(acc.get('repaint/psnr', []))
+        return dict(metrics)
