@@ -19,3 +19,38 @@ def test_data_dir() -> str:
 @pytest.fixture(scope='session')
 def repo_root() -> str:
     return REPO_ROOT
+
+
+#: the HDR pipeline config whose stages the pipeline fixtures build
+HDR_TINY_CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
+
+
+@pytest.fixture(scope='session')
+def hdr_pipeline_checkpoint(tmp_path_factory, repo_root) -> str:
+    """A combined HDR checkpoint of freshly initialised tiny stages.
+
+    Each stage model is built from its own config (as its training would
+    start), its state dict saved as an mmengine checkpoint, and the three
+    combined with ``combine_stage_checkpoints``: the same path the
+    trained checkpoints take.
+    """
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from hdr_mm.models.hdr.stage_builder import (build_stage,
+                                                 combine_stage_checkpoints)
+    from hdr_mm.utils import save_mmengine_checkpoint
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp('hdr_checkpoint')
+    cfg = Config.fromfile(osp.join(repo_root, HDR_TINY_CONFIG))
+    stages = {}
+    for name in ('hasm', 'tdr', 'shpe'):
+        model = build_stage(name, osp.join(repo_root,
+                                           cfg.model[name].config))
+        stages[name] = str(out / f'{name}.pth')
+        save_mmengine_checkpoint(model.state_dict(), stages[name])
+    combined = str(out / 'hdr.pth')
+    combine_stage_checkpoints(stages, combined)
+    return combined

@@ -1,1 +1,4 @@
+from .hdr_hand_visualizer import (HDRHandVisualizer, draw_hand_3d,
+                                  figure_to_rgb, hand_links)
 
+__all__ = ['HDRHandVisualizer', 'draw_hand_3d', 'figure_to_rgb', 'hand_links']
