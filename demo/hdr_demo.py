@@ -14,8 +14,10 @@ IMAGE is an image file or a folder of images. Each panel
 
 Left hands are shown mirrored, as every stage after HASM sees them.
 Inference goes through :class:`hdr_mm.apis.HDRInferencer`; the box of
-both hands is ``--bbox`` or, without it, the whole image. Drawing uses
-matplotlib's Agg canvas: no display is needed.
+both hands is ``--bbox`` or, without it, the whole image, refined by a
+second run on the box of the hands HASM found in it (``--no-refine-box``
+keeps the whole image). Drawing uses matplotlib's Agg canvas: no display
+is needed.
 """
 import argparse
 import os
@@ -59,6 +61,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         nargs=4,
         metavar=('X1', 'Y1', 'X2', 'Y2'),
         help='box around both hands (pixels); default the whole image')
+    parser.add_argument(
+        '--no-refine-box',
+        action='store_true',
+        help='without --bbox, keep the whole image as the two-hand box '
+        '(default: run again on the box of the hands HASM found in it)')
     parser.add_argument('--device', default='cpu', help='torch device')
     parser.add_argument(
         '--kpt-thr',
@@ -194,7 +201,10 @@ def run(args: argparse.Namespace) -> List[str]:
     os.makedirs(args.out_dir, exist_ok=True)
     written = []
     results = inferencer(
-        inputs, return_datasamples=True, bboxes=bboxes)
+        inputs,
+        return_datasamples=True,
+        bboxes=bboxes,
+        refine_box=not args.no_refine_box)
     for path, result in zip(inputs, results):
         sample = result['predictions'][0]
         image = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)

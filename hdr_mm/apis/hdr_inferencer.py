@@ -193,7 +193,9 @@ class HDRInferencer(Hand3DInferencer):
       or several hand boxes whose union is used), ``keypoints_2d`` (the box
       of the valid joints), the detector (``det_model``: union of its
       ``max_hands`` best hand boxes), else the whole image. Boxes are
-      clipped to the image; one outside it is refused.
+      clipped to the image; one outside it is refused. With
+      ``refine_box=True`` an image that fell back to the whole image is
+      run again on the box of the hands HASM found there.
     - **Pipeline**: ``infer_pipeline`` of the config if it has one, else
       its test pipeline without :data:`GT_TRANSFORMS`; nothing in it
       needs ground truth.
@@ -236,7 +238,7 @@ class HDRInferencer(Hand3DInferencer):
 
     preprocess_kwargs: set = {'bbox_thr', 'nms_thr', 'bboxes',
                               'keypoints_2d'}
-    forward_kwargs: set = set()
+    forward_kwargs: set = {'refine_box'}
     visualize_kwargs: set = {
         'return_vis', 'show', 'wait_time', 'draw_bbox', 'radius',
         'thickness', 'kpt_thr', 'vis_out_dir', 'num_instances'
@@ -609,6 +611,8 @@ class HDRInferencer(Hand3DInferencer):
         data_info.update(self.model.dataset_meta)
         packed = self.pipeline(data_info)
         packed['data_samples'].set_metainfo(dict(box_source=source))
+        self._buffer['last_input'] = (input, index)
+        self._buffer['last_image'] = img
         return [packed]
 
     # ------------------------------------------------------------------
@@ -625,12 +629,80 @@ class HDRInferencer(Hand3DInferencer):
             rel_root_depth=np.zeros((0, ), np.float32),
             bboxes=np.zeros((0, 4), np.float32))
 
+    def _mask_box(self, sample: PoseDataSample) -> Optional[np.ndarray]:
+        """Box in image pixels of HASM's amodal masks of the hands found.
+
+        Args:
+            sample: A model output with ``pred_fields.hand_masks``
+                (4, S, S) on the two-hand crop, metainfo ``mask_names``,
+                ``input_center`` and ``input_scale``.
+
+        Returns:
+            np.ndarray or None: (4,) ``x1, y1, x2, y2``; None when no hand
+            was found or the masks are missing.
+        """
+        fields = sample.get('pred_fields', None)
+        names = list(sample.metainfo.get('mask_names', ()))
+        hand_type = np.asarray(sample.pred_instances.hand_type).reshape(-1)
+        if fields is None or 'hand_masks' not in fields:
+            return None
+        masks = fields.hand_masks
+        masks = masks.cpu().numpy() if hasattr(masks, 'cpu') else \
+            np.asarray(masks)
+        union = np.zeros(masks.shape[1:], bool)
+        for h, name in enumerate(('r_amodal', 'l_amodal')):
+            if hand_type[h] > 0 and name in names:
+                union |= masks[names.index(name)] > 0.5
+        if not union.any():
+            return None
+        ys, xs = np.nonzero(union)
+        box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1],
+                       np.float32)
+        size = masks.shape[-1]
+        centre = np.asarray(sample.metainfo['input_center'], np.float32)
+        scale = np.asarray(sample.metainfo['input_scale'], np.float32)
+        # two-hand crop pixels -> image pixels (TopdownAffine's mapping)
+        return (box.reshape(2, 2) / size * scale + centre -
+                scale / 2).reshape(4)
+
+    def _refine(self, sample: PoseDataSample) -> PoseDataSample:
+        """Run once more on the box of HASM's masks (see ``refine_box``).
+
+        Only for a sample whose box was the whole image and where a hand
+        was found; the input is the one :meth:`preprocess_single` read
+        last (one image per batch).
+        """
+        if sample.metainfo.get('box_source') != 'image':
+            return sample
+        box = self._mask_box(sample)
+        last = self._buffer.get('last_input')
+        if box is None or last is None:
+            return sample
+        single, index = last
+        img = self._buffer['last_image']
+        h, w = img.shape[:2]
+        box = np.array([max(box[0], 0), max(box[1], 0), min(box[2], w),
+                        min(box[3], h)], np.float32)
+        if box[2] - box[0] < 1 or box[3] - box[1] < 1:
+            return sample
+        data = self.collate_fn(
+            self.preprocess_single(single, index, bboxes=box))
+        refined = self.model.test_step(data)[0]
+        refined.set_metainfo(dict(box_source='hand_masks'))
+        return refined
+
     @torch.no_grad()
-    def forward(self, inputs: Union[dict, tuple]) -> List[PoseDataSample]:
+    def forward(self, inputs: Union[dict, tuple],
+                refine_box: bool = False) -> List[PoseDataSample]:
         """Run the model; keep its units; empty predictions without hands.
 
         Args:
             inputs: A collated batch.
+            refine_box: Where the box was the whole image (no box, joints
+                or detection given), run a second time with the box of
+                the hands that HASM found (the union of their amodal
+                masks), so the two-hand crop frames the hands as in
+                training. Doubles the time of such images.
 
         Returns:
             list[PoseDataSample]: one per image. ``pred_instances`` has one
@@ -638,6 +710,8 @@ class HDRInferencer(Hand3DInferencer):
             for drawing go to ``self._buffer['pose2d_results']``.
         """
         data_samples = self.model.test_step(inputs)
+        if refine_box:
+            data_samples = [self._refine(s) for s in data_samples]
         for sample in data_samples:
             pred = sample.pred_instances
             hand_type = np.asarray(pred.hand_type, np.float32)

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-from mmengine.structures import BaseDataElement, InstanceData
+from mmengine.structures import BaseDataElement, InstanceData, PixelData
 from mmpose.datasets import InterHand3DDataset
 from mmpose.registry import INFERENCERS
+from mmpose.structures import PoseDataSample
 
 from hdr_mm.apis import HDRInferencer, clip_box, keypoints_box, union_box
 from hdr_mm.datasets.synthetic import (camera, mask_bbox, render_view,
@@ -293,3 +294,39 @@ def test_box_helpers():
         clip_box([50, 5, 60, 10], 40, 100, 'img')
     with pytest.raises(ValueError, match='4 finite numbers'):
         clip_box([0, 0, np.nan, 1], 40, 100, 'img')
+
+
+def test_mask_box_maps_crop_pixels_to_image(inferencer):
+    """The box of the found hands' amodal masks, from two-hand crop pixels
+    to image pixels as TopdownAffine maps them."""
+    sample = PoseDataSample(metainfo=dict(
+        mask_names=('l_amodal', 'l_visible', 'r_amodal', 'r_visible'),
+        input_center=np.array([100., 50.]),
+        input_scale=np.array([64., 64.])))
+    masks = torch.zeros(4, 32, 32)
+    masks[2, 8:16, 4:12] = 1  # right amodal: x 4..12, y 8..16 (crop px)
+    masks[0, 20:24, 20:30] = 1  # left amodal
+    sample.pred_fields = PixelData(hand_masks=masks)
+    sample.pred_instances = InstanceData(hand_type=np.array([[1., 0.]]))
+    # crop pixel p -> centre + (p - 16) * 64 / 32; the left hand is absent
+    np.testing.assert_allclose(inferencer._mask_box(sample),
+                               [76, 34, 92, 50])
+    sample.pred_instances.hand_type = np.array([[1., 1.]])
+    np.testing.assert_allclose(inferencer._mask_box(sample),
+                               [76, 34, 128, 66])
+    sample.pred_instances.hand_type = np.array([[0., 0.]])
+    assert inferencer._mask_box(sample) is None
+
+
+def test_refine_box_reruns_on_the_hands(inferencer, real_frames):
+    path = real_frames[0][0]
+    with hasm_predicts(inferencer.model, hands=True):
+        (res, ) = list(inferencer(path, refine_box=True,
+                                  return_datasamples=True))
+    (sample, ) = res['predictions']
+    check_instance(sample, path)
+    # every crop pixel is "hand": the masks' box is the whole crop, twice
+    # the image, clipped back to the 334 x 512 image
+    assert sample.metainfo['box_source'] == 'hand_masks'
+    np.testing.assert_allclose(sample.gt_instances.bboxes[0],
+                               [0, 0, 334, 512], atol=1)
