@@ -557,7 +557,11 @@ class HDRInferencer(Hand3DInferencer):
             # joints lie on the hands: keep a 1-pixel box valid
             box = box + np.array([-0.5, -0.5, 0.5, 0.5], np.float32)
         elif self.detector is not None:
-            boxes = self._detect_hands(img, bbox_thr, nms_thr)
+            # detections are clipped quietly; those outside are dropped
+            boxes = self._detect_hands(img, bbox_thr, nms_thr)[:, :4]
+            boxes = np.clip(boxes, 0, [w, h, w, h])
+            boxes = boxes[(boxes[:, 2] - boxes[:, 0] >= 1)
+                          & (boxes[:, 3] - boxes[:, 1] >= 1)]
             if len(boxes):
                 box, source = union_box(boxes), 'detector'
         if box is None:

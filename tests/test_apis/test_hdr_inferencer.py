@@ -218,6 +218,10 @@ def test_union_of_detected_hand_boxes(inferencer, monkeypatch):
     box, source = inferencer.hand_box(img, 'frame', bbox_thr=0.3)
     assert source == 'detector'
     np.testing.assert_allclose(box, [10, 10, 70, 60])
+    # detections outside a smaller image are dropped: whole image
+    box, source = inferencer.hand_box(img[:8, :8], 'frame', bbox_thr=0.3)
+    assert source == 'image'
+    np.testing.assert_allclose(box, [0, 0, 8, 8])
     # user boxes win over the detector
     box, source = inferencer.hand_box(img, 'frame', bboxes=[1, 2, 3, 4])
     assert source == 'bboxes'
@@ -330,3 +334,23 @@ def test_refine_box_reruns_on_the_hands(inferencer, real_frames):
     assert sample.metainfo['box_source'] == 'hand_masks'
     np.testing.assert_allclose(sample.gt_instances.bboxes[0],
                                [0, 0, 334, 512], atol=1)
+
+
+def test_with_an_mmdet_detector(repo_root, real_frames,
+                                hdr_pipeline_checkpoint):
+    """mmpose's hand detector config (random weights: nothing to download)
+    plugs in through ``det_model``; its boxes are clipped to the image."""
+    from mmdet.apis import DetInferencer
+    from mmengine.utils import get_installed_path
+    det_cfg = osp.join(get_installed_path('mmpose'), '.mim', 'demo',
+                       'mmdetection_cfg', 'rtmdet_nano_320-8xb32_hand.py')
+    inf = HDRInferencer(
+        osp.join(repo_root, CONFIG), hdr_pipeline_checkpoint,
+        device='cpu', det_model=det_cfg)
+    assert isinstance(inf.detector, DetInferencer)
+    (res, ) = list(inf(real_frames[0][0], bbox_thr=0.,
+                       return_datasamples=True))
+    sample = res['predictions'][0]
+    assert sample.metainfo['box_source'] in ('detector', 'image')
+    x1, y1, x2, y2 = sample.gt_instances.bboxes[0]
+    assert 0 <= x1 < x2 <= 334 and 0 <= y1 < y2 <= 512
