@@ -15,6 +15,7 @@ custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
 default_scope = 'mmpose'
 
 data_root = 'data/AIH'
+input_size = (256, 256)  # read by the HDR pipeline (= the base img_size)
 vgg_weights = 'checkpoints/vgg16-397923af.pth'
 # batch size and validation cadence are not given by the paper: ours
 train_dataloader = dict(
