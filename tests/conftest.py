@@ -21,6 +21,32 @@ def repo_root() -> str:
     return REPO_ROOT
 
 
+# ---------------------------------------------------------------------------
+# Small generated datasets shared by the dataset, model and tool tests
+# (built once per session, ~10 frames at 96 px).
+from hdr_mm.datasets.synthetic import (generate_synthetic_hands,  # noqa: E402
+                                       write_aih_syn)
+
+GEN_ARGS = dict(num_samples=10, img_size=96, seed=3,
+                occlusion_range=(0.2, 0.6), single_hand_ratio=0.2,
+                split_ratios=(0.6, 0.2, 0.2))
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory):
+    """A generated dataset (read-only for tests: copy before breaking)."""
+    root = tmp_path_factory.mktemp('synthetic') / 'hands'
+    generate_synthetic_hands(str(root), progress=False, **GEN_ARGS)
+    write_aih_syn(str(root), 'train', num_pairs=6, seed=1)
+    return root
+
+
+@pytest.fixture(scope='session')
+def synthetic_args():
+    """The generation arguments of ``synthetic_root``."""
+    return dict(GEN_ARGS)
+
+
 #: the HDR pipeline config whose stages the pipeline fixtures build
 HDR_TINY_CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 

@@ -16,6 +16,7 @@ default_scope = 'mmpose'
 
 data_root = 'data/AIH'
 synthetic_data = None  # real AIH: nothing to generate
+input_size = (256, 256)  # read by the HDR pipeline (= the base img_size)
 vgg_weights = 'checkpoints/vgg16-397923af.pth'
 # batch size and validation cadence are not given by the paper: ours
 train_dataloader = dict(

@@ -46,8 +46,6 @@ from hdr_mm.structures import NUM_HAND_JOINTS
 from hdr_mm.visualization import HDRHandVisualizer
 
 InputType = Union[str, np.ndarray]
-#: the stages of ``HDRPoseEstimator`` whose configs are files
-STAGES = ('hasm', 'tdr', 'shpe')
 #: transforms of a test pipeline that read ground truth next to the frame;
 #: they are left out of the inference pipeline
 GT_TRANSFORMS = ('LoadHDRTargets', 'WarpExtraKeys')
@@ -204,8 +202,6 @@ class HDRInferencer(Hand3DInferencer):
       for drawing).
     - **Scale**: with no ground truth, ``bone_length='gt'`` falls back to
       the model's ``bone_length_mm`` (set with ``bone_length_mm``).
-    - **Stage configs** written relative to the project root are found
-      from any working directory.
     - **Outputs** keep the model's units: per image one instance with
       ``keypoints`` (42, 3) ``u, v`` image pixels + root-relative depth
       mm, ``keypoints_3d`` (42, 3) root-relative mm, ``keypoint_scores``
@@ -304,46 +300,6 @@ class HDRInferencer(Hand3DInferencer):
 
     # ------------------------------------------------------------------
     # building
-    @staticmethod
-    def _resolve_stage_files(cfg: Config) -> None:
-        """Make the stages' config/checkpoint paths absolute.
-
-        HDR configs name the stage configs relative to the project root
-        (``configs/hasm/...``). A path that does not exist from the working
-        directory is looked up from the folders above the pipeline config
-        file; the first match is used, else the path is left as it is (and
-        the stage builder reports it).
-        """
-        filename = getattr(cfg, 'filename', None)
-        roots = []
-        if filename:
-            d = osp.dirname(osp.abspath(filename))
-            while True:
-                roots.append(d)
-                parent = osp.dirname(d)
-                if parent == d:
-                    break
-                d = parent
-        for stage in STAGES:
-            stage_cfg = cfg.model.get(stage)
-            if not isinstance(stage_cfg, dict):
-                continue
-            for key in ('config', 'checkpoint'):
-                path = stage_cfg.get(key)
-                if not isinstance(path, str) or osp.isabs(path) or \
-                        osp.exists(path):
-                    continue
-                for root in roots:
-                    if osp.exists(osp.join(root, path)):
-                        stage_cfg[key] = osp.join(root, path)
-                        break
-
-    def _init_model(self, cfg: Config, weights: Optional[str],
-                    device: str = 'cpu') -> torch.nn.Module:
-        """Build the pipeline model (see :meth:`_resolve_stage_files`)."""
-        self._resolve_stage_files(cfg)
-        return super()._init_model(cfg, weights, device)
-
     def _load_weights_to_model(self, model: torch.nn.Module,
                                checkpoint: Optional[dict],
                                cfg: Optional[Config]) -> None:

@@ -274,8 +274,8 @@ def test_bad_config_or_checkpoint(repo_root, hdr_pipeline_checkpoint,
 def test_runs_from_another_working_directory(repo_root, real_frames,
                                              hdr_pipeline_checkpoint,
                                              tmp_path, monkeypatch):
-    """The stage configs are written relative to the project root; they
-    are found from the pipeline config's location."""
+    """The stage configs are written relative to the project root; the
+    stage builder finds them from any working directory."""
     monkeypatch.chdir(tmp_path)
     inf = HDRInferencer(
         osp.join(repo_root, CONFIG), hdr_pipeline_checkpoint, device='cpu')

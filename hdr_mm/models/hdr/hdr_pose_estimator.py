@@ -33,7 +33,8 @@ from torch import Tensor
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 from hdr_mm.structures import (INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
-                               NUM_HAND_JOINTS, SHPE_TO_INTERHAND, tdr_masks)
+                               NUM_HAND_JOINTS, SHPE_ROOT, SHPE_TO_INTERHAND,
+                               tdr_masks)
 from ..tdr.composition import build_tdr_inputs, compose
 from .hand_crops import (invert_affine, mask_boxes, square_crop_affine,
                          transform_points, warp_affine)
@@ -307,8 +308,8 @@ class HDRPoseEstimator(BaseModel):
             tuple of numpy arrays, joints in SHPE order:
             - keypoints: (M, 21, 2) in ``images`` pixels;
             - scores: (M, 21);
-            - keypoints_3d: (M, 21, 3) root-relative mm in the crop's
-              (right-hand) frame.
+            - keypoints_3d: (M, 21, 3) mm relative to the wrist, in the
+              crop's (right-hand) frame.
         """
         x = images
         if images.shape[-1] != self.shpe_size:
@@ -336,6 +337,9 @@ class HDRPoseEstimator(BaseModel):
         kpts = (kpts + 0.5) * scale - 0.5  # pixel centres
         scores = np.stack([p.keypoint_scores[0] for p in preds])
         xyz = np.stack([p.keypoints_3d[0] for p in preds])
+        # the location maps predict the wrist too; report exactly
+        # wrist-relative joints
+        xyz = xyz - xyz[:, SHPE_ROOT:SHPE_ROOT + 1]
         return kpts, scores, xyz
 
     # ------------------------------------------------------------------

@@ -19,6 +19,31 @@ class StageCheckpointError(RuntimeError):
     """A stage's checkpoint does not fit the model its config builds."""
 
 
+def resolve_config_path(name: str, config: str) -> str:
+    """Find a stage config given relative to the working directory or,
+    failing that, to the hdr_mm checkout or its installed ``.mim`` folder
+    (so that a pipeline config's ``configs/...`` paths work from anywhere,
+    e.g. under ``mim test``).
+
+    Raises:
+        FileNotFoundError: naming the stage and every place looked at.
+    """
+    if osp.isfile(config) or osp.isabs(config):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'{name} stage: config file not found: '
+                                    f'{config}')
+        return config
+    package = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    tried = [config]
+    for root in (osp.dirname(package), osp.join(package, '.mim')):
+        path = osp.join(root, config)
+        if osp.isfile(path):
+            return path
+        tried.append(path)
+    raise FileNotFoundError(f'{name} stage: config file not found: '
+                            f'{config} (looked at {tried})')
+
+
 def build_stage(name: str,
                 config: str,
                 checkpoint: Optional[str] = None,
@@ -40,9 +65,7 @@ def build_stage(name: str,
         StageCheckpointError: the checkpoint's keys or shapes do not match
             the model (naming the stage, both files and the keys).
     """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'{name} stage: config file not found: '
-                                f'{config}')
+    config = resolve_config_path(name, config)
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
