@@ -116,6 +116,16 @@ def _pose_hand(rng, side, center):
     return posed_hand(pose, rot, np.asarray(center, float), side == 'left')
 
 
+#: Largest angle (radians) between the horizontal and the direction in
+#: which the front hand is shifted away from the back hand. Left and right
+#: hands are mirror images, and with any turn about the finger axis a left
+#: palm and a right back have the same silhouette: without a layout cue the
+#: side of a rendered hand would be ambiguous. As in a camera facing the
+#: person (e.g. InterHand2.6M's frontal views), the right hand is shown on
+#: the image's left of the left hand.
+MAX_SIDE_ANGLE = np.deg2rad(60)
+
+
 def sample_scene(rng: np.random.Generator, img_size: int,
                  cam: Sequence[float], occlusion_range: Tuple[float, float],
                  single_hand_ratio: float, max_tries: int = 20) -> Scene:
@@ -123,7 +133,9 @@ def sample_scene(rng: np.random.Generator, img_size: int,
 
     Interacting frames: the back hand sits at depth 650-900 mm, the front
     hand 70-150 mm closer; a low-resolution render of both amodal masks
-    finds the 2D shift of the front hand (along a random direction) whose
+    finds the 2D shift of the front hand (along a random direction within
+    :data:`MAX_SIDE_ANGLE` of the side that puts the right hand on the
+    image's left; single hands keep to that half of the frame) whose
     coverage of the back hand is closest to a ratio drawn uniformly from
     ``occlusion_range``. Both hands are then moved together so that the
     pair is inside the frame (a bounded number of redraws if it does not
@@ -171,7 +183,12 @@ def sample_scene(rng: np.random.Generator, img_size: int,
                                               (low, low),
                                               hands[front][2])[0])
             target = rng.uniform(*occlusion_range)
-            ang = rng.uniform(0, 2 * np.pi)
+            # handedness layout: the front hand moves sideways (within
+            # +-MAX_SIDE_ANGLE of horizontal) so that the right hand ends
+            # on the image's left of the left hand
+            ang = rng.uniform(-MAX_SIDE_ANGLE, MAX_SIDE_ANGLE)
+            if front == 'right':
+                ang += np.pi
             area = max(np.count_nonzero(mb), 1)
             ks = np.arange(0, low)
             ratios = np.array([
@@ -204,6 +221,11 @@ def sample_scene(rng: np.random.Generator, img_size: int,
             continue
         free = (img_size - 2 * margin - size) / 2
         want = img_size / 2 + rng.uniform(-1, 1, 2) * free
+        if hand_type != 'interacting':
+            # a lone right hand in the left part of the frame, a left hand
+            # in the right part (the same layout as two hands)
+            sign = -1.0 if hand_type == 'right' else 1.0
+            want[0] = img_size / 2 + sign * abs(want[0] - img_size / 2)
         delta = want - (box[:2] + box[2:]) / 2
         for s in SIDES:
             zc = np.median(hands[s][0][:, 2])

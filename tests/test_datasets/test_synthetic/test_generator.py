@@ -212,3 +212,21 @@ def test_alone_renders(synthetic_root):
                 assert np.abs(a[only_other] - frame[only_other]).mean() > 6
         n_checked += 1
     assert n_checked > 0
+
+
+def test_handedness_layout(synthetic_root):
+    """Sides are identifiable from the layout: in every interacting frame
+    the right hand's palm centre (wrist to middle MCP) is on the image's
+    left of the left hand's (docs: scene.MAX_SIDE_ANGLE)."""
+    data = json.loads((synthetic_root / 'interhand2.6m/annotations/train/'
+                       'InterHand2.6M_train_data.json').read_text())
+    n = 0
+    for ann in data['annotations']:
+        if ann['hand_type'] != 'interacting':
+            continue
+        uv = np.array(ann['joint_2d'])
+        palm = [(uv[s + INTERHAND_ROOT] + uv[s + INTERHAND_MIDDLE_MCP]) / 2
+                for s in (0, 21)]
+        assert palm[0][0] <= palm[1][0] + 1e-3
+        n += 1
+    assert n > 0
