@@ -40,8 +40,9 @@ def add_mim_extension() -> None:
     """
     if 'develop' in sys.argv:
         mode = 'symlink'
-    elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'install',
-                                        'build', 'build_py', 'egg_info')):
+    elif any(cmd in sys.argv
+             for cmd in ('sdist', 'bdist_wheel', 'install', 'build',
+                         'build_py', 'egg_info')):
         mode = 'copy'
     else:
         return

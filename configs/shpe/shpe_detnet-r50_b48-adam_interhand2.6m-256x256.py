@@ -68,7 +68,8 @@ def _split(name, pipeline, test_mode):
         type=dataset_type,
         data_root=data_root,
         ann_file=f'annotations/{name}/InterHand2.6M_{name}_data.json',
-        camera_param_file=f'annotations/{name}/InterHand2.6M_{name}_camera.json',
+        camera_param_file=(
+            f'annotations/{name}/InterHand2.6M_{name}_camera.json'),
         joint_file=f'annotations/{name}/InterHand2.6M_{name}_joint_3d.json',
         data_prefix=dict(img=f'images/{name}/'),
         pipeline=pipeline,

@@ -33,9 +33,11 @@ def test_one_wrapper_per_child_with_its_settings():
     assert g.param_groups[0]['lr'] == 8e-4
     assert d.param_groups[0]['lr'] == 8e-5
     assert d.param_groups[0]['betas'] == (0.0, 0.9)
-    g_params = {id(p) for grp in g.optimizer.param_groups for p in grp['params']}
+    g_params = {
+        id(p) for grp in g.optimizer.param_groups for p in grp['params']}
     assert g_params == {id(p) for p in model.generator.parameters()}
-    d_params = {id(p) for grp in d.optimizer.param_groups for p in grp['params']}
+    d_params = {
+        id(p) for grp in d.optimizer.param_groups for p in grp['params']}
     assert d_params == {id(p) for p in model.discriminator.parameters()}
     # the child's paramwise_cfg applies: no decay on the LayerNorm
     norm = {id(p) for p in model.discriminator[1].parameters()}

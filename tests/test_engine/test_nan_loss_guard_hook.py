@@ -71,7 +71,7 @@ def test_ignores_finite_and_non_loss_values():
         work_dir = '/nonexistent'
 
     hook = NaNLossGuardHook()
-    hook.after_train_iter(R(), 0, outputs=dict(loss=torch.tensor(1.),
-                                                grad_norm=float('nan')))
+    hook.after_train_iter(
+        R(), 0, outputs=dict(loss=torch.tensor(1.), grad_norm=float('nan')))
     with pytest.raises(NonFiniteLossError, match='none saved yet'):
         hook.after_train_iter(R(), 0, outputs=dict(loss=float('inf')))

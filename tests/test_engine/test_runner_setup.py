@@ -1,5 +1,3 @@
-import os.path as osp
-
 import pytest
 from mmengine.config import Config
 

@@ -3,7 +3,8 @@
 Example::
 
     python tools/model_converters/tdr2hdr_mm.py \
-        --generator ckpt_iter_70000.pth.tar --discriminator D_iter_70000.pth.tar \
+        --generator ckpt_iter_70000.pth.tar \
+        --discriminator D_iter_70000.pth.tar \
         --out work_dirs/tdr_official.pth
 
 The result loads strictly into ``TDR`` built from

@@ -4,7 +4,6 @@ frame and as per-target-hand crops."""
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 
 from .hand_model import posed_hand, random_rotation, sample_hand_pose
@@ -177,11 +176,10 @@ def sample_scene(rng: np.random.Generator, img_size: int,
             low = 96
             q = low / img_size
             lcam = (fx * q, fx * q, low / 2, low / 2)
-            mb = np.isfinite(render_capsules(hands[back][1], lcam,
-                                              (low, low), hands[back][2])[0])
-            mf = np.isfinite(render_capsules(hands[front][1], lcam,
-                                              (low, low),
-                                              hands[front][2])[0])
+            mb = np.isfinite(render_capsules(
+                hands[back][1], lcam, (low, low), hands[back][2])[0])
+            mf = np.isfinite(render_capsules(
+                hands[front][1], lcam, (low, low), hands[front][2])[0])
             target = rng.uniform(*occlusion_range)
             # handedness layout: the front hand moves sideways (within
             # +-MAX_SIDE_ANGLE of horizontal) so that the right hand ends

@@ -10,7 +10,7 @@ Pipeline (see ``configs/hasm``)::
 The target channels follow ``mask_names``, by default
 ``[l_amodal, l_visible, r_amodal, r_visible]`` (HDR_SPEC section 1).
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import mmcv

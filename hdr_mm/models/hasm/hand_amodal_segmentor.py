@@ -1,5 +1,5 @@
 """HASM segmentor: mmseg's EncoderDecoder predicting four binary masks."""
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 from mmengine.structures import PixelData

@@ -6,7 +6,7 @@ reference does (``L1(m*out, m*gt)``), so their scale depends on the size
 of the hole like in the authors' training.
 """
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn

@@ -11,7 +11,6 @@ parameters frozen.
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
-import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from mmengine.structures import BaseDataElement
@@ -117,8 +116,8 @@ class TDR(BaseModel):
             losses['loss_tv'] = self.tv_loss(
                 compose(out, img, masks['repaint']))
         if self.perceptual_loss is not None:
-            for hole, key in (('deocc', 'hidden_t'), ('removal',
-                                                     'hidden_o')):
+            for hole, key in (('deocc', 'hidden_t'),
+                              ('removal', 'hidden_o')):
                 for name, v in self.perceptual_loss(out, gt,
                                                     masks[key]).items():
                     losses[f'loss_{name}_{hole}'] = v

@@ -78,8 +78,8 @@ def test_masks_consistent(synthetic_root):
         ra = cv2.imread(stem + '_r_amodal.png', cv2.IMREAD_UNCHANGED)
         la = cv2.imread(stem + '_l_amodal.png', cv2.IMREAD_UNCHANGED)
         rl = cv2.imread(stem + '_rl_visible.png', cv2.IMREAD_UNCHANGED)
-        assert set(np.unique(ra)) <= {0, 1} and set(np.unique(rl)) <= {0, 1,
-                                                                      2}
+        assert set(np.unique(ra)) <= {0, 1}
+        assert set(np.unique(rl)) <= {0, 1, 2}
         # visible pixels are amodal pixels of the same hand
         assert not np.any((rl == 1) & (ra == 0))
         assert not np.any((rl == 2) & (la == 0))

@@ -1,5 +1,3 @@
-import os.path as osp
-
 import pytest
 import torch
 import torch.nn.functional as F
