@@ -35,10 +35,11 @@ def read_requirements(name: str) -> list:
 def add_mim_extension() -> None:
     """Place ``tools`` and ``configs`` under ``hdr_mm/.mim``.
 
-    A development install links them, so edits are seen at once; any
-    other build copies them, so the installed package stands alone.
+    A development (editable) install links them, so edits are seen at
+    once; any other build copies them, so the installed package stands
+    alone.
     """
-    if 'develop' in sys.argv:
+    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
         mode = 'symlink'
     elif any(cmd in sys.argv
              for cmd in ('sdist', 'bdist_wheel', 'install', 'build',
