@@ -21,7 +21,6 @@ from collections import defaultdict
 from typing import (Any, Callable, Dict, Iterable, List, Optional, Sequence,
                     Tuple, Union)
 
-import mmcv
 import mmengine
 import numpy as np
 import torch
@@ -42,6 +41,7 @@ from mmpose.evaluation.functional import nms
 from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
 
+from hdr_mm.datasets.image_io import read_image
 from hdr_mm.structures import NUM_HAND_JOINTS
 from hdr_mm.visualization import HDRHandVisualizer
 
@@ -137,28 +137,6 @@ def clip_box(box: np.ndarray, width: int, height: int,
         raise ValueError(f'{name}: hand box {box.tolist()} lies outside the '
                          f'{width}x{height} image')
     return clipped
-
-
-def read_image(path: str) -> np.ndarray:
-    """Read an image file as BGR uint8, with clear errors.
-
-    Args:
-        path: Image file.
-
-    Returns:
-        np.ndarray: (H, W, 3) uint8 BGR.
-
-    Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: the file cannot be decoded as an image.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'image file not found: {path}')
-    img = mmcv.imread(path, flag='color')
-    if img is None:
-        raise ValueError(f'cannot decode image file {path} (not an image, '
-                         'or a truncated/corrupt one)')
-    return img
 
 
 @INFERENCERS.register_module()

@@ -235,7 +235,7 @@ def test_bad_inputs(inferencer, real_frames, tmp_path):
         list(inferencer(missing))
     broken = tmp_path / 'broken.jpg'
     broken.write_bytes(b'this is not a JPEG')
-    with pytest.raises(ValueError, match='broken.jpg'):
+    with pytest.raises(IOError, match='broken.jpg'):
         list(inferencer(str(broken)))
     empty = tmp_path / 'empty'
     empty.mkdir()
