@@ -14,10 +14,17 @@ _base_ = [
 data_root = 'data/synthetic_hands'
 crop_size = (128, 128)
 
+# x/y coordinate channels after normalisation (5 input channels): from
+# scratch, MiT has no absolute position to tell the left hand from the right
+# one by their place in the crop (see CoordSegDataPreProcessor)
 model = dict(
-    data_preprocessor=dict(size=crop_size),
+    data_preprocessor=dict(
+        type='mmseg.CoordSegDataPreProcessor', size=crop_size),
     backbone=dict(
-        embed_dims=32, num_layers=[2, 2, 2, 2], drop_path_rate=0.0),
+        in_channels=5,
+        embed_dims=32,
+        num_layers=[2, 2, 2, 2],
+        drop_path_rate=0.0),
     decode_head=dict(
         in_channels=[32, 64, 160, 256],
         channels=64,

@@ -25,6 +25,8 @@ from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
                                  OptSampleList, Predictions)
 
+from ..utils import coordinate_channels
+
 
 class MapBranch(nn.Module):
     """conv 3x3 (no bias) + BN + ReLU, then a 1x1 conv with bias.
@@ -51,22 +53,6 @@ class MapBranch(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """(B, in, H, W) -> (B, out, H, W)."""
         return self.predict(self.project(x))
-
-
-def coordinate_channels(x: Tensor) -> Tensor:
-    """Two channels holding x and y, each linearly spaced in [-1, 1].
-
-    Args:
-        x: A (B, C, H, W) map (only its size, dtype and device are used).
-
-    Returns:
-        Tensor: (B, 2, H, W); channel 0 varies along W, channel 1 along H.
-    """
-    B, _, H, W = x.shape
-    xs = torch.linspace(-1, 1, W, dtype=x.dtype, device=x.device)
-    ys = torch.linspace(-1, 1, H, dtype=x.dtype, device=x.device)
-    grid = torch.stack([xs[None, :].expand(H, W), ys[:, None].expand(H, W)])
-    return grid[None].expand(B, 2, H, W)
 
 
 @MODELS.register_module()

@@ -1,0 +1,3 @@
+from .coordinate_channels import coordinate_channels
+
+__all__ = ['coordinate_channels']
