@@ -60,7 +60,7 @@ optim_wrapper = dict(
                        optimizer=dict(type='Adam', lr=0.1 * lr,
                                       betas=(0.0, 0.9))))
 
-train_cfg = dict(by_epoch=False, max_iters=600, val_interval=150)
+train_cfg = dict(by_epoch=False, max_iters=1200, val_interval=300)
 val_cfg = dict()
 test_cfg = dict()
 val_evaluator = dict(type='TDRMetric')
@@ -70,7 +70,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=25),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=150,
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=300,
                     max_keep_ckpts=2, save_best='tdr/deocc/psnr',
                     rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'))
