@@ -70,8 +70,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--kpt-thr',
         type=float,
-        default=0.3,
-        help='joints scoring lower are not drawn')
+        default=0.0,
+        help='joints scoring lower are not drawn (default 0: every joint of '
+        'a found hand; the scores are SHPE heat-map peaks, low for small '
+        'models although the joints are predicted)')
     parser.add_argument(
         '--bone-length-mm',
         type=float,
@@ -122,7 +124,7 @@ def _bgr_crops(sample, key: str) -> Optional[np.ndarray]:
 def make_panel(image_rgb: np.ndarray,
                sample,
                visualizer: HDRHandVisualizer,
-               kpt_thr: float = 0.3,
+               kpt_thr: float = 0.0,
                dpi: int = 100) -> np.ndarray:
     """Draw the demo panel of one image.
 

@@ -140,7 +140,7 @@ def main() -> None:
 
     data = Config.fromfile(HDR_CONFIG).synthetic_data
     log(f'data: {data.out_dir}')
-    ensure_synthetic_hands(**data)
+    ensure_synthetic_hands(**data, progress=True)
 
     ckpts = {}
     for stage, config in STAGES.items():

@@ -50,7 +50,12 @@ train_pipeline = [
         box_scale=2.0,
         shift_factor=0.1,
         scale_factor=0.2),
-    dict(type='mmseg.PhotoMetricDistortion'),
+    # (almost) no hue jitter: the generated hands' sides differ by a small
+    # tint (mmseg needs hue_delta >= 1)
+    dict(
+        type='mmseg.PhotoMetricDistortion',
+        hue_delta=1,
+        saturation_range=(0.8, 1.2)),
     dict(type='mmseg.PackHandSegInputs'),
 ]
 test_pipeline = [

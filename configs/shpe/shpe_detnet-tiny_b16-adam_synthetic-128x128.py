@@ -75,7 +75,7 @@ test_dataloader = dict(
     dataset=dict(data_root=data_root, pipeline=val_pipeline))
 
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
-train_cfg = dict(by_epoch=True, max_epochs=6, val_interval=2)
+train_cfg = dict(by_epoch=True, max_epochs=4, val_interval=2)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(interval=2, max_keep_ckpts=1))

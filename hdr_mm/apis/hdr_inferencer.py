@@ -681,13 +681,15 @@ class HDRInferencer(Hand3DInferencer):
                   wait_time: float = 0,
                   radius: int = 3,
                   thickness: int = 1,
-                  kpt_thr: float = 0.3,
+                  kpt_thr: float = 0.0,
                   num_instances: int = 1,
                   vis_out_dir: str = '',
                   window_name: str = '') -> List[np.ndarray]:
         """Draw the image with the 2D skeletons next to each hand's 3D
         skeleton (``Hand3DInferencer.visualize`` with the
-        :class:`HDRHandVisualizer`); arguments as there.
+        :class:`HDRHandVisualizer`); arguments as there, but ``kpt_thr``
+        defaults to 0: HDR predicts every joint of a hand it found, and the
+        scores (SHPE heat-map peaks) say little about a joint's error.
 
         Returns:
             list[np.ndarray]: RGB drawings if ``return_vis``, else [].

@@ -28,7 +28,10 @@ class HDRStageMetric(BaseMetric):
       hand rendered alone, inside the region TDR repaints (the hand's
       hidden part and the other hand, from the predicted masks), and
       ``crop/...`` on the whole hand crop; ``repaint/count`` hands scored.
-      Only hands present in the ground truth and found by HASM count.
+      Only the hands of two-hand frames that HASM found count: in a
+      one-hand frame the render of the hand alone is the frame itself, so
+      an untouched crop would score a perfect (infinite) PSNR and swamp
+      the mean.
 
     ``process`` keeps pixel counts and per-hand scores; ``compute_metrics``
     averages them.
@@ -76,7 +79,7 @@ class HDRStageMetric(BaseMetric):
             found = np.asarray(ds['pred_instances']['hand_type']).reshape(-1)
             valid = np.asarray(ds['gt_alone_valid']).reshape(-1)
             for h in range(2):
-                if not (valid[h] and found[h] > 0):
+                if not (valid.all() and found[h] > 0):
                     continue
                 pred = ds['tdr_crops'][h].cpu()
                 gt = ds['gt_hand_crops'][h].cpu()
