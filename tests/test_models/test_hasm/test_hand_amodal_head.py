@@ -13,15 +13,16 @@ IN_CHANNELS = [8, 16, 24, 32]
 
 
 def build_head(**kwargs):
+    # scope-prefixed types: other tests may leave mmpose as default scope
     cfg = dict(
-        type='HandAmodalSegformerHead',
+        type='mmseg.HandAmodalSegformerHead',
         in_channels=IN_CHANNELS,
         in_index=[0, 1, 2, 3],
         channels=16,
         dropout_ratio=0.0,
         norm_cfg=dict(type='BN', requires_grad=True),
         align_corners=False,
-        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0))
+        loss_decode=dict(type='mmseg.CrossEntropyLoss', loss_weight=1.0))
     cfg.update(kwargs)
     head = MODELS.build(cfg)
     head.init_weights()

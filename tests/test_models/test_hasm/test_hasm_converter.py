@@ -24,6 +24,9 @@ CHANNELS, LEVEL_CHANNELS = 64, [32, 64, 160, 256]
 
 def build_model():
     cfg = Config.fromfile(CONFIG)
+    # the authors' network takes RGB only (no coordinate channels)
+    cfg.model.backbone.in_channels = 3
+    cfg.model.data_preprocessor.type = 'mmseg.SegDataPreProcessor'
     init_default_scope(cfg.default_scope)
     return MODELS.build(cfg.model)
 
@@ -144,7 +147,14 @@ def test_tool_end_to_end(tmp_path, monkeypatch):
         state_dict=OrderedDict(('module.' + k, v) for k, v in src.items()))
     src_path, dst_path = str(tmp_path / 'hasm.pth'), str(tmp_path / 'o.pth')
     torch.save(wrapped, src_path)
-    assert run_tool([src_path, dst_path, '--config', CONFIG],
+    # the small config without its coordinate channels, as the authors'
+    rgb_config = tmp_path / 'hasm_rgb.py'
+    rgb_config.write_text(
+        f'_base_ = [{CONFIG!r}]\n'
+        'model = dict(\n'
+        "    data_preprocessor=dict(type='mmseg.SegDataPreProcessor'),\n"
+        '    backbone=dict(in_channels=3))\n')
+    assert run_tool([src_path, dst_path, '--config', str(rgb_config)],
                     monkeypatch) == 0
     ckpt = torch.load(dst_path, weights_only=False)
     assert ckpt['meta']['dropped_keys'] == [
