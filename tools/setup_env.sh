@@ -41,5 +41,5 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
 fi
 
 echo "[setup] installing hdr_mm"
-"${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
+"${PIP[@]}" install -q --no-deps --no-build-isolation "$ROOT"
 "$VPY" -c "import hdr_mm, mmpose.apis, mmdet.models, mmseg.models, mmcv.ops; print('[setup] ok: hdr_mm', hdr_mm.__version__)"

@@ -8,8 +8,14 @@ Example::
         --seed 0 --occlusion-range 0.1 0.7
 """
 import argparse
+import os.path as osp
+import sys
 
-from hdr_mm.datasets.synthetic import generate_synthetic_hands
+# the checkout's hdr_mm first, as tools/train.py does
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+from hdr_mm.datasets.synthetic import generate_synthetic_hands  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

@@ -16,17 +16,24 @@ Example::
         --mode aih --split train --num 4 --out work_dirs/browse_aih.png
 """
 import argparse
+import json
 import os
 import os.path as osp
-import json
+import sys
 
 import cv2
 import numpy as np
 
-from hdr_mm.datasets import AIHDataset
-from hdr_mm.datasets.transforms import (LoadAIHSample, MirrorToRight,
-                                        TDRMaskAlgebra)
-from hdr_mm.structures.hand_joints import INTERHAND_TO_SHPE, SHPE_PARENTS
+# the checkout's hdr_mm first, as tools/train.py does
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+from hdr_mm.datasets import AIHDataset  # noqa: E402
+from hdr_mm.datasets.transforms import (  # noqa: E402
+    LoadAIHSample, MirrorToRight,
+    TDRMaskAlgebra)
+from hdr_mm.structures.hand_joints import (  # noqa: E402
+    INTERHAND_TO_SHPE, SHPE_PARENTS)
 
 
 def _tile(img: np.ndarray, size: int, label: str) -> np.ndarray:

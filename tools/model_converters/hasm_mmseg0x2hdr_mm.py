@@ -15,10 +15,15 @@ checkpoint usable as ``load_from``; an existing DST is only replaced with
 ``--overwrite``.
 """
 import argparse
+import os.path as osp
 import sys
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+
+# the checkout's hdr_mm first, as tools/train.py does
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
 
 
 def parse_args(argv=None):

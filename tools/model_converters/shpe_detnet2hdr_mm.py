@@ -15,15 +15,22 @@ built from ``--config`` and written as an mmengine checkpoint that
 reported and nothing is written.
 """
 import argparse
+import os.path as osp
 import sys
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from hdr_mm.models.shpe.weight_conversion import convert_shpe_detnet
-from hdr_mm.utils.checkpoint import (CheckpointKeyError,
-                                     load_reference_state_dict,
-                                     save_mmengine_checkpoint)
+# the checkout's hdr_mm first, as tools/train.py does
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+from hdr_mm.models.shpe.weight_conversion import (  # noqa: E402
+    convert_shpe_detnet)
+from hdr_mm.utils.checkpoint import (  # noqa: E402
+    CheckpointKeyError,
+    load_reference_state_dict,
+    save_mmengine_checkpoint)
 
 DEFAULT_MODEL = dict(
     type='TopdownPoseEstimator',

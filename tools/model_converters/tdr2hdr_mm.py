@@ -12,12 +12,19 @@ The result loads strictly into ``TDR`` built from
 alone when no discriminator file is given).
 """
 import argparse
+import os.path as osp
+import sys
 
 import torch
 
-from hdr_mm.models.tdr.converter import convert_tdr
-from hdr_mm.utils.checkpoint import (load_reference_state_dict,
-                                     save_mmengine_checkpoint)
+# the checkout's hdr_mm first, as tools/train.py does
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+from hdr_mm.models.tdr.converter import convert_tdr  # noqa: E402
+from hdr_mm.utils.checkpoint import (  # noqa: E402
+    load_reference_state_dict,
+    save_mmengine_checkpoint)
 
 
 def parse_args():
