@@ -71,6 +71,12 @@ model = dict(
     gan_loss=dict(type='NSGANLoss', loss_weight=0.1),
     test_cfg=dict(dilate_kernel=9))
 
+# TDR.train_step steps G and D itself: distributed runs wrap each network
+# separately and call it (as mmagic's GANs do)
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
 optim_wrapper = dict(
     constructor='MultiOptimWrapperConstructor',
     generator=dict(type='OptimWrapper',

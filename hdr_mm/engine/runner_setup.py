@@ -19,6 +19,7 @@ import os.path as osp
 from typing import Any, Iterator, List, Tuple
 
 import torch
+import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
@@ -168,10 +169,19 @@ def ensure_config_data(cfg: Config) -> None:
 
 
 def use_gloo_without_cuda(cfg: Config) -> None:
-    """Switch a distributed run's backend to ``gloo`` when CUDA is absent.
+    """Make a distributed run work on CPU when CUDA is absent.
 
-    mmengine's default backend, ``nccl``, needs GPUs; with ``gloo`` the
-    same config runs under ``torchrun`` on CPU.
+    Three things in mmengine 0.10.7 assume GPUs, and are changed here so
+    that the same config runs under ``torchrun`` on CPU:
+
+    - the default backend ``nccl``: switched to ``gloo``;
+    - ``init_dist`` calls ``torch.cuda.set_device`` (an error without a
+      driver): the process group is initialised here instead, from
+      torchrun's ``RANK``/``WORLD_SIZE``, and the Runner then skips it;
+    - the model wrapper gets ``device_ids=[LOCAL_RANK]``, which DDP
+      refuses for a CPU module: ``model_wrapper_cfg.device_ids`` is set to
+      None (the default wrapper, or the config's own, e.g. TDR's
+      ``MMSeparateDistributedDataParallel``).
     """
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return
@@ -184,6 +194,19 @@ def use_gloo_without_cuda(cfg: Config) -> None:
         print_log('CUDA is not available: using the gloo backend',
                   logger='current')
         cfg.env_cfg.dist_cfg.backend = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if cfg.launcher == 'pytorch' and not torch_dist.is_initialized():
+        dist_cfg = dict(cfg.env_cfg.dist_cfg)
+        backend = dist_cfg.pop('backend')
+        torch_dist.init_process_group(
+            backend=backend,
+            rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']),
+            **dist_cfg)
 
 
 def build_runner(cfg: Config) -> Runner:

@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 import mmcv
 import numpy as np
 import torch
+from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
 
 from mmpose.registry import HOOKS
@@ -54,7 +55,9 @@ class TDRVisualizationHook(Hook):
     """Write :func:`tdr_panel` PNGs during validation and testing.
 
     Files go to ``<log_dir>/vis/<stage>_iter<k>/<batch>_<i>.png``
-    (``stage`` is ``val`` with the training iteration, or ``test``).
+    (``stage`` is ``val`` with the training iteration, or ``test``); in a
+    distributed run each process writes its own batches as
+    ``<batch>_<i>_rank<r>.png``.
 
     Args:
         interval: Visualise every ``interval``-th validation/test batch.
@@ -84,8 +87,10 @@ class TDRVisualizationHook(Hook):
         out_dir = osp.join(runner.log_dir, 'vis',
                            f'{stage}_iter{runner.iter}')
         os.makedirs(out_dir, exist_ok=True)
+        rank, world_size = get_dist_info()
+        suffix = f'_rank{rank}' if world_size > 1 else ''
         for i, sample in enumerate(outputs[:self.max_per_batch]):
-            path = osp.join(out_dir, f'{batch_idx:05d}_{i}.png')
+            path = osp.join(out_dir, f'{batch_idx:05d}_{i}{suffix}.png')
             if osp.exists(path):
                 raise FileExistsError(f'{path} exists; not overwriting')
             gt = sample.gt_img if 'gt_img' in sample else None
