@@ -67,10 +67,29 @@ def test_missing_checkpoint(tmp_path):
 
 
 def test_gloo_backend_without_cuda(tmp_path, monkeypatch):
+    """Under torchrun on CPU: gloo process group up before the Runner,
+    and a wrapper that DDP accepts for CPU modules."""
+    import socket
+
+    import torch.distributed as torch_dist
     monkeypatch.setattr('torch.cuda.is_available', lambda: False)
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    for k, v in dict(RANK='0', WORLD_SIZE='1', LOCAL_RANK='0',
+                     MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port)).items():
+        monkeypatch.setenv(k, v)
     cfg = _cfg(tmp_path, launcher='pytorch')
-    use_gloo_without_cuda(cfg)
-    assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    try:
+        use_gloo_without_cuda(cfg)
+        assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+        assert torch_dist.is_initialized()
+        assert torch_dist.get_backend() == 'gloo'
+        assert cfg.model_wrapper_cfg.type == 'MMDistributedDataParallel'
+        assert cfg.model_wrapper_cfg.device_ids is None
+    finally:
+        if torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
     cfg = _cfg(tmp_path, launcher='none')
     use_gloo_without_cuda(cfg)
     assert 'env_cfg' not in cfg
