@@ -88,10 +88,14 @@ class HDRPoseEstimator(BaseModel):
       distance between the two wrists;
 
     and ``pred_fields``: ``hand_masks`` (4, S, S) HASM masks on the input
-    crop, in the order ``mask_names`` of the metainfo; per-hand crops
-    before/after TDR are kept in ``pred_fields.hand_crops`` /
+    crop, in the order ``mask_names`` of the metainfo. The per-hand crops
+    before/after TDR are kept as data-sample fields ``hand_crops`` /
     ``tdr_crops`` (2, 3, s, s) uint8 BGR, right then left (mirrored), for
-    visualisation.
+    visualisation. When the samples carry ``gt_fields.alone`` (each hand
+    rendered alone, from ``LoadHDRTargets``/``PackHDRInputs``), the same
+    crops of those renders are added as ``gt_hand_crops`` (2, 3, s, s) and
+    the region TDR repaints as ``repaint`` (2, 1, s, s), for
+    ``HDRStageMetric``.
     """
 
     def __init__(self,
