@@ -13,7 +13,9 @@ The functions only use ``*`` and ``-``, so they serve numpy arrays (data
 transforms) and torch tensors (batched model code) alike, of any shape
 as long as the four inputs broadcast.
 """
-from typing import Dict, TypeVar
+from typing import Dict, Sequence, TypeVar
+
+import numpy as np
 
 Array = TypeVar('Array')
 
@@ -63,3 +65,27 @@ def swap_rl_visible(rl_visible: Array) -> Array:
         of the same kind (numpy or torch).
     """
     return (rl_visible == 1) * 2 + (rl_visible == 2) * 1
+
+
+def stack_hand_masks(r_amodal: np.ndarray, l_amodal: np.ndarray,
+                     rl_visible: np.ndarray,
+                     mask_names: Sequence[str]) -> np.ndarray:
+    """The four binary hand masks of a frame from its three mask files.
+
+    ``r_visible`` is ``rl_visible == 1`` and ``l_visible`` is
+    ``rl_visible == 2``.
+
+    Args:
+        r_amodal, l_amodal: (H, W) 0/1 amodal masks.
+        rl_visible: (H, W) map with 0 background, 1 right, 2 left visible.
+        mask_names: Output channel order, names among ``r_amodal``,
+            ``l_amodal``, ``r_visible``, ``l_visible``.
+
+    Returns:
+        np.ndarray: (H, W, len(mask_names)) uint8 0/1.
+    """
+    masks = dict(
+        r_amodal=r_amodal, l_amodal=l_amodal,
+        r_visible=(rl_visible == 1).astype(np.uint8),
+        l_visible=(rl_visible == 2).astype(np.uint8))
+    return np.stack([masks[n] for n in mask_names], axis=-1).astype(np.uint8)

@@ -23,6 +23,7 @@ from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 
 from hdr_mm.models.hasm.hand_amodal_head import HAND_MASK_NAMES
+from hdr_mm.structures.hand_masks import stack_hand_masks
 
 
 def _read_label_png(path: str, allowed: Tuple[int, ...],
@@ -103,11 +104,6 @@ class LoadHandAmodalMasks(BaseTransform):
                                    self.backend_args)
         rl_visible = _read_label_png(paths['rl_visible'], (0, 1, 2),
                                      self.backend_args)
-        masks = dict(
-            l_amodal=l_amodal,
-            l_visible=(rl_visible == 2).astype(np.uint8),
-            r_amodal=r_amodal,
-            r_visible=(rl_visible == 1).astype(np.uint8))
         shape = results['img'].shape[:2] if 'img' in results else None
         for key, mask in (('l_amodal', l_amodal), ('r_amodal', r_amodal),
                           ('rl_visible', rl_visible)):
@@ -116,8 +112,8 @@ class LoadHandAmodalMasks(BaseTransform):
                     f'mask {paths[key]} has size {mask.shape} but image '
                     f"{results.get('img_path')} has size {shape}")
             shape = mask.shape
-        results['gt_seg_map'] = np.stack(
-            [masks[name] for name in self.mask_names], axis=-1)
+        results['gt_seg_map'] = stack_hand_masks(
+            r_amodal, l_amodal, rl_visible, self.mask_names)
         results['mask_names'] = self.mask_names
         results.setdefault('seg_fields', [])
         if 'gt_seg_map' not in results['seg_fields']:

@@ -24,6 +24,7 @@ from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import TRANSFORMS
 
 from hdr_mm.models.hasm.hand_amodal_head import HAND_MASK_NAMES
+from hdr_mm.structures.hand_masks import stack_hand_masks
 from ..image_io import check_same_size, read_image, read_mask
 
 #: the hand order of every two-hand field (as the 42-joint layout)
@@ -96,12 +97,9 @@ class LoadHDRTargets(BaseTransform):
                for k, p in paths.items()}
         check_same_size((img_path, img),
                         *((paths[k], m) for k, m in raw.items()))
-        masks = dict(
-            r_amodal=raw['r_amodal'], l_amodal=raw['l_amodal'],
-            r_visible=(raw['rl_visible'] == 1).astype(np.uint8),
-            l_visible=(raw['rl_visible'] == 2).astype(np.uint8))
-        results['gt_hand_masks'] = np.stack(
-            [masks[n] for n in self.mask_names], axis=-1)
+        results['gt_hand_masks'] = stack_hand_masks(
+            raw['r_amodal'], raw['l_amodal'], raw['rl_visible'],
+            self.mask_names)
 
         present = np.asarray(results['hand_type']).reshape(-1)[:2] > 0
         valid = np.zeros(2, bool)
