@@ -4,10 +4,11 @@ Every reader here raises instead of returning ``None``: a dataset must
 never skip a broken sample silently or pick another one.
 """
 import os.path as osp
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+from mmengine.fileio import get
 
 
 def read_image(path: str) -> np.ndarray:
@@ -32,7 +33,9 @@ def read_image(path: str) -> np.ndarray:
     return img
 
 
-def read_mask(path: str, allowed: Sequence[int] = (0, 1)) -> np.ndarray:
+def read_mask(path: str,
+              allowed: Sequence[int] = (0, 1),
+              backend_args: Optional[dict] = None) -> np.ndarray:
     """Read a label mask and check its values.
 
     Args:
@@ -40,6 +43,8 @@ def read_mask(path: str, allowed: Sequence[int] = (0, 1)) -> np.ndarray:
             when its channels are equal).
         allowed: The values the mask may hold, e.g. ``(0, 1)`` for binary
             masks or ``(0, 1, 2)`` for ``rl_visible``.
+        backend_args: mmengine file backend arguments (local disk when
+            None).
 
     Returns:
         np.ndarray: (H, W) uint8.
@@ -49,9 +54,12 @@ def read_mask(path: str, allowed: Sequence[int] = (0, 1)) -> np.ndarray:
         IOError: the file cannot be decoded.
         ValueError: wrong channels or values outside ``allowed``.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'mask file not found: {path}')
-    mask = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    try:
+        data = get(path, backend_args=backend_args)
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f'mask file not found: {path}') from e
+    # cv2 keeps 16-bit and palette values as stored (no conversion)
+    mask = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if mask is None:
         raise IOError(f'cannot decode mask {path} (corrupt or not an image)')
     if mask.ndim == 3:

@@ -10,50 +10,19 @@ Pipeline (see ``configs/hasm``)::
 The target channels follow ``mask_names``, by default
 ``[l_amodal, l_visible, r_amodal, r_visible]`` (HDR_SPEC section 1).
 """
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import cv2
-import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.fileio import get
 from mmengine.structures import PixelData
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 
 from hdr_mm.models.hasm.hand_amodal_head import HAND_MASK_NAMES
 from hdr_mm.structures.hand_masks import stack_hand_masks
-
-
-def _read_label_png(path: str, allowed: Tuple[int, ...],
-                    backend_args: Optional[dict]) -> np.ndarray:
-    """Read a single-channel label PNG and check its values.
-
-    Raises:
-        FileNotFoundError: the file is missing.
-        ValueError: it cannot be decoded, is not single-channel, or holds a
-            value outside ``allowed``.
-    """
-    try:
-        data = get(path, backend_args=backend_args)
-    except FileNotFoundError as e:
-        raise FileNotFoundError(f'label file not found: {path}') from e
-    try:
-        label = mmcv.imfrombytes(data, flag='unchanged', backend='pillow')
-    except Exception as e:  # pillow raises several types
-        raise ValueError(f'cannot decode label file {path}: {e}') from e
-    if label is None or label.ndim != 2:
-        raise ValueError(
-            f'label file {path} must be a single-channel image, got shape '
-            f'{None if label is None else label.shape}')
-    values = np.unique(label)
-    bad = np.setdiff1d(values, np.asarray(allowed))
-    if bad.size:
-        raise ValueError(
-            f'label file {path} holds values {bad.tolist()}; expected only '
-            f'{list(allowed)}')
-    return label.astype(np.uint8)
+from ..image_io import read_mask
 
 
 @TRANSFORMS.register_module()
@@ -98,12 +67,10 @@ class LoadHandAmodalMasks(BaseTransform):
             if key not in paths:
                 raise KeyError(f"'mask_paths' of "
                                f"{results.get('img_path')} lacks {key!r}")
-        l_amodal = _read_label_png(paths['l_amodal'], (0, 1),
-                                   self.backend_args)
-        r_amodal = _read_label_png(paths['r_amodal'], (0, 1),
-                                   self.backend_args)
-        rl_visible = _read_label_png(paths['rl_visible'], (0, 1, 2),
-                                     self.backend_args)
+        l_amodal = read_mask(paths['l_amodal'], (0, 1), self.backend_args)
+        r_amodal = read_mask(paths['r_amodal'], (0, 1), self.backend_args)
+        rl_visible = read_mask(paths['rl_visible'], (0, 1, 2),
+                               self.backend_args)
         shape = results['img'].shape[:2] if 'img' in results else None
         for key, mask in (('l_amodal', l_amodal), ('r_amodal', r_amodal),
                           ('rl_visible', rl_visible)):

@@ -262,7 +262,24 @@ class HDRPoseEstimator(BaseModel):
                 torch.cat(present),
                 torch.cat(extra) if per_hand is not None else None)
 
-    def deocclude(self, images: Tensor, hand_masks: Tensor) -> Tensor:
+    @staticmethod
+    def repaint_region(hand_masks: Tensor) -> Tensor:
+        """The pixels TDR repaints (HDR_SPEC section 4).
+
+        Args:
+            hand_masks: (M, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
+
+        Returns:
+            Tensor: (M, 1, s, s) in {0, 1}.
+        """
+        hm = hand_masks
+        return tdr_masks(hm[:, 0:1], hm[:, 1:2], hm[:, 2:3],
+                         hm[:, 3:4])['repaint']
+
+    def deocclude(self,
+                  images: Tensor,
+                  hand_masks: Tensor,
+                  repaint: Optional[Tensor] = None) -> Tensor:
         """TDR on hand crops.
 
         The generator runs at its own input size; its output is brought
@@ -274,6 +291,8 @@ class HDRPoseEstimator(BaseModel):
             images: (M, 3, s, s) hand crops, 0-255 float, dataset
                 channel order.
             hand_masks: (M, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
+            repaint: (M, 1, s, s) :meth:`repaint_region` of ``hand_masks``
+                when the caller has it already.
 
         Returns:
             Tensor: (M, 3, s, s) composite, 0-255 float, same order.
@@ -293,9 +312,8 @@ class HDRPoseEstimator(BaseModel):
         if size != self.tdr_size:
             out = F.interpolate(
                 out, (size, size), mode='bilinear', align_corners=False)
-        hm = hand_masks
-        repaint = tdr_masks(hm[:, 0:1], hm[:, 1:2], hm[:, 2:3],
-                            hm[:, 3:4])['repaint']
+        if repaint is None:
+            repaint = self.repaint_region(hand_masks)
         comp = compose(out, img, repaint, self.tdr.dilate_kernel)
         return pre.denormalize(comp).float()
 
@@ -387,8 +405,9 @@ class HDRPoseEstimator(BaseModel):
         alone = self._ground_truth_alone(data_samples, inputs)
         images, hand_masks, affine, present, alone_crops = self.hand_crops(
             inputs, masks, alone)
+        repaint = self.repaint_region(hand_masks)
         if self.use_tdr:
-            fed = self.deocclude(images, hand_masks)
+            fed = self.deocclude(images, hand_masks, repaint)
         else:
             fed = images
         kpts, scores, xyz = self.estimate(fed, self._reference_bones(
@@ -442,10 +461,7 @@ class HDRPoseEstimator(BaseModel):
                 rows = [i, n + i]
                 sample.set_field(alone_crops[rows].round().byte(),
                                  'gt_hand_crops')
-                hm = hand_masks[rows]
-                sample.set_field(
-                    tdr_masks(hm[:, 0:1], hm[:, 1:2], hm[:, 2:3],
-                              hm[:, 3:4])['repaint'].byte(), 'repaint')
+                sample.set_field(repaint[rows].byte(), 'repaint')
         return data_samples
 
     @staticmethod
