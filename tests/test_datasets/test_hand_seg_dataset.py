@@ -109,6 +109,14 @@ def test_bad_rl_visible_values(tmp_path):
         build(tmp_path)[0]
 
 
+def test_corrupt_label_file_names_it(tmp_path):
+    paths = write_frame(tmp_path, 'train', 'image0')
+    with open(paths['rl_visible'], 'wb') as f:
+        f.write(b'\x89PNG truncated')
+    with pytest.raises(IOError, match=r'cannot decode .*image0_rl_visible'):
+        build(tmp_path)[0]
+
+
 def test_missing_label_file_names_it(tmp_path):
     paths = write_frame(tmp_path, 'train', 'image0')
     os.remove(paths['l_amodal'])

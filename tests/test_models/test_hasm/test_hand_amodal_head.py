@@ -98,6 +98,32 @@ def test_loss_per_branch_matches_cross_entropy():
         torch.testing.assert_close(losses[f'loss_ce_{name}'], ref)
 
 
+def test_dice_term_on_the_hand_class_per_image():
+    # the small configs' loss: CE + Dice with ignore_index=0, i.e. the
+    # Dice of each branch's hand probability against its mask, per image
+    head = build_head(loss_decode=[
+        dict(type='mmseg.CrossEntropyLoss', loss_weight=1.0),
+        dict(type='mmseg.DiceLoss', use_sigmoid=False, naive_dice=True,
+             ignore_index=0, loss_weight=1.0)
+    ])
+    feats = features(n=2, size=32)
+    gt = torch.zeros(2, 4, 32, 32, dtype=torch.long)
+    gt[0, :, 8:20, 4:16] = 1
+    gt[1, 2:, 16:30, 10:26] = 1  # image 1: no left hand
+    losses = head.loss(feats, samples(gt), train_cfg={})
+    assert {f'loss_dice_{n}' for n in HAND_MASK_NAMES} <= set(losses)
+
+    logits = F.interpolate(
+        head(feats), size=(32, 32), mode='bilinear', align_corners=False)
+    eps = 1e-3  # mmseg's default
+    for k, name in enumerate(HAND_MASK_NAMES):
+        p = logits[:, 2 * k:2 * k + 2].softmax(dim=1)[:, 1].flatten(1)
+        g = gt[:, k].flatten(1).float()
+        dice = (2 * (p * g).sum(1) + eps) / (p.sum(1) + g.sum(1) + eps)
+        torch.testing.assert_close(losses[f'loss_dice_{name}'],
+                                   (1 - dice).mean())
+
+
 def test_branch_loss_only_trains_its_branch():
     head = build_head()
     gt = torch.randint(0, 2, (2, 4, 32, 32))

@@ -13,7 +13,7 @@ from hdr_mm.models.hasm import HAND_MASK_NAMES, unpack_hand_masks
 
 CONFIG = osp.join(
     osp.dirname(__file__), '../../../configs/hasm/'
-    'hasm_segformer_mit-b0_1xb8-3k_synthetic-128x128.py')
+    'hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py')
 
 
 @pytest.fixture(scope='module')
@@ -47,8 +47,9 @@ def test_loss_has_one_term_per_branch(model):
     data = model.data_preprocessor(batch(), training=True)
     losses = model(**data, mode='loss')
     for name in HAND_MASK_NAMES:
-        assert losses[f'decode.loss_ce_{name}'].ndim == 0
-        assert torch.isfinite(losses[f'decode.loss_ce_{name}'])
+        for term in ('loss_ce', 'loss_dice'):  # the config's two losses
+            assert losses[f'decode.{term}_{name}'].ndim == 0
+            assert torch.isfinite(losses[f'decode.{term}_{name}'])
         assert f'decode.acc_seg_{name}' in losses
 
 
