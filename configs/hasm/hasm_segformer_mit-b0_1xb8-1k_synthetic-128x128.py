@@ -39,8 +39,8 @@ model = dict(
         # (ignore_index=0 drops the background channel; per image, so each
         # hand counts whatever its size) learns the masks in a few hundred
         # iterations without the bias a class weight puts on the arg-max.
-        # Val mIoU at 1000 iterations: 0.73 vs 0.64 with CE(class_weight
-        # [1, 5]).
+        # Val mIoU at iteration 1000 of this schedule: 0.713, vs 0.651
+        # with CE(class_weight=[1, 5]).
         loss_decode=[
             dict(
                 type='mmseg.CrossEntropyLoss',
