@@ -12,8 +12,13 @@ _base_ = ['./hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py']
 
 data_root = 'data/synthetic_hands_4k'
 # generated on first use by tools/train.py / tools/test.py (mim included);
-# the other arguments are the shared set's (configs/_base_/datasets)
-synthetic_data = dict(out_dir=data_root, num_samples=4000, workers=2)
+# the other arguments are the shared set's (configs/_base_/datasets) except
+# the seed: frame i of a seed is the same image whatever num_samples is, so
+# with seed 0 these 4000 frames would contain the shared set's val and test
+# frames in their training split, and a checkpoint of this config could not
+# be evaluated in the HDR pipeline on the shared test split
+synthetic_data = dict(out_dir=data_root, num_samples=4000, seed=1,
+                      workers=2)
 
 train_dataloader = dict(dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))
