@@ -4,9 +4,9 @@
 # data/synthetic_hands_4k, about 2 minutes to generate with 2 workers).
 #
 # Why more frames: on the 640 training frames of the shared 800-frame set
-# the model overfits (iteration 9000 of an earlier run: train mIoU 0.84, val
-# 0.76; the val mIoU stops rising after ~3k iterations). The same 4k
-# iterations reach val mIoU 0.80 on the 4000-frame set, these 8k 0.83.
+# the model overfits (a 9000-iteration run: train mIoU 0.84, val 0.76, no
+# gain after ~3k iterations). 4k iterations give val mIoU 0.80 on the
+# 4000-frame set, 8k iterations 0.83.
 # About 30 minutes on 2 CPU cores (README.md, "Training a stage alone").
 _base_ = ['./hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py']
 
