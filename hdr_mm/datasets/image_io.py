@@ -93,8 +93,9 @@ def check_same_size(ref: Tuple[str, np.ndarray], *others: Tuple[str,
     for path, arr in others:
         if arr.shape[:2] != ref_arr.shape[:2]:
             raise ValueError(
-                f'{path} is {arr.shape[1]}x{arr.shape[0]} but {ref_path} is '
-                f'{ref_arr.shape[1]}x{ref_arr.shape[0]}; they must match')
+                f'{path} has size {arr.shape[1]}x{arr.shape[0]} but '
+                f'{ref_path} has size {ref_arr.shape[1]}x{ref_arr.shape[0]}'
+                '; they must match')
 
 
 def check_not_empty(path: str, mask: np.ndarray, what: str = 'mask') -> None:

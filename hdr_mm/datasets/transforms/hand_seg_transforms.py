@@ -22,7 +22,7 @@ from mmseg.registry import TRANSFORMS
 
 from hdr_mm.models.hasm.hand_amodal_head import HAND_MASK_NAMES
 from hdr_mm.structures.hand_masks import stack_hand_masks
-from ..image_io import read_mask
+from ..image_io import check_same_size, read_mask
 
 
 @TRANSFORMS.register_module()
@@ -71,14 +71,13 @@ class LoadHandAmodalMasks(BaseTransform):
         r_amodal = read_mask(paths['r_amodal'], (0, 1), self.backend_args)
         rl_visible = read_mask(paths['rl_visible'], (0, 1, 2),
                                self.backend_args)
-        shape = results['img'].shape[:2] if 'img' in results else None
-        for key, mask in (('l_amodal', l_amodal), ('r_amodal', r_amodal),
-                          ('rl_visible', rl_visible)):
-            if shape is not None and mask.shape != shape:
-                raise ValueError(
-                    f'mask {paths[key]} has size {mask.shape} but image '
-                    f"{results.get('img_path')} has size {shape}")
-            shape = mask.shape
+        masks = [(paths['l_amodal'], l_amodal), (paths['r_amodal'], r_amodal),
+                 (paths['rl_visible'], rl_visible)]
+        if 'img' in results:
+            check_same_size((results.get('img_path'), results['img']),
+                            *masks)
+        else:
+            check_same_size(*masks)
         results['gt_seg_map'] = stack_hand_masks(
             r_amodal, l_amodal, rl_visible, self.mask_names)
         results['mask_names'] = self.mask_names
