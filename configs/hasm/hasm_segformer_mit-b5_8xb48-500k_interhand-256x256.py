@@ -1,4 +1,4 @@
-# HASM, paper configuration (HDR_SPEC section 3): SegFormer MiT-B5 with a
+# HASM, paper configuration (docs/method.md section 3): SegFormer MiT-B5 with a
 # four-branch all-MLP decoder predicting [l_amodal, l_visible, r_amodal,
 # r_visible] on the 256x256 crop of both hands. AdamW lr 6e-5 x 48, poly
 # schedule, 500k iterations, batch 48 per GPU (the authors' values).

@@ -1,9 +1,9 @@
-# HDR end to end at the paper's size (HDR_SPEC sections 1 and 3): HASM
+# HDR end to end at the paper's size (docs/method.md): HASM
 # SegFormer MiT-B5 on the 256x256 two-hand crop, TDR partial-conv U-Net
 # (generator only at inference) and SHPE DetNet-R50 on 256x256 per-hand
 # crops, evaluated on the InterHand2.6M v1.0 test split: root-aligned MPJPE
-# per hand, split into single / interacting / all frames (HDR_SPEC
-# section 5).
+# per hand, split into single / interacting / all frames, and mmpose's
+# MRRPE of the right-to-left root offset.
 #
 #   python tools/test.py configs/hdr/hdr_paper_interhand2.6m-256x256.py \
 #       work_dirs/hdr_paper.pth
@@ -36,16 +36,30 @@ model = dict(
         'shpe_detnet-r50_b48-adam_interhand2.6m-256x256.py'),
     use_tdr=True,
     hand_padding=2.0,
-    bone_length='gt')
+    bone_length='gt',
+    data_preprocessor=dict(type='HDRDataPreprocessor'))
 
-meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
-             'input_size', 'input_center', 'input_scale', 'hand_type',
-             'hand_type_valid')
-test_pipeline = [
+# the crop of both hands (HASM's input, the same transform as HASM's
+# training crops) and the context window each hand's own crop is cut from
+crop_pipeline = [
     dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale', padding=2.0),
-    dict(type='TopdownAffine', input_size=crop_size),
-    dict(type='PackPoseInputs', meta_keys=meta_keys),
+    dict(
+        type='CropBothHands',
+        out_size=crop_size[0],
+        box_scale=2.0,
+        context_factor=2.0),
+]
+meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
+             'crop_box', 'hand_type', 'hand_type_valid', 'focal',
+             'principal_pt', 'abs_depth')
+test_pipeline = crop_pipeline + [
+    dict(type='PackHDRInputs', meta_keys=meta_keys),
+]
+# what HDRInferencer runs on a user's image (box from the user, a detector
+# or the whole image; no ground truth)
+infer_pipeline = crop_pipeline + [
+    dict(type='PackHDRInputs', meta_keys=('img_path', 'ori_shape',
+                                          'img_shape', 'crop_box')),
 ]
 test_dataloader = dict(
     batch_size=16,
@@ -65,11 +79,15 @@ test_dataloader = dict(
         data_mode='topdown',
         pipeline=test_pipeline,
         test_mode=True))
-test_evaluator = dict(
-    type='HandMPJPEMetric',
-    root_indices=(20, 41),
-    pred_key='keypoints_3d',
-    gt_key='keypoints_cam')
+test_evaluator = [
+    dict(
+        type='HandMPJPEMetric',
+        root_indices=(20, 41),
+        pred_key='keypoints_3d',
+        gt_key='keypoints_cam'),
+    # mmpose's MRRPE: the right-to-left wrist offset of interacting frames
+    dict(type='InterHandMetric', modes=['MRRPE']),
+]
 test_cfg = dict()
 
 default_hooks = dict(

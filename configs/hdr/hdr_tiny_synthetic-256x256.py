@@ -27,18 +27,20 @@ model = dict(
     shpe=dict(config='configs/shpe/'
               'shpe_detnet-tiny_b16-adam_synthetic-128x128.py'))
 
-# LoadHDRTargets/WarpExtraKeys/PackHDRInputs bring the ground truth of the
-# intermediate stages (masks, each hand rendered alone) into the crop for
-# HDRStageMetric; the inferencer drops them (docs/inference.md).
+# LoadHDRTargets brings the ground truth of the intermediate stages (masks,
+# each hand rendered alone) for HDRStageMetric; CropBothHands warps the
+# masks into the two-hand crop and cuts the renders like the context
+# window. The inferencer runs `infer_pipeline` (no ground truth).
 test_pipeline = [
     dict(type='LoadImage'),
     dict(type='LoadHDRTargets'),
-    dict(type='GetBBoxCenterScale', padding=2.0),
-    dict(type='TopdownAffine', input_size={{_base_.crop_size}}),
     dict(
-        type='WarpExtraKeys',
-        image_keys=['gt_alone_right', 'gt_alone_left'],
-        mask_keys=['gt_hand_masks']),
+        type='CropBothHands',
+        out_size=256,  # the two-hand crop of the paper config
+        box_scale=2.0,
+        context_factor=2.0,
+        mask_keys=['gt_hand_masks'],
+        context_keys=['gt_alone_right', 'gt_alone_left']),
     dict(type='PackHDRInputs', meta_keys={{_base_.meta_keys}}),
 ]
 test_dataloader = dict(
@@ -53,6 +55,7 @@ test_evaluator = [
         pred_key='keypoints_3d',
         gt_key='keypoints_cam'),
     dict(type='HDRStageMetric'),
+    dict(type='InterHandMetric', modes=['MRRPE']),
 ]
 default_hooks = dict(logger=dict(interval=20))
 env_cfg = dict(cudnn_benchmark=False)

@@ -1,5 +1,5 @@
 # HDR's single-hand pose estimator (DetNet style) on InterHand2.6M v1.0,
-# the paper's setting (HDR_SPEC section 3): 256x256 right-hand crops (left
+# the paper's setting (docs/method.md section 3): 256x256 right-hand crops (left
 # hands mirrored), truncated dilated ResNet-50, heat/delta/location maps,
 # loss weights 1/1/5, Adam lr 1e-4, batch 48. The paper does not give a
 # schedule; 30 epochs at a constant rate is our choice.
@@ -17,7 +17,7 @@ codec = dict(
     sigma=2.5)
 
 model = dict(
-    type='TopdownPoseEstimator',
+    type='SingleHandPoseEstimator',  # un-mirrors left-hand crops
     data_preprocessor=dict(
         type='PoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],

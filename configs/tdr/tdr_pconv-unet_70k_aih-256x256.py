@@ -1,4 +1,4 @@
-# TDR as in the paper (HDR_SPEC section 3): 8-level partial-conv U-Net
+# TDR as in the paper (docs/method.md section 3): 8-level partial-conv U-Net
 # with four PVTv2 stages (75.1 M state-dict values with the reference's
 # all-ones mask kernels, 42.2 M stored here), spectral-norm inpainting
 # discriminator, Adam 8e-4 / D 0.1x with betas (0, 0.9), 70k iterations,

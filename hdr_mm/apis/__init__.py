@@ -1,6 +1,8 @@
-from .hdr_inferencer import (HDRInferencer, clip_box, keypoints_box,
-                             read_image, union_box)
+from .hand_detection import (DetectedHands, build_hand_detector,
+                             detect_hands, select_hands)
+from .hdr_inferencer import HDRInferencer
 
 __all__ = [
-    'HDRInferencer', 'clip_box', 'keypoints_box', 'read_image', 'union_box'
+    'HDRInferencer', 'DetectedHands', 'select_hands', 'detect_hands',
+    'build_hand_detector'
 ]

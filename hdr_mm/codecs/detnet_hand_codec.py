@@ -2,7 +2,7 @@
 
 The SHPE predicts, per joint, a heat map, a delta map (unit direction of
 the bone from the parent joint) and a location map (root-relative 3D
-position divided by the wrist-to-middle-MCP length); ``HDR_SPEC``
+position divided by the wrist-to-middle-MCP length); docs/method.md
 section 3. This codec turns annotated joints into those targets and
 reads joints back from predicted maps.
 """

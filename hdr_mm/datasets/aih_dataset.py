@@ -1,6 +1,6 @@
 """The AIH (Amodal InterHand) dataset of HDR for TDR training.
 
-Reads the two layouts of HDR_SPEC section 4 (and docs/data_layout.md):
+Reads the two layouts of docs/method.md section 4 (and docs/data_layout.md):
 
 ``AIH_render/<annot>/<split>/``
     ``images/{r,l}_images/{IH,DR_gt}/<name>.jpg`` (both hands / the target

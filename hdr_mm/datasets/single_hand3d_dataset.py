@@ -1,7 +1,7 @@
 """InterHand2.6M as single right hands for the SHPE.
 
 HDR's SHPE sees one hand per 256x256 crop, always as a right hand
-(``HDR_SPEC`` sections 1 and 3). This dataset reads InterHand2.6M (v1.0
+(docs/method.md sections 1 and 3). This dataset reads InterHand2.6M (v1.0
 layout: data, camera and joint_3d json; the generated data uses the same
 layout) through mmpose's :class:`~mmpose.datasets.InterHand3DDataset` and
 turns every frame into one instance per valid hand, in SHPE joint order.
@@ -16,9 +16,9 @@ import numpy as np
 from mmpose.datasets import InterHand3DDataset
 from mmpose.registry import DATASETS
 
-from hdr_mm.structures.hand_joints import (INTERHAND_TO_SHPE, LEFT_SLICE,
-                                           NUM_HAND_JOINTS, RIGHT_SLICE,
-                                           SHPE_PARENTS, SHPE_ROOT)
+from hdr_mm.structures import (INTERHAND_TO_SHPE, LEFT_SLICE,
+                               NUM_HAND_JOINTS, RIGHT_SLICE, SHPE_PARENTS,
+                               SHPE_ROOT, bbox_of_points)
 
 _FINGERS = ('thumb', 'index', 'middle', 'ring', 'pinky')
 _COLORS = ([255, 255, 255], [255, 128, 0], [255, 153, 255], [102, 178, 255],
@@ -130,9 +130,7 @@ class SingleHand3DDataset(InterHand3DDataset):
             cam = frame['keypoints_cam'][0, sl][INTERHAND_TO_SHPE]
             if not flag or vis[SHPE_ROOT] < 0.5:
                 continue
-            valid = vis > 0.5
-            xy = kpts[valid, :2]
-            bbox = np.concatenate([xy.min(0), xy.max(0)]).astype(np.float32)
+            bbox = bbox_of_points(kpts, vis > 0.5)
             info = {
                 k: v
                 for k, v in frame.items()

@@ -39,6 +39,11 @@ SHPE_MIDDLE_MCP = 9
 INTERHAND_ROOT = 20
 INTERHAND_MIDDLE_MCP = 11
 
+#: Order of the two hands everywhere a per-hand axis exists: the 42-joint
+#: layout (21 right-hand joints, then 21 left-hand joints), per-hand crops,
+#: ``hand_type`` (right, left presence) and the hand boxes.
+HANDS = ('right', 'left')
+
 #: In a 42-joint frame: slice of each hand's joints
 RIGHT_SLICE = slice(0, NUM_HAND_JOINTS)
 LEFT_SLICE = slice(NUM_HAND_JOINTS, 2 * NUM_HAND_JOINTS)

@@ -1,7 +1,11 @@
-"""The mask algebra that turns HASM's four masks into TDR's inputs.
+"""Hand masks: their names and the algebra that turns HASM's four masks
+into TDR's inputs.
 
-HDR_SPEC section 2, for one target hand ``t`` and the other hand ``o``,
-all masks binary and in the target's crop:
+HASM predicts four binary masks of the two-hand crop, named
+:data:`HAND_MASK_NAMES`: the amodal mask of a hand covers all of it,
+hidden parts included; its visible mask the pixels where it is seen.
+For one target hand ``t`` and the other hand ``o``, all masks binary and
+in the target's crop (docs/method.md, "TDR's masks"):
 
 - hidden part of the target:     ``H_t = A_t * (1 - V_t)``, ``K_t = 1 - H_t``
 - other hand, to be removed:     ``H_o = (1 - A_t) * A_o``,  ``K_o = 1 - H_o``
@@ -13,11 +17,22 @@ The functions only use ``*`` and ``-``, so they serve numpy arrays (data
 transforms) and torch tensors (batched model code) alike, of any shape
 as long as the four inputs broadcast.
 """
-from typing import Dict, Sequence, TypeVar
+from typing import Dict, Sequence, Tuple, TypeVar
 
 import numpy as np
 
 Array = TypeVar('Array')
+
+#: HASM's masks, in the order of its decode head's branches
+HAND_MASK_NAMES: Tuple[str, ...] = ('l_amodal', 'l_visible', 'r_amodal',
+                                    'r_visible')
+
+#: the HASM masks each target hand needs, in TDR's order
+#: ``[A_t, V_t, A_o, V_o]``
+TDR_MASK_NAMES: Dict[str, Tuple[str, ...]] = {
+    'right': ('r_amodal', 'r_visible', 'l_amodal', 'l_visible'),
+    'left': ('l_amodal', 'l_visible', 'r_amodal', 'r_visible'),
+}
 
 
 def tdr_masks(amodal_t: Array, visible_t: Array, amodal_o: Array,

@@ -16,7 +16,7 @@ LONG = osp.join(CFG_DIR,
 
 def test_paper_config_matches_spec():
     cfg = Config.fromfile(PAPER)
-    # HDR_SPEC section 3: MiT-B5, AdamW 6e-5 x 48, poly, 256x256
+    # docs/method.md section 3: MiT-B5, AdamW 6e-5 x 48, poly, 256x256
     assert cfg.model.backbone.num_layers == [3, 6, 40, 3]
     assert cfg.train_dataloader.batch_size == 48
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'

@@ -17,7 +17,7 @@ def test_paper_pipeline_config():
     assert 'mit-b5' in model.hasm.config
     assert model.tdr.config.endswith('tdr_pconv-unet_70k_aih-256x256.py')
     assert 'detnet-r50' in model.shpe.config
-    # HDR_SPEC section 1: 256x256 two-hand crop, 256x256 per-hand crops
+    # docs/method.md section 1: 256x256 two-hand crop, 256x256 per-hand crops
     assert tuple(cfg.crop_size) == (256, 256)
     for name in ('hasm', 'tdr', 'shpe'):
         stage = Config.fromfile(osp.join(ROOT, model[name].config))

@@ -20,7 +20,7 @@ def test_paper_config_matches_spec():
     model = MODELS.build(cfg.model)
     n = sum(v.numel() for k, v in model.state_dict().items()
             if not k.endswith('num_batches_tracked'))
-    assert abs(n / 1e6 - 13.0) < 0.01  # HDR_SPEC: 13.0 M values
+    assert abs(n / 1e6 - 13.0) < 0.01  # docs/method.md: 13.0 M values
     head = cfg.model.head
     assert (head.heatmap_loss.loss_weight, head.delta_loss.loss_weight,
             head.location_loss.loss_weight) == (1.0, 1.0, 5.0)

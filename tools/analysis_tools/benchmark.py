@@ -59,10 +59,10 @@ sys.path.insert(0, REPO_ROOT)
 DEFAULT_CONFIG = 'configs/hdr/hdr_paper_interhand2.6m-256x256.py'
 #: all stages, in pipeline order
 STAGES = ('hasm', 'crop', 'tdr', 'shpe', 'hdr')
-#: poster timings on one Tesla P40 (HDR_SPEC section 1); the poster does
+#: poster timings on one Tesla P40 (docs/method.md section 1); the poster does
 #: not say the batch size or precision
 PAPER_MS = {'hasm': 12.6, 'tdr': 0.6, 'shpe': 34.0}
-#: reference state-dict sizes in M values (HDR_SPEC section 3); TDR's
+#: reference state-dict sizes in M values (docs/method.md section 3); TDR's
 #: counts the all-ones ``mask_conv`` kernels of the authors' partial convs
 SPEC_VALUES_M = {'tdr': 75.1, 'shpe': 13.0}
 DEFAULT_BATCH_SIZES = {'cpu': (1, 2, 4, 8), 'cuda': (1, 2, 4, 8, 16, 32, 64)}
@@ -274,7 +274,7 @@ def reference_state_values(module: Optional[nn.Module]) -> int:
     weight of the shape of the image convolution's weight, which
     :class:`~hdr_mm.models.tdr.partial_conv.PartialConv2d` replaces by a
     one-channel kernel outside the state dict; they are added back here so
-    that the number compares with HDR_SPEC's 75.1 M.
+    that the number compares with docs/method.md's 75.1 M.
     """
     if module is None:
         return 0
@@ -533,7 +533,7 @@ def stage_flops(model, size: int) -> Dict[str, Dict[str, Any]]:
 
 def model_sizes(model) -> Dict[str, Dict[str, Any]]:
     """Parameters and state-dict values (M) of each network, with the
-    reference size where HDR_SPEC gives one."""
+    reference size where docs/method.md gives one."""
     nets = dict(hasm=model.hasm, shpe=model.shpe)
     if model.tdr is not None:
         nets['tdr'] = model.tdr.generator
@@ -712,7 +712,7 @@ def report_device(device: str, results: Dict[str, Dict[int, Dict]],
 
 
 def report_sizes(sizes: Dict[str, Dict[str, Any]]) -> str:
-    """Markdown table of the network sizes against HDR_SPEC."""
+    """Markdown table of the network sizes against docs/method.md."""
     rows = []
     for name, s in sizes.items():
         rows.append([
@@ -722,7 +722,7 @@ def report_sizes(sizes: Dict[str, Dict[str, Any]]) -> str:
     return markdown_table(
         ['network', 'parameters (M)', 'state-dict values (M)',
          "values as the authors' code stores them (M)",
-         'HDR_SPEC (M)'], rows)
+         'paper (M)'], rows)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -3,11 +3,11 @@ from .aih_syn import write_aih_syn
 from .generator import (camera, ensure_synthetic_hands,
                         generate_synthetic_hands, make_sample)
 from .hand_model import hand_geometry, posed_hand, sample_hand_pose
-from .scene import crop_matrix, mask_bbox, render_view, sample_scene
+from .scene import render_view, sample_scene
 
 __all__ = [
     'camera', 'ensure_synthetic_hands', 'generate_synthetic_hands',
     'make_sample', 'hand_geometry', 'posed_hand', 'sample_hand_pose',
-    'crop_matrix', 'mask_bbox', 'render_view', 'sample_scene',
+    'render_view', 'sample_scene',
     'write_aih_syn'
 ]

@@ -1,4 +1,4 @@
-"""Build an AIH_syn tree (HDR_SPEC section 4) from generated AIH_render
+"""Build an AIH_syn tree (docs/method.md section 4) from generated AIH_render
 crops: the DR_gt crops (one hand alone) play the single-hand images."""
 import os
 import os.path as osp

@@ -20,7 +20,9 @@ import cv2
 import numpy as np
 from mmengine.logging import print_log
 
-from .scene import SIDES, crop_matrix, mask_bbox, render_view, sample_scene
+from hdr_mm.structures import (HANDS, bbox_of_mask, crop_warp_matrix,
+                               square_crop_cs, union_bbox, warp_to_crop)
+from .scene import render_view, sample_scene
 
 SPLITS = ('train', 'val', 'test')
 SEQ_NAMES = {'interacting': 'synthetic_interacting',
@@ -101,15 +103,14 @@ def make_sample(index: int, root: str, num_samples: int, img_size: int,
         # each hand alone on the same background: what de-occlusion and
         # removal should produce, and single-hand training images for SHPE
         alone_dir = osp.join(ih_root, 'images_alone', split)
-        for side in SIDES:
+        for side in HANDS:
             alone, _, _ = render_view(scene, cam, img_size, scene.background,
                                       only=side)
             _write(osp.join(alone_dir, f'{rel}_{side}.jpg'), alone, _JPG)
 
-    present = [s for s in SIDES if amodal[s].any()]
-    boxes = np.stack([mask_bbox(amodal[s]) for s in present])
-    x1, y1 = boxes[:, :2].min(0)
-    x2, y2 = boxes[:, 2:].max(0)
+    present = [s for s in HANDS if amodal[s].any()]
+    x1, y1, x2, y2 = union_bbox(
+        np.stack([bbox_of_mask(amodal[s]) for s in present]))
     fx, fy, cx, cy = cam
     j = scene.joints
     joint_2d = np.stack([fx * j[:, 0] / j[:, 2] + cx,
@@ -128,16 +129,11 @@ def make_sample(index: int, root: str, num_samples: int, img_size: int,
         # AIH_render: one crop per target hand, IH and DR_gt
         aih = osp.join(root, 'AIH_render', 'machine_annot', split)
         name = f'{index:06d}'
-        for side in SIDES:
+        for side in HANDS:
             t = side[0]
-            box = mask_bbox(amodal[side])
-            center = (box[:2] + box[2:]) / 2
-            scale = 2.0 * float(max(box[2] - box[0], box[3] - box[1]))
-            mat = crop_matrix(center, scale, img_size)
-            bg = cv2.warpAffine(scene.background, mat, (img_size, img_size),
-                                flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT,
-                                borderValue=0)
+            center, side_px = square_crop_cs(bbox_of_mask(amodal[side]), 2.0)
+            mat = crop_warp_matrix(center, side_px, img_size)
+            bg = warp_to_crop(scene.background, mat, img_size)
             s = mat[0, 0]
             ccam = (fx * s, fy * s, cx * s + mat[0, 2], cy * s + mat[1, 2])
             ih, c_amodal, c_vis = render_view(scene, ccam, img_size, bg)

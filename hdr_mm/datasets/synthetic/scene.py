@@ -6,50 +6,10 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from hdr_mm.structures import HANDS
 from .hand_model import posed_hand, random_rotation, sample_hand_pose
 from .renderer import (SKIN_TONES_BGR, random_background, render_capsules,
                        shade)
-
-SIDES = ('right', 'left')
-
-
-def mask_bbox(mask: np.ndarray) -> np.ndarray:
-    """Tight box of a binary mask, ``[x1, y1, x2, y2]`` in pixel-edge
-    coordinates (``x2 = last column + 1``).
-
-    Args:
-        mask: (H, W) array, non-zero = inside.
-
-    Returns:
-        np.ndarray: (4,) float32 box.
-
-    Raises:
-        ValueError: if the mask is empty.
-    """
-    ys = np.flatnonzero(mask.any(axis=1))
-    xs = np.flatnonzero(mask.any(axis=0))
-    if len(xs) == 0:
-        raise ValueError('cannot take the box of an empty mask')
-    return np.array([xs[0], ys[0], xs[-1] + 1, ys[-1] + 1], dtype=np.float32)
-
-
-def crop_matrix(center: Sequence[float], scale: float,
-                out_size: int) -> np.ndarray:
-    """2x3 affine taking a square box (``center``, side ``scale``) to an
-    ``out_size`` square; the same map as mmpose's ``get_warp_matrix``
-    without rotation (box centre -> ``out_size / 2``).
-
-    Args:
-        center: (2,) box centre, pixels.
-        scale: Box side, pixels.
-        out_size: Output side, pixels.
-
-    Returns:
-        np.ndarray: (2, 3) float64 matrix.
-    """
-    s = out_size / scale
-    return np.array([[s, 0.0, out_size / 2 - s * center[0]],
-                     [0.0, s, out_size / 2 - s * center[1]]])
 
 
 @dataclass
@@ -169,7 +129,7 @@ def sample_scene(rng: np.random.Generator, img_size: int,
     tone = SKIN_TONES_BGR[rng.integers(len(SKIN_TONES_BGR))]
     skin = {s: np.clip((tone * rng.uniform(0.9, 1.1) +
                         rng.normal(0, 0.03, 3)) * SIDE_TINT_BGR[s], 0, 1)
-            for s in SIDES}
+            for s in HANDS}
     light = np.array([rng.uniform(-0.7, 0.7), rng.uniform(-0.8, 0.3), -1.0])
     light /= np.linalg.norm(light)
     ambient = float(rng.uniform(0.25, 0.5))
@@ -177,7 +137,7 @@ def sample_scene(rng: np.random.Generator, img_size: int,
 
     for _ in range(max_tries):
         if hand_type == 'interacting':
-            back = str(rng.choice(SIDES))
+            back = str(rng.choice(HANDS))
             front = 'left' if back == 'right' else 'right'
             zb = rng.uniform(650, 900)
             zf = zb - rng.uniform(70, 150)
@@ -236,7 +196,7 @@ def sample_scene(rng: np.random.Generator, img_size: int,
             sign = -1.0 if hand_type == 'right' else 1.0
             want[0] = img_size / 2 + sign * abs(want[0] - img_size / 2)
         delta = want - (box[:2] + box[2:]) / 2
-        for s in SIDES:
+        for s in HANDS:
             zc = np.median(hands[s][0][:, 2])
             off = np.array([delta[0], delta[1], 0.0]) * zc / fx
             hands[s] = _translate(hands[s], off)
@@ -272,14 +232,14 @@ def render_view(scene: Scene, cam: Sequence[float], size: int,
     """
     depth = {}
     normals = {}
-    for s in SIDES:
+    for s in HANDS:
         if s in scene.capsules:
             caps, palm = scene.capsules[s]
             depth[s], normals[s] = render_capsules(caps, cam, (size, size),
                                                    palm)
         else:
             depth[s] = np.full((size, size), np.inf, np.float32)
-    amodal = {s: np.isfinite(depth[s]) for s in SIDES}
+    amodal = {s: np.isfinite(depth[s]) for s in HANDS}
     vis_r = amodal['right'] & (depth['right'] <= depth['left'])
     vis_l = amodal['left'] & (depth['left'] < depth['right'])
     rl_visible = vis_r.astype(np.uint8) + 2 * vis_l.astype(np.uint8)
@@ -293,4 +253,4 @@ def render_view(scene: Scene, cam: Sequence[float], size: int,
             img[vis] = shade(normals[s], vis, scene.skin[s], scene.light,
                              scene.ambient)
     return (img.astype(np.uint8),
-            {s: amodal[s].astype(np.uint8) for s in SIDES}, rl_visible)
+            {s: amodal[s].astype(np.uint8) for s in HANDS}, rl_visible)

@@ -1,9 +1,9 @@
-from .formatting import PackTDRInputs
+from .formatting import PackHDRInputs, PackTDRInputs
 from .hand_crop import GetHandBBox, WarpExtraKeys
-from .hand_seg_transforms import (CropBothHands, LoadHandAmodalMasks,
-                                  PackHandSegInputs)
+from .crop_both_hands import CropBothHands
+from .hand_seg_transforms import LoadHandAmodalMasks, PackHandSegInputs
 from .loading_aih import LoadAIHSample, syn_aug_matrix
-from .loading_hdr_targets import LoadHDRTargets, PackHDRInputs
+from .loading_hdr_targets import LoadHDRTargets
 from .mask_algebra import TDRMaskAlgebra, target_side
 from .mirror import MirrorToRight
 from .mirror_hand_crop import MirrorHandCrop

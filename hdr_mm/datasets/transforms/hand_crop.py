@@ -15,13 +15,12 @@ pipeline::
 """
 from typing import Dict, Optional, Sequence
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 from mmpose.structures.bbox import get_warp_matrix
 
-from ..synthetic.scene import mask_bbox
+from hdr_mm.structures import bbox_of_mask, bbox_of_points, warp_to_crop
 
 
 @TRANSFORMS.register_module()
@@ -29,8 +28,8 @@ class GetHandBBox(BaseTransform):
     """Set ``bbox`` to the tight box of a mask or of keypoints.
 
     Args:
-        mask_key: Take the box of this mask (non-zero pixels), box edges
-            at pixel edges (``x2 = last column + 1``).
+        mask_key: Take the box of this mask (non-zero pixels), its exact
+            extent (:func:`hdr_mm.structures.bbox_of_mask`).
         keypoint_indices: Otherwise take the box of these keypoints of
             instance 0 (all if None), only those with
             ``keypoints_visible > 0`` when that key exists.
@@ -52,13 +51,12 @@ class GetHandBBox(BaseTransform):
     def transform(self, results: Dict) -> Dict:
         where = results.get('img_path', '<unknown image>')
         if self.mask_key is not None:
-            mask = results[self.mask_key]
-            if not np.any(mask):
+            box = bbox_of_mask(results[self.mask_key])
+            if box is None:
                 raise ValueError(f'{self.mask_key} of {where} is empty: no '
                                  'box to crop around')
-            box = mask_bbox(mask)
         else:
-            kpt = np.asarray(results['keypoints'])[0, :, :2]
+            kpt = np.asarray(results['keypoints'])[0]
             vis = np.ones(len(kpt), bool)
             if results.get('keypoints_visible') is not None:
                 vis = np.asarray(results['keypoints_visible'])[0] > 0
@@ -66,11 +64,10 @@ class GetHandBBox(BaseTransform):
                 sel = np.zeros(len(kpt), bool)
                 sel[self.keypoint_indices] = True
                 vis &= sel
-            if not vis.any():
+            box = bbox_of_points(kpt, vis)
+            if box is None:
                 raise ValueError(f'no visible keypoint to crop around in '
                                  f'{where}')
-            pts = kpt[vis]
-            box = np.concatenate([pts.min(0), pts.max(0)])
         results['bbox'] = box.astype(np.float32)[None]
         results['bbox_score'] = np.ones(1, dtype=np.float32)
         return results
@@ -114,15 +111,13 @@ class WarpExtraKeys(BaseTransform):
             np.asarray(results['input_scale'], np.float32), rot,
             output_size=(w, h))
         shapes = {}
-        for keys, interp in ((self.image_keys, cv2.INTER_LINEAR),
-                             (self.mask_keys, cv2.INTER_NEAREST)):
+        for keys, interp in ((self.image_keys, 'bilinear'),
+                             (self.mask_keys, 'nearest')):
             for k in keys:
                 if k not in results:
                     continue
                 shapes[k] = results[k].shape[:2]
-                results[k] = cv2.warpAffine(
-                    results[k], mat, (int(w), int(h)), flags=interp,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                results[k] = warp_to_crop(results[k], mat, (w, h), interp)
         if len(set(shapes.values())) > 1:
             raise ValueError(
                 f'cannot warp keys of different sizes together for '

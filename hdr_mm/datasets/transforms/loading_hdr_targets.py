@@ -10,25 +10,21 @@ frame in the generated data (docs/data_layout.md)::
     <root>/masks/<split>/<rel>_{r_amodal,l_amodal,rl_visible}.png
     <root>/images_alone/<split>/<rel>_{right,left}.jpg   (two-hand frames)
 
-``WarpExtraKeys`` then applies the frame's ``TopdownAffine`` warp to them
-and :class:`PackHDRInputs` puts them in the data sample's ``gt_fields``.
+``CropBothHands`` then warps the masks into the two-hand crop and cuts
+the renders like the context window, and :class:`PackHDRInputs` puts them
+in the data sample.
 """
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Sequence
 
 import numpy as np
-import torch
 from mmcv.transforms import BaseTransform
-from mmengine.structures import PixelData
-from mmpose.datasets.transforms import PackPoseInputs
 from mmpose.registry import TRANSFORMS
 
-from hdr_mm.models.hasm.hand_amodal_head import HAND_MASK_NAMES
+from hdr_mm.structures import HAND_MASK_NAMES, HANDS
 from hdr_mm.structures.hand_masks import stack_hand_masks
 from ..image_io import check_same_size, read_image, read_mask
 
-#: the hand order of every two-hand field (as the 42-joint layout)
-HANDS = ('right', 'left')
 
 
 @TRANSFORMS.register_module()
@@ -121,43 +117,3 @@ class LoadHDRTargets(BaseTransform):
         return (f'{type(self).__name__}(img_dir={self.img_dir!r}, '
                 f'mask_dir={self.mask_dir!r}, '
                 f'alone_dir={self.alone_dir!r})')
-
-
-@TRANSFORMS.register_module()
-class PackHDRInputs(PackPoseInputs):
-    """mmpose's ``PackPoseInputs`` plus the targets of
-    :class:`LoadHDRTargets`.
-
-    After ``TopdownAffine`` and ``WarpExtraKeys`` the targets are in the
-    crop; they go to ``gt_fields`` as ``hand_masks`` (4, S, S) uint8 and
-    ``alone`` (6, S, S) uint8 (right BGR, then left BGR), and
-    ``gt_alone_valid`` to the metainfo. Frames without them are packed as
-    by ``PackPoseInputs``.
-
-    Args:
-        meta_keys: As ``PackPoseInputs``; ``gt_alone_valid`` is added.
-        pack_transformed: As ``PackPoseInputs``.
-    """
-
-    def __init__(self,
-                 meta_keys: Optional[Sequence[str]] = None,
-                 pack_transformed: bool = False) -> None:
-        meta_keys = tuple(meta_keys or PackPoseInputs().meta_keys)
-        super().__init__(
-            meta_keys=meta_keys + ('gt_alone_valid', ),
-            pack_transformed=pack_transformed)
-
-    def transform(self, results: Dict) -> Dict:
-        packed = super().transform(results)
-        if 'gt_hand_masks' not in results:
-            return packed
-        masks = results['gt_hand_masks'].transpose(2, 0, 1)
-        alone = np.concatenate(
-            [results[f'gt_alone_{side}'] for side in HANDS],
-            axis=-1).transpose(2, 0, 1)
-        sample = packed['data_samples']
-        fields = sample.get('gt_fields', PixelData())
-        fields.hand_masks = torch.from_numpy(np.ascontiguousarray(masks))
-        fields.alone = torch.from_numpy(np.ascontiguousarray(alone))
-        sample.gt_fields = fields
-        return packed

@@ -1,4 +1,4 @@
-"""The mask algebra of HDR_SPEC section 2 as a data transform."""
+"""The mask algebra of docs/method.md section 2 as a data transform."""
 from typing import Dict
 
 import numpy as np

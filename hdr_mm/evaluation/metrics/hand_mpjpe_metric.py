@@ -1,6 +1,6 @@
 """Root-aligned MPJPE / PA-MPJPE of 3D hands, split single vs interacting.
 
-The numbers of HDR's tables (``HDR_SPEC`` section 5): the mean distance
+The numbers of HDR's tables (docs/method.md section 5): the mean distance
 in mm between predicted and ground-truth joints after each hand is made
 relative to its own root (wrist), over all annotated joints, reported for
 frames with one hand, frames with interacting hands, and all frames.

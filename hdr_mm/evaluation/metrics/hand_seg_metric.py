@@ -8,7 +8,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmseg.registry import METRICS
 
-from hdr_mm.models.hasm.hand_amodal_head import HAND_MASK_NAMES
+from hdr_mm.structures import HAND_MASK_NAMES
 
 
 def _as_numpy(x) -> np.ndarray:
@@ -24,7 +24,7 @@ def hand_mask_counts(pred: np.ndarray,
     """Intersection and union (pixel counts) of each mask and hidden region.
 
     The hidden region of hand ``h`` is its amodal mask minus its visible
-    mask, ``h_amodal * (1 - h_visible)`` (HDR_SPEC section 2), computed on
+    mask, ``h_amodal * (1 - h_visible)`` (docs/method.md section 2), computed on
     the prediction and on the ground truth alike.
 
     Args:

@@ -6,7 +6,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmpose.registry import METRICS
 
-from hdr_mm.models.hasm.hand_amodal_head import HAND_MASK_NAMES
+from hdr_mm.structures import HAND_MASK_NAMES
 from .hand_seg_metric import hand_mask_counts, iou_from_counts
 from .tdr_metric import region_scores
 

@@ -103,7 +103,7 @@ def region_scores(pred: torch.Tensor, gt: torch.Tensor,
 class TDRMetric(BaseMetric):
     """PSNR, SSIM and L1 of TDR results in three regions.
 
-    Regions (HDR_SPEC section 2, from each sample's ``hand_masks``):
+    Regions (docs/method.md section 2, from each sample's ``hand_masks``):
     ``deocc`` = the target's hidden part ``H_t``, ``removal`` = the other
     hand to erase ``H_o``, ``crop`` = the whole image. The prediction is
     the data sample's ``pred_img`` (the composite); with ``with_copy``

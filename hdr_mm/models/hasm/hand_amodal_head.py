@@ -1,6 +1,6 @@
 """HASM's decode head: SegFormer's all-MLP decoder with four branches.
 
-HDR (HDR_SPEC section 3) predicts four binary masks on the crop of both
+HDR (docs/method.md section 3) predicts four binary masks on the crop of both
 hands, in this order::
 
     0: l_amodal   1: l_visible   2: r_amodal   3: r_visible
@@ -28,8 +28,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
-HAND_MASK_NAMES: Tuple[str, ...] = ('l_amodal', 'l_visible', 'r_amodal',
-                                    'r_visible')
+from hdr_mm.structures import HAND_MASK_NAMES
+
 
 
 def split_branch_logits(seg_logits: Tensor,

@@ -1,7 +1,8 @@
 """HASM segmentor: mmseg's EncoderDecoder predicting four binary masks."""
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
+import torch.nn.functional as F
 from mmengine.structures import PixelData
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
@@ -64,6 +65,43 @@ class HandAmodalSegmentor(EncoderDecoder):
             k = names.index(f'{other}_{rest}')
             index += [2 * k, 2 * k + 1]
         return index
+
+    @torch.no_grad()
+    def predict_masks(self,
+                      imgs: Tensor,
+                      input_size: Optional[int] = None) -> Tensor:
+        """The binary masks of a batch of crops, at the crops' size.
+
+        The tensor-level inference of HASM for callers that hold image
+        batches rather than data samples (the HDR pipeline): normalise
+        with the model's own data preprocessor, run the network, bring
+        the logits back to the crops' size and arg-max every branch.
+
+        Args:
+            imgs: (N, 3, S, S) float 0-255 crops in the channel order the
+                model was trained on (BGR for the configs here).
+            input_size: Side the network expects; the crops are resized
+                to it first when it differs from ``S`` (None: as given).
+
+        Returns:
+            Tensor: (N, num_masks, S, S) float masks in {0, 1}, channel
+            order :attr:`mask_names`.
+        """
+        size = imgs.shape[-2:]
+        x = imgs.float()
+        if input_size is not None and tuple(size) != (input_size, ) * 2:
+            x = F.interpolate(x, (input_size, input_size), mode='bilinear',
+                              align_corners=False)
+        x = self.data_preprocessor(dict(inputs=x), False)['inputs']
+        shape = tuple(x.shape[-2:])
+        metas = [dict(img_shape=shape, pad_shape=shape, ori_shape=shape)
+                 ] * x.shape[0]
+        logits = self.encode_decode(x, metas)
+        if tuple(logits.shape[-2:]) != tuple(size):
+            logits = F.interpolate(logits, size, mode='bilinear',
+                                   align_corners=False)
+        n, c, h, w = logits.shape
+        return logits.view(n, c // 2, 2, h, w).argmax(dim=2).float()
 
     def postprocess_result(self,
                            seg_logits: Tensor,

@@ -1,10 +1,10 @@
-from .hand_crops import (compose_affine, invert_affine, mask_boxes,
-                         square_crop_affine, transform_points, warp_affine)
-from .hdr_pose_estimator import HDRPoseEstimator
-from .stage_builder import StageCheckpointError, build_stage
+"""The top-level HDR model: composes the three stages."""
+from .data_preprocessor import HDRDataPreprocessor
+from .hdr_pose_estimator import HandCrops, HDRPoseEstimator
+from .stage_builder import (StageCheckpointError, build_stage,
+                            combine_stage_checkpoints, stage_input_size)
 
 __all__ = [
-    'HDRPoseEstimator', 'build_stage', 'StageCheckpointError', 'mask_boxes',
-    'square_crop_affine', 'compose_affine', 'invert_affine',
-    'transform_points', 'warp_affine'
+    'HDRPoseEstimator', 'HDRDataPreprocessor', 'HandCrops', 'build_stage',
+    'StageCheckpointError', 'combine_stage_checkpoints', 'stage_input_size'
 ]

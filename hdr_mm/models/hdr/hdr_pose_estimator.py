@@ -1,52 +1,63 @@
 """HDR: the full interacting-hand pipeline as one mmpose model.
 
-Per image (already cropped around both hands by the data pipeline, as
-mmpose's top-down models receive it):
+Per frame (docs/method.md):
 
-1. **HASM** segments the crop into left/right amodal and visible masks.
-2. Each hand gets its own crop: the box of its amodal mask, square and
-   enlarged x2 (``hand_padding``), warped to the TDR input size; left
-   hands are mirrored so every later stage sees a right hand.
+1. **HASM** segments the two-hand crop into left/right amodal and visible
+   masks (``predict_masks`` of the HASM stage).
+2. Each hand gets its own crop, cut **from the frame** (the context window
+   the data pipeline kept, zero outside the image): the box of its amodal
+   mask mapped back to image pixels, squared and enlarged x2
+   (``hand_padding``), at the SHPE's input size; its four masks are
+   warped the same way. Left hands are mirrored so that every later stage
+   sees a right hand.
 3. **TDR** repaints the hidden parts of the hand and paints background
-   over the other hand (skipped with ``use_tdr=False``: the "SHPE alone"
-   baseline on exactly the same crops).
-4. **SHPE** predicts 2D and root-relative 3D joints on the result.
-5. 2D joints are mapped back to image pixels, left hands un-mirrored, and
-   both hands are returned in mmpose's 3D hand layout (42 joints,
-   InterHand2.6M order, right hand first), as ``InterHand3DDataset`` and
-   ``Hand3DInferencer`` use.
+   over the other hand (``inpaint`` of the TDR stage; skipped with
+   ``use_tdr=False``: the "SHPE alone" baseline on the same crops).
+4. **SHPE** predicts the hand's joints; as an mmpose top-down model it
+   un-mirrors them and maps them back to image pixels itself.
+5. Each hand is placed in the camera frame from its 2D and root-relative
+   3D joints (:func:`~hdr_mm.structures.solve_root_translation`), which
+   gives the right-to-left root offset.
 
-The whole batch (both hands of every image) goes through each stage at
+The whole batch (both hands of every frame) goes through each stage at
 once. Each stage is built from its own config and checkpoint
 (:func:`build_stage`), so a stage can be swapped without touching the
-others.
+others. This class only composes the stages and maps their results; the
+geometry is :mod:`hdr_mm.structures.bbox`, the mask algebra
+:mod:`hdr_mm.structures.hand_masks`.
 """
-from typing import List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
-from hdr_mm.structures import (INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
-                               NUM_HAND_JOINTS, SHPE_ROOT, SHPE_TO_INTERHAND,
-                               tdr_masks)
-from ..tdr.composition import build_tdr_inputs, compose
-from .hand_crops import (invert_affine, mask_boxes, square_crop_affine,
-                         transform_points, warp_affine)
-from .stage_builder import StageCheckpointError, build_stage
+from hdr_mm.structures import (HANDS, INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
+                               NUM_HAND_JOINTS, SHPE_TO_INTERHAND,
+                               TDR_MASK_NAMES, default_camera,
+                               solve_root_translation, tdr_masks)
+from hdr_mm.structures.bbox import batched_transforms as geo
+from .stage_builder import StageCheckpointError, build_stage, stage_input_size
 
-#: order of the hands in every per-hand tensor and in the 42-joint output
-HANDS = ('right', 'left')
-#: the HASM masks each hand needs, in TDR's order [A_t, V_t, A_o, V_o]
-TDR_MASK_NAMES = {
-    'right': ('r_amodal', 'r_visible', 'l_amodal', 'l_visible'),
-    'left': ('l_amodal', 'l_visible', 'r_amodal', 'r_visible'),
-}
+
+class HandCrops(NamedTuple):
+    """Where each hand's crop lies; rows ``[right_0..right_N-1, left_0..
+    left_N-1]`` (2N rows)."""
+    #: (2N, 4) the hand's amodal box in image pixels
+    boxes: Tensor
+    #: (2N,) bool, the hand was found
+    present: Tensor
+    #: (2N, 2) and (2N,): the crop's centre and side in image pixels
+    centers: Tensor
+    sides: Tensor
+    #: (2N, 2, 3) context-window pixels -> hand crop pixels (mirrored)
+    context_to_crop: Tensor
+    #: (2N, 2, 3) two-hand crop pixels -> hand crop pixels (mirrored)
+    two_hand_to_crop: Tensor
 
 
 @MODELS.register_module()
@@ -57,44 +68,51 @@ class HDRPoseEstimator(BaseModel):
         hasm: ``dict(config=..., checkpoint=None, cfg_options=None)`` of
             the amodal segmentation stage (a ``HandAmodalSegmentor``).
         tdr: The same for the de-occlusion/removal stage (``TDR``).
-        shpe: The same for the single-hand pose stage (a
-            ``TopdownPoseEstimator`` with a ``DetNetHead``).
+        shpe: The same for the single-hand pose stage (an mmpose top-down
+            model, e.g. ``SingleHandPoseEstimator`` with a ``DetNetHead``).
         use_tdr: False skips TDR and feeds SHPE the raw hand crops: the
             "SHPE alone" baseline.
         hand_padding: Enlargement of each hand's amodal box (2.0 in HDR).
-        hand_size: Side of the per-hand crops; default the SHPE's input
-            size. TDR runs at its own input size and its output is
-            composed at this one.
-        min_mask_pixels: A hand whose predicted amodal mask has fewer
-            pixels is reported absent (``hand_type`` 0, scores 0).
+        min_mask_pixels: A hand whose amodal mask has fewer pixels on the
+            two-hand crop is reported absent (``hand_type`` 0, scores 0).
         bone_length: Scale of the root-relative 3D joints, the wrist to
             middle-MCP length in mm: ``'gt'`` takes it from each sample's
             ground truth (the paper's protocol; a hand without ground
             truth falls back to ``bone_length_mm``), a number uses that.
+            Set on the SHPE's ``test_cfg``.
         bone_length_mm: The fallback/constant length (mm).
-        data_preprocessor: Batches the uint8 two-hand crops; each stage
-            normalises them itself with its own preprocessor.
+        data_preprocessor: Batches the two-hand crops and the context
+            windows (``HDRDataPreprocessor``); each stage normalises its
+            own input.
         init_cfg: Unused (the stages carry their own weights).
 
-    Outputs (``predict``): one ``PoseDataSample`` per image with
-    ``pred_instances``:
+    Outputs (``predict``): one ``PoseDataSample`` per frame with
+    ``pred_instances`` (one instance, joints in InterHand2.6M order, right
+    hand first, as mmpose's ``InterHand3DDataset`` and
+    ``Hand3DInferencer`` use):
 
-    - ``keypoints`` (1, 42, 3): ``u, v`` image pixels and root-relative
-      depth ``z`` (mm), as mmpose's 3D hand models give them;
+    - ``keypoints`` (1, 42, 3): ``u, v`` image pixels and the joint's depth
+      relative to its wrist ``z`` (mm); (1, 42, 2) with a 2D-only SHPE;
     - ``keypoints_3d`` (1, 42, 3): root-relative 3D joints (mm), each hand
-      relative to its own wrist, in the camera frame;
-    - ``keypoint_scores`` (1, 42); ``hand_type`` (1, 2) right/left
-      presence; ``rel_root_depth`` (1,): 0, HDR does not estimate the
-      distance between the two wrists;
+      relative to its own wrist, camera axes (3D SHPE only);
+    - ``keypoint_scores`` (1, 42): 0 for a hand not found;
+    - ``hand_type`` (1, 2): right/left found (1) or not (0);
+    - ``hand_bboxes`` (1, 2, 4): each hand's amodal box in image pixels
+      (zeros when not found); ``bboxes`` (1, 4): their union;
+    - ``root_cam`` (1, 2, 3): each wrist in the camera frame (mm; NaN when
+      not found or with a 2D-only SHPE), from the frame's ``focal`` /
+      ``principal_pt`` metainfo or :func:`~hdr_mm.structures.
+      default_camera`;
+    - ``rel_root_3d`` (1, 3) and ``rel_root_depth`` (1,): left wrist minus
+      right wrist (mm), 0 unless both hands were placed;
 
-    and ``pred_fields``: ``hand_masks`` (4, S, S) HASM masks on the input
-    crop, in the order ``mask_names`` of the metainfo. The per-hand crops
-    before/after TDR are kept as data-sample fields ``hand_crops`` /
-    ``tdr_crops`` (2, 3, s, s) uint8 BGR, right then left (mirrored), for
-    visualisation. When the samples carry ``gt_fields.alone`` (each hand
-    rendered alone, from ``LoadHDRTargets``/``PackHDRInputs``), the same
-    crops of those renders are added as ``gt_hand_crops`` (2, 3, s, s) and
-    the region TDR repaints as ``repaint`` (2, 1, s, s), for
+    ``pred_fields.hand_masks`` (4, S, S): HASM's masks on the two-hand
+    crop, order ``mask_names`` (metainfo). The per-hand crops before and
+    after TDR are kept as ``hand_crops`` / ``tdr_crops`` (2, 3, s, s)
+    uint8 BGR (right, left mirrored) for drawing. With the ground truth
+    of :class:`~hdr_mm.datasets.transforms.LoadHDRTargets`, the same crops
+    of each hand rendered alone are added as ``gt_hand_crops`` and the
+    region TDR repaints as ``repaint`` (2, 1, s, s), for
     ``HDRStageMetric``.
     """
 
@@ -104,12 +122,11 @@ class HDRPoseEstimator(BaseModel):
                  shpe: dict,
                  use_tdr: bool = True,
                  hand_padding: float = 2.0,
-                 hand_size: Optional[int] = None,
                  min_mask_pixels: int = 16,
                  bone_length='gt',
                  bone_length_mm: float = 95.0,
                  data_preprocessor: Optional[dict] = dict(
-                     type='PoseDataPreprocessor'),
+                     type='HDRDataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -127,40 +144,31 @@ class HDRPoseEstimator(BaseModel):
         self.hand_padding = hand_padding
         self.min_mask_pixels = min_mask_pixels
         self.bone_length = bone_length
-        self.bone_length_mm = float(bone_length_mm)
         self.mask_names = tuple(self.hasm.mask_names)
         missing = {n for names in TDR_MASK_NAMES.values()
                    for n in names} - set(self.mask_names)
         if missing:
             raise ValueError(f'HDRPoseEstimator: the HASM stage predicts '
                              f'{self.mask_names}, missing {sorted(missing)}')
-        self.hasm_size = self._stage_input_size(self.hasm.cfg, 'hasm')
-        self.shpe_size = self._stage_input_size(self.shpe.cfg, 'shpe')
-        self.tdr_size = (
-            self._stage_input_size(self.tdr.cfg, 'tdr')
-            if self.tdr is not None else None)
-        self.hand_size = int(hand_size or self.shpe_size)
+        self.hasm_size = stage_input_size(self.hasm.cfg, 'hasm')
+        self.shpe_size = stage_input_size(self.shpe.cfg, 'shpe')
+        self.tdr_size = (stage_input_size(self.tdr.cfg, 'tdr')
+                         if self.tdr is not None else None)
+        self.set_bone_length(bone_length, bone_length_mm)
         self._register_load_state_dict_pre_hook(self._check_checkpoint_keys)
 
-    # ------------------------------------------------------------------
-    # set-up helpers
-    @staticmethod
-    def _stage_input_size(cfg, name: str) -> int:
-        """Square input side of a stage, read from its config.
-
-        A config states it as ``input_size`` (mmpose style, ``(w, h)``)
-        or ``crop_size`` (mmseg style, ``(h, w)``) at top level.
-        """
-        for key in ('input_size', 'crop_size'):
-            size = cfg.get(key)
-            if size is not None:
-                size = (size, size) if isinstance(size, int) else size
-                if size[0] != size[1]:
-                    raise ValueError(f'{name} stage: HDR needs square '
-                                     f'inputs, the config has {key}={size}')
-                return int(size[0])
-        raise KeyError(f'{name} stage: its config states neither '
-                       '`input_size` nor `crop_size`')
+    def set_bone_length(self, bone_length='gt',
+                        bone_length_mm: Optional[float] = None) -> None:
+        """Choose how SHPE's scale-free 3D joints get their size in mm
+        (see the class docstring); written into the SHPE's ``test_cfg``."""
+        test_cfg = self.shpe.test_cfg
+        if test_cfg is None:
+            test_cfg = self.shpe.test_cfg = dict()
+        self.bone_length = bone_length
+        test_cfg['bone_length'] = bone_length
+        if bone_length_mm is not None:
+            self.bone_length_mm = float(bone_length_mm)
+            test_cfg['bone_length_mm'] = self.bone_length_mm
 
     def _check_checkpoint_keys(self, state_dict, prefix, *args) -> None:
         """Refuse a checkpoint that does not cover every stage exactly.
@@ -180,197 +188,147 @@ class HDRPoseEstimator(BaseModel):
                 f'{len(unexpected)} unexpected key(s) {unexpected[:5]}')
 
     # ------------------------------------------------------------------
-    # the stages
-    def segment(self, crops: Tensor) -> Tensor:
-        """HASM on a batch of two-hand crops.
+    # geometry glue
+    def locate_hands(self, masks: Tensor,
+                     data_samples: List[PoseDataSample]) -> HandCrops:
+        """Where to cut each hand, from HASM's masks.
 
         Args:
-            crops: (N, 3, S, S) float 0-255 in the dataset's channel order.
-
-        Returns:
-            Tensor: (N, 4, S, S) binary float masks, order ``mask_names``.
-        """
-        size = crops.shape[-1]
-        x = crops
-        if size != self.hasm_size:
-            x = F.interpolate(
-                x, (self.hasm_size, ) * 2, mode='bilinear',
-                align_corners=False)
-        x = self.hasm.data_preprocessor(dict(inputs=x), False)['inputs']
-        shape = (self.hasm_size, self.hasm_size)
-        metas = [dict(img_shape=shape, pad_shape=shape, ori_shape=shape)
-                 ] * x.shape[0]
-        logits = self.hasm.encode_decode(x, metas)  # (N, 2 * M, h, w)
-        if logits.shape[-1] != size:
-            logits = F.interpolate(
-                logits, (size, size), mode='bilinear', align_corners=False)
-        n, c, h, w = logits.shape
-        masks = logits.view(n, c // 2, 2, h, w).argmax(dim=2)
-        return masks.float()
-
-    def hand_crops(self, crops: Tensor, masks: Tensor,
-                   per_hand: Optional[Tensor] = None
-                   ) -> Tuple[Tensor, Tensor, Tensor, Tensor,
-                              Optional[Tensor]]:
-        """Cut out, per hand, its square crop and its four TDR masks.
-
-        Args:
-            crops: (N, 3, S, S) two-hand crops.
             masks: (N, 4, S, S) HASM masks, order ``mask_names``.
-            per_hand: Optional (N, 2, C, S, S) images of each hand (right,
-                left) in the two-hand crop, e.g. the ground-truth
-                single-hand renders, cut out like the hand crops.
+            data_samples: With metainfo ``input_center``, ``input_scale``
+                (the two-hand crop in image pixels) and ``context_origin``.
 
         Returns:
-            tuple:
-            - images: (2N, 3, s, s) hand crops, rows ``[right_0..right_N,
-              left_0..left_N]``, left ones mirrored;
-            - hand_masks: (2N, 4, s, s) ``[A_t, V_t, A_o, V_o]``;
-            - affine: (2N, 2, 3) two-hand crop -> hand crop pixels, without
-              the mirroring;
-            - present: (2N,) bool, the hand's amodal mask is not empty;
-            - per_hand crops: (2N, C, s, s), or None.
+            HandCrops: 2N rows, right hands then left hands.
         """
-        n = crops.shape[0]
+        n, size = masks.shape[0], masks.shape[-1]
+        dev = masks.device
+
+        def meta(key: str) -> Tensor:
+            return torch.as_tensor(
+                np.stack([np.asarray(s.metainfo[key], np.float32).reshape(-1)
+                          for s in data_samples]), device=dev)
+
+        crop_c, crop_s = meta('input_center'), meta('input_scale')[:, 0]
+        origin = meta('context_origin')
+        crop_c2, crop_s2 = crop_c.repeat(2, 1), crop_s.repeat(2)
+        amodal = self.hand_masks(masks)[:, 0]
+        boxes, present = geo.mask_bboxes(amodal)
+        present &= amodal.flatten(1).sum(1) >= self.min_mask_pixels
+        boxes = geo.crop_to_image(boxes.view(-1, 2, 2), crop_c2, crop_s2,
+                                  size).reshape(-1, 4)
+        # an absent hand is cut around the whole two-hand crop (its results
+        # are discarded; the batch keeps its shape)
+        whole = torch.cat([crop_c2 - crop_s2[:, None] / 2,
+                           crop_c2 + crop_s2[:, None] / 2], dim=1)
+        boxes = torch.where(present[:, None], boxes, whole)
+        centers, sides = geo.square_crop_cs(boxes, self.hand_padding)
+        mirror = torch.arange(2 * n, device=dev) >= n
+        to_crop = geo.crop_warp_matrix(centers, sides, self.shpe_size,
+                                       mirror)
+        two_hand = geo.crop_warp_matrix(crop_c2, crop_s2, size)
+        return HandCrops(
+            boxes=boxes * present[:, None],
+            present=present,
+            centers=centers,
+            sides=sides,
+            context_to_crop=geo.compose_affine(
+                to_crop, geo.translation(origin.repeat(2, 1))),
+            two_hand_to_crop=geo.compose_affine(
+                to_crop, geo.invert_affine(two_hand)))
+
+    def hand_masks(self, masks: Tensor) -> Tensor:
+        """(2N, 4, S, S) ``[A_t, V_t, A_o, V_o]`` of each target hand,
+        rows as :class:`HandCrops`, from (N, 4, S, S) HASM masks."""
         idx = {name: i for i, name in enumerate(self.mask_names)}
-        images, hand_masks, affines, present, extra = [], [], [], [], []
-        for h, hand in enumerate(HANDS):
-            order = [idx[name] for name in TDR_MASK_NAMES[hand]]
-            target = masks[:, order]
-            amodal = target[:, 0]
-            boxes, valid = mask_boxes(amodal)
-            valid &= amodal.flatten(1).sum(1) >= self.min_mask_pixels
-            # an absent hand gets a crop of the whole image (its results
-            # are discarded, but the batch keeps its shape)
-            full = torch.tensor([0., 0., crops.shape[-1], crops.shape[-1]],
-                                device=crops.device)
-            boxes = torch.where(valid[:, None], boxes, full)
-            flip = torch.full((n, ), hand == 'left', device=crops.device)
-            mat = square_crop_affine(boxes, self.hand_size,
-                                     self.hand_padding)
-            mat_flip = square_crop_affine(boxes, self.hand_size,
-                                          self.hand_padding, flip=flip)
-            images.append(warp_affine(crops, mat_flip, self.hand_size))
-            hand_masks.append(
-                warp_affine(target, mat_flip, self.hand_size, 'nearest'))
-            affines.append(mat)
-            present.append(valid)
-            if per_hand is not None:
-                extra.append(warp_affine(per_hand[:, h].float(), mat_flip,
-                                         self.hand_size))
-        return (torch.cat(images), torch.cat(hand_masks), torch.cat(affines),
-                torch.cat(present),
-                torch.cat(extra) if per_hand is not None else None)
+        return torch.cat([
+            masks[:, [idx[name] for name in TDR_MASK_NAMES[hand]]]
+            for hand in HANDS
+        ])
 
-    @staticmethod
-    def repaint_region(hand_masks: Tensor) -> Tensor:
-        """The pixels TDR repaints (HDR_SPEC section 4).
+    def cut_hands(self, context: Tensor, masks: Tensor,
+                  hands: HandCrops) -> Dict[str, Tensor]:
+        """Each hand's crop from the frame and its masks from HASM's.
 
         Args:
-            hand_masks: (M, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
+            context: (N, 3, H, W) context windows.
+            masks: (N, 4, S, S) HASM masks.
+            hands: From :meth:`locate_hands`.
 
         Returns:
-            Tensor: (M, 1, s, s) in {0, 1}.
+            dict: ``images`` (2N, 3, s, s) float 0-255 and ``masks``
+            (2N, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
         """
-        hm = hand_masks
-        return tdr_masks(hm[:, 0:1], hm[:, 1:2], hm[:, 2:3],
-                         hm[:, 3:4])['repaint']
-
-    def deocclude(self,
-                  images: Tensor,
-                  hand_masks: Tensor,
-                  repaint: Optional[Tensor] = None) -> Tensor:
-        """TDR on hand crops.
-
-        The generator runs at its own input size; its output is brought
-        back to the crops' size and pasted inside the (dilated) repaint
-        region there, so pixels TDR does not repaint keep their full
-        resolution.
-
-        Args:
-            images: (M, 3, s, s) hand crops, 0-255 float, dataset
-                channel order.
-            hand_masks: (M, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
-            repaint: (M, 1, s, s) :meth:`repaint_region` of ``hand_masks``
-                when the caller has it already.
-
-        Returns:
-            Tensor: (M, 3, s, s) composite, 0-255 float, same order.
-        """
-        pre = self.tdr.data_preprocessor
-        size = images.shape[-1]
-        img = pre.normalize(images)
-        small_img, small_masks = img, hand_masks
-        if size != self.tdr_size:
-            small_img = F.interpolate(
-                img, (self.tdr_size, ) * 2, mode='bilinear',
-                align_corners=False, antialias=True)
-            small_masks = F.interpolate(
-                hand_masks, (self.tdr_size, ) * 2, mode='nearest')
-        x, m, _ = build_tdr_inputs(small_img, small_masks)
-        out, _ = self.tdr.generator(x, m)
-        if size != self.tdr_size:
-            out = F.interpolate(
-                out, (size, size), mode='bilinear', align_corners=False)
-        if repaint is None:
-            repaint = self.repaint_region(hand_masks)
-        comp = compose(out, img, repaint, self.tdr.dilate_kernel)
-        return pre.denormalize(comp).float()
-
-    def estimate(self, images: Tensor, ref_bones: Tensor
-                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """SHPE on right-hand crops.
-
-        Args:
-            images: (M, 3, s, s) float 0-255 hand crops (mirrored lefts).
-            ref_bones: (M,) wrist-to-middle-MCP length in mm (<= 0: use
-                ``bone_length_mm``).
-
-        Returns:
-            tuple of numpy arrays, joints in SHPE order:
-            - keypoints: (M, 21, 2) in ``images`` pixels;
-            - scores: (M, 21);
-            - keypoints_3d: (M, 21, 3) mm relative to the wrist, in the
-              crop's (right-hand) frame.
-        """
-        x = images
-        if images.shape[-1] != self.shpe_size:
-            x = F.interpolate(
-                images, (self.shpe_size, ) * 2, mode='bilinear',
-                align_corners=False)
-        samples = []
-        for bone in ref_bones.tolist():
-            s = PoseDataSample(metainfo=dict(
-                input_size=(self.shpe_size, self.shpe_size)))
-            s.gt_instance_labels = InstanceData(
-                ref_bone_length=torch.tensor([bone]))
-            samples.append(s)
-        x = self.shpe.data_preprocessor(
-            dict(inputs=x, data_samples=samples), False)['inputs']
-        feats = self.shpe.extract_feat(x)
-        test_cfg = dict(self.shpe.test_cfg or {})
-        test_cfg.update(
-            bone_length='gt' if self.bone_length == 'gt' else
-            self.bone_length,
-            bone_length_mm=self.bone_length_mm)
-        preds = self.shpe.head.predict(feats, samples, test_cfg=test_cfg)
-        scale = images.shape[-1] / self.shpe_size
-        kpts = np.stack([p.keypoints[0] for p in preds])
-        kpts = (kpts + 0.5) * scale - 0.5  # pixel centres
-        scores = np.stack([p.keypoint_scores[0] for p in preds])
-        xyz = np.stack([p.keypoints_3d[0] for p in preds])
-        # the location maps predict the wrist too; report exactly
-        # wrist-relative joints
-        xyz = xyz - xyz[:, SHPE_ROOT:SHPE_ROOT + 1]
-        return kpts, scores, xyz
+        s = self.shpe_size
+        return dict(
+            images=geo.warp_affine(context.repeat(2, 1, 1, 1),
+                                   hands.context_to_crop, s),
+            masks=geo.warp_affine(self.hand_masks(masks),
+                                  hands.two_hand_to_crop, s, 'nearest'))
 
     # ------------------------------------------------------------------
-    def _reference_bones(self, data_samples: List[PoseDataSample]
-                         ) -> Tensor:
-        """(2N,) ground-truth wrist-to-middle-MCP length per hand, rows as
-        in :meth:`hand_crops`; 0 where unknown or not asked for."""
+    # SHPE and the 3D placement
+    def _shpe_samples(self, hands: HandCrops,
+                      data_samples: List[PoseDataSample]
+                      ) -> List[PoseDataSample]:
+        """One mmpose top-down sample per hand crop (rows of
+        :class:`HandCrops`), so that the SHPE maps its own results back
+        to image pixels."""
         n = len(data_samples)
-        bones = torch.zeros(2 * n)
+        bones = self._reference_bones(data_samples)
+        centers = hands.centers.cpu().numpy()
+        sides = hands.sides.cpu().numpy()
+        boxes = hands.boxes.cpu().numpy()
+        samples = []
+        for r in range(2 * n):
+            s = PoseDataSample(metainfo=dict(
+                input_size=(self.shpe_size, self.shpe_size),
+                input_center=centers[r],
+                input_scale=np.array([sides[r], sides[r]], np.float32),
+                mirrored=bool(r >= n)))
+            s.gt_instances = InstanceData(
+                bboxes=boxes[r][None], bbox_scores=np.ones(1, np.float32))
+            s.gt_instance_labels = InstanceData(
+                ref_bone_length=torch.tensor([bones[r]]))
+            samples.append(s)
+        return samples
+
+    def estimate(self, images: Tensor,
+                 samples: List[PoseDataSample]) -> List[InstanceData]:
+        """The SHPE stage on hand crops, as any mmpose top-down model.
+
+        Args:
+            images: (M, 3, s, s) float 0-255 crops.
+            samples: Their data samples (:meth:`_shpe_samples`).
+
+        Returns:
+            list[InstanceData]: per crop ``keypoints`` (1, 21, 2) in image
+            pixels, ``keypoint_scores`` (1, 21) and, for a 3D SHPE,
+            ``keypoints_3d`` (1, 21, 3) root-relative mm, joints in the
+            SHPE's order.
+        """
+        data = self.shpe.data_preprocessor(
+            dict(inputs=images, data_samples=samples), False)
+        return [s.pred_instances
+                for s in self.shpe.predict(data['inputs'], samples)]
+
+    @staticmethod
+    def _camera(sample: PoseDataSample):
+        """The frame's focal / principal point, or the default camera."""
+        meta = sample.metainfo
+        if meta.get('focal') is not None and \
+                meta.get('principal_pt') is not None:
+            return (np.asarray(meta['focal'], np.float32).reshape(2),
+                    np.asarray(meta['principal_pt'], np.float32).reshape(2))
+        shape = meta.get('frame_shape', meta.get('ori_shape'))
+        return default_camera(shape)
+
+    def _reference_bones(self, data_samples: List[PoseDataSample]
+                         ) -> np.ndarray:
+        """(2N,) ground-truth wrist-to-middle-MCP length per hand, rows as
+        :class:`HandCrops`; 0 where unknown or not asked for."""
+        n = len(data_samples)
+        bones = np.zeros(2 * n, np.float32)
         if self.bone_length != 'gt':
             return bones
         for i, s in enumerate(data_samples):
@@ -388,112 +346,128 @@ class HDRPoseEstimator(BaseModel):
                         np.linalg.norm(kpts[root] - kpts[mcp]))
         return bones
 
+    def _frame_instances(self, preds: List[InstanceData],
+                         hands: HandCrops, i: int, n: int,
+                         sample: PoseDataSample) -> InstanceData:
+        """The 42-joint prediction of frame ``i`` from its two hands."""
+        rows = (i, n + i)  # right, left
+        present = hands.present.cpu().numpy()[list(rows)]
+        has_3d = 'keypoints_3d' in preds[rows[0]]
+        k = NUM_HAND_JOINTS
+        uv = np.zeros((2 * k, 2), np.float32)
+        xyz = np.zeros((2 * k, 3), np.float32)
+        scores = np.zeros(2 * k, np.float32)
+        roots = np.full((2, 3), np.nan, np.float32)
+        focal, princpt = self._camera(sample)
+        for h, r in enumerate(rows):
+            joints = slice(h * k, (h + 1) * k)
+            pred = preds[r]
+            uv[joints] = np.asarray(pred.keypoints)[0][SHPE_TO_INTERHAND,
+                                                       :2]
+            scores[joints] = np.asarray(
+                pred.keypoint_scores)[0][SHPE_TO_INTERHAND] * present[h]
+            if has_3d:
+                xyz[joints] = np.asarray(
+                    pred.keypoints_3d)[0][SHPE_TO_INTERHAND]
+                if present[h]:
+                    roots[h] = solve_root_translation(
+                        uv[joints], xyz[joints], focal, princpt,
+                        np.maximum(scores[joints], 1e-3))
+        rel = roots[1] - roots[0]
+        rel = rel if np.isfinite(rel).all() else np.zeros(3, np.float32)
+        boxes = hands.boxes.cpu().numpy()[list(rows)].astype(np.float32)
+        found = boxes[present]
+        union = np.concatenate([found[:, :2].min(0), found[:, 2:].max(0)]) \
+            if len(found) else np.zeros(4, np.float32)
+        inst = InstanceData(
+            keypoint_scores=scores[None],
+            hand_type=present.astype(np.float32)[None],
+            hand_bboxes=boxes[None],
+            bboxes=union[None].astype(np.float32),
+            root_cam=roots[None],
+            rel_root_3d=rel[None].astype(np.float32),
+            rel_root_depth=np.array([rel[2]], np.float32))
+        if has_3d:
+            inst.keypoints = np.concatenate([uv, xyz[:, 2:]], 1)[None]
+            inst.keypoints_3d = xyz[None]
+        else:
+            inst.keypoints = uv[None]
+        return inst
+
+    # ------------------------------------------------------------------
     @torch.no_grad()
-    def predict(self, inputs: Tensor,
+    def predict(self, inputs: Dict[str, Tensor],
                 data_samples: List[PoseDataSample]) -> List[PoseDataSample]:
         """Run the pipeline; see the class docstring for the outputs.
 
         Args:
-            inputs: (N, 3, S, S) two-hand crops, float 0-255.
-            data_samples: With metainfo ``input_center``, ``input_scale``
-                (the crop's place in the image, as ``TopdownAffine``
-                writes them) and, for the paper's scale protocol,
-                ``gt_instances.keypoints_cam``.
-        """
-        n, _, size, _ = inputs.shape
-        masks = self.segment(inputs)
-        alone = self._ground_truth_alone(data_samples, inputs)
-        images, hand_masks, affine, present, alone_crops = self.hand_crops(
-            inputs, masks, alone)
-        repaint = self.repaint_region(hand_masks)
-        if self.use_tdr:
-            fed = self.deocclude(images, hand_masks, repaint)
-        else:
-            fed = images
-        kpts, scores, xyz = self.estimate(fed, self._reference_bones(
-            data_samples))
-        # the crop was mirrored for left hands: un-mirror 2D and 3D
-        is_left = np.repeat([False, True], n)
-        s = self.hand_size
-        kpts[is_left, :, 0] = s - 1 - kpts[is_left, :, 0]
-        xyz[is_left, :, 0] = -xyz[is_left, :, 0]
-        # hand crop pixels -> two-hand crop pixels
-        back = invert_affine(affine).cpu()
-        kpts = transform_points(
-            torch.from_numpy(kpts).float(), back).numpy()
-        scores = scores * present.cpu().numpy()[:, None]
+            inputs: ``img`` (N, 3, S, S) two-hand crops and ``context``
+                (N, 3, H, W) context windows, float 0-255
+                (``HDRDataPreprocessor``).
+            data_samples: With metainfo ``input_center``, ``input_scale``,
+                ``context_origin`` (``CropBothHands``), optionally the
+                camera (``focal``, ``principal_pt``) and, for the paper's
+                scale protocol, ``gt_instances.keypoints_cam``.
 
+        Returns:
+            list[PoseDataSample]: the samples with the predictions.
+        """
+        crops, context = inputs['img'], inputs['context']
+        n = crops.shape[0]
+        masks = self.hasm.predict_masks(crops, self.hasm_size)
+        hands = self.locate_hands(masks, data_samples)
+        cut = self.cut_hands(context, masks, hands)
+        fed = cut['images']
+        if self.use_tdr:
+            fed = self.tdr.inpaint(fed, cut['masks'], self.tdr_size)
+        preds = self.estimate(fed, self._shpe_samples(hands, data_samples))
+        alone = self._ground_truth_alone(data_samples, hands, context)
+        repaint = tdr_masks(*cut['masks'].split(1, dim=1))['repaint']
         for i, sample in enumerate(data_samples):
-            center = np.asarray(sample.metainfo['input_center'], np.float32)
-            in_scale = np.asarray(sample.metainfo['input_scale'], np.float32)
-            kpt42 = np.zeros((NUM_HAND_JOINTS * 2, 3), np.float32)
-            xyz42 = np.zeros((NUM_HAND_JOINTS * 2, 3), np.float32)
-            score42 = np.zeros(NUM_HAND_JOINTS * 2, np.float32)
-            for h in range(2):
-                row = h * n + i
-                joints = slice(h * NUM_HAND_JOINTS,
-                               (h + 1) * NUM_HAND_JOINTS)
-                uv = kpts[row][SHPE_TO_INTERHAND]
-                # two-hand crop pixels -> image pixels (TopdownAffine)
-                uv = uv / size * in_scale + center - 0.5 * in_scale
-                kpt42[joints, :2] = uv
-                kpt42[joints, 2] = xyz[row][SHPE_TO_INTERHAND][:, 2]
-                xyz42[joints] = xyz[row][SHPE_TO_INTERHAND]
-                score42[joints] = scores[row][SHPE_TO_INTERHAND]
-            hand_type = np.array(
-                [[float(present[0 * n + i]),
-                  float(present[1 * n + i])]], np.float32)
-            sample.pred_instances = InstanceData(
-                keypoints=kpt42[None],
-                keypoints_3d=xyz42[None],
-                keypoint_scores=score42[None],
-                hand_type=hand_type,
-                rel_root_depth=np.zeros(1, np.float32))
+            rows = [i, n + i]
+            sample.pred_instances = self._frame_instances(
+                preds, hands, i, n, sample)
             sample.pred_fields = PixelData(hand_masks=masks[i])
-            sample.set_field(
-                torch.stack([images[i], images[n + i]]).round().byte(),
-                'hand_crops')
-            sample.set_field(
-                torch.stack([fed[i], fed[n + i]]).round().byte(),
-                'tdr_crops')
             sample.set_metainfo(dict(mask_names=self.mask_names))
-            if alone_crops is not None:
-                rows = [i, n + i]
-                sample.set_field(alone_crops[rows].round().byte(),
+            sample.set_field(cut['images'][rows].round().byte(),
+                             'hand_crops')
+            sample.set_field(fed[rows].round().byte(), 'tdr_crops')
+            if alone is not None:
+                sample.set_field(alone[rows].round().byte(),
                                  'gt_hand_crops')
                 sample.set_field(repaint[rows].byte(), 'repaint')
         return data_samples
 
-    @staticmethod
-    def _ground_truth_alone(data_samples: List[PoseDataSample],
-                            inputs: Tensor) -> Optional[Tensor]:
-        """(N, 2, 3, S, S) single-hand renders from the samples'
-        ``gt_fields.alone`` (``LoadHDRTargets``), or None if any lacks
-        them."""
-        alone = []
-        for s in data_samples:
-            fields = s.get('gt_fields', None)
-            if fields is None or 'alone' not in fields:
-                return None
-            alone.append(fields.alone.to(inputs.device).view(
-                2, 3, *inputs.shape[-2:]))
-        return torch.stack(alone)
+    def _ground_truth_alone(self, data_samples: List[PoseDataSample],
+                            hands: HandCrops,
+                            context: Tensor) -> Optional[Tensor]:
+        """(2N, 3, s, s): each hand rendered alone (``gt_alone_context``
+        of the samples, cut like the context), cut like the hand crops;
+        None if a sample lacks it."""
+        if not all('gt_alone_context' in s for s in data_samples):
+            return None
+        alone = geo.pad_stack([
+            s.gt_alone_context.to(context.device).float()
+            for s in data_samples
+        ])
+        both = torch.cat([alone[:, :3], alone[:, 3:]])
+        return geo.warp_affine(both, hands.context_to_crop, self.shpe_size)
 
     def forward(self,
-                inputs: Tensor,
+                inputs: Dict[str, Tensor],
                 data_samples: Optional[List[PoseDataSample]] = None,
                 mode: str = 'predict'):
         """Only inference: the stages are trained with their own configs.
 
         Args:
-            inputs: (N, 3, S, S) two-hand crops.
+            inputs: See :meth:`predict`.
             data_samples: See :meth:`predict`.
             mode: ``'predict'`` (``'tensor'`` returns the HASM masks).
         """
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self.segment(inputs)
+            return self.hasm.predict_masks(inputs['img'], self.hasm_size)
         raise ValueError(
             f'HDRPoseEstimator is inference-only: mode {mode!r} is not '
             "supported ('predict', 'tensor'); train each stage with its "

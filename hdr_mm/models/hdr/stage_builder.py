@@ -44,6 +44,35 @@ def resolve_config_path(name: str, config: str) -> str:
                             f'{config} (looked at {tried})')
 
 
+def stage_input_size(cfg: Config, name: str) -> int:
+    """Square input side of a stage, read from its config.
+
+    A config states it at top level as ``input_size`` (mmpose style,
+    ``(w, h)``) or ``crop_size`` (mmseg style, ``(h, w)``).
+
+    Args:
+        cfg: The stage's config.
+        name: Stage name for messages.
+
+    Returns:
+        int: the side in pixels.
+
+    Raises:
+        KeyError: neither key is set.
+        ValueError: the input is not square.
+    """
+    for key in ('input_size', 'crop_size'):
+        size = cfg.get(key)
+        if size is not None:
+            size = (size, size) if isinstance(size, int) else size
+            if size[0] != size[1]:
+                raise ValueError(f'{name} stage: HDR needs square inputs, '
+                                 f'the config has {key}={size}')
+            return int(size[0])
+    raise KeyError(f'{name} stage: its config states neither `input_size` '
+                   'nor `crop_size`')
+
+
 def build_stage(name: str,
                 config: str,
                 checkpoint: Optional[str] = None,

@@ -2,5 +2,8 @@
 from .detnet_head import DetNetHead
 from .detnet_resnet import DetNetResNet
 from .map_l2_loss import MapL2Loss
+from .single_hand_pose_estimator import SingleHandPoseEstimator
 
-__all__ = ['DetNetResNet', 'DetNetHead', 'MapL2Loss']
+__all__ = [
+    'DetNetResNet', 'DetNetHead', 'MapL2Loss', 'SingleHandPoseEstimator'
+]

@@ -1,6 +1,6 @@
 """DetNet-style head of the SHPE: heat, delta and location maps.
 
-``HDR_SPEC`` section 3: the trunk's 256-channel map gets two coordinate
+docs/method.md section 3: the trunk's 256-channel map gets two coordinate
 channels (x then y, linearly spaced in [-1, 1]); three branches, each a
 3x3 conv + BN + ReLU then a 1x1 conv, predict
 
@@ -63,16 +63,16 @@ class DetNetHead(BaseHead):
 
     Predictions (``predict``), per data sample, an ``InstanceData`` with:
 
-    - ``keypoints`` (1, K, 2): 2D joints in the network input's pixels,
-      mirrored back when the crop was mirrored (metainfo ``mirrored``);
-      :class:`~mmpose.models.TopdownPoseEstimator` then maps them through
-      the crop's inverse transform to image pixels.
+    - ``keypoints`` (1, K, 2): 2D joints in the network input's pixels;
+      :class:`~hdr_mm.models.shpe.SingleHandPoseEstimator` un-mirrors
+      those of mirrored crops and maps them to image pixels.
     - ``keypoint_scores`` (1, K): heat map maxima.
     - ``keypoints_3d_norm`` (1, K, 3): the network's root-relative joints
       in units of the wrist-to-middle-MCP length, in the (mirrored,
       right-hand) crop frame.
-    - ``keypoints_3d`` (1, K, 3): root-relative joints in mm in the hand's
-      own camera frame (x negated back for mirrored crops).
+    - ``keypoints_3d`` (1, K, 3): root-relative joints in mm in the
+      crop's camera frame (the estimator negates x back for mirrored
+      crops).
     - ``bone_length_mm`` (1,): the scale used for ``keypoints_3d``.
 
     **Scale recovery (mm).** The network only knows shape, not size.
@@ -216,9 +216,8 @@ class DetNetHead(BaseHead):
 
         Args:
             feats: Trunk outputs.
-            batch_data_samples: Samples with metainfo ``input_size`` and
-                optionally ``mirrored`` and ``gt_instance_labels.
-                ref_bone_length``.
+            batch_data_samples: Samples, optionally with
+                ``gt_instance_labels.ref_bone_length``.
             test_cfg: ``bone_length`` (``'gt'`` or a number, default
                 ``'gt'``), ``bone_length_mm`` (fallback constant, default
                 95.0). Flip test is not supported.
@@ -250,11 +249,6 @@ class DetNetHead(BaseHead):
             else:
                 bone = float(mode)
             xyz = xyz * bone
-            if sample.metainfo.get('mirrored', False):
-                w = sample.metainfo['input_size'][0]
-                kpts[..., 0] = np.where(kpts[..., 0] >= 0,
-                                        w - 1 - kpts[..., 0], kpts[..., 0])
-                xyz[..., 0] = -xyz[..., 0]
             preds.append(
                 InstanceData(
                     keypoints=kpts,

@@ -1,6 +1,6 @@
 """The truncated, dilated ResNet-50 trunk of the DetNet-style SHPE.
 
-HDR's single-hand pose estimator (``HDR_SPEC`` section 3) uses the first
+HDR's single-hand pose estimator (docs/method.md section 3) uses the first
 three stages of a ResNet-50 and keeps a stride of 4: one stride-2 stem,
 one stride-2 bottleneck whose identity branch is a 2x2 max-pool, and two
 dilated stages instead of strided ones. A 256x256 crop becomes a

@@ -1,6 +1,6 @@
 """Squared L2 loss on dense per-joint maps, masked by joint validity.
 
-The DetNet losses (``HDR_SPEC`` section 3) are a squared L2 on heat maps
+The DetNet losses (docs/method.md section 3) are a squared L2 on heat maps
 and squared L2 on delta/location maps *multiplied by the ground-truth heat
 map* (so only the neighbourhood of the joint is supervised). mmpose's
 ``KeypointMSELoss`` averages over pixels and has no per-pixel weighting of

@@ -1,4 +1,4 @@
-"""TDR: transformer de-occlusion and removal (HDR_SPEC sections 2-3)."""
+"""TDR: transformer de-occlusion and removal (docs/method.md sections 2-3)."""
 from .composition import (build_tdr_inputs, check_hand_masks, compose,
                           dilate, elliptical_kernel)
 from .data_preprocessor import TDRDataPreprocessor

@@ -1,6 +1,6 @@
 """TDR's input building and output composition, batched in torch.
 
-HDR_SPEC section 2. From the four hand masks ``[A_t, V_t, A_o, V_o]``
+docs/method.md section 2. From the four hand masks ``[A_t, V_t, A_o, V_o]``
 (N, 4, H, W) and the normalised image (N, 3, H, W):
 
 - image input (8 ch): ``[img*K_t, M_t, img*K_o, M_o]``

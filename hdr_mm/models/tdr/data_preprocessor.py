@@ -20,7 +20,7 @@ class TDRDataPreprocessor(BaseDataPreprocessor):
     Output, the ``inputs`` argument of :class:`TDR`'s ``forward``: a dict
     with ``img`` (N, 3, H, W) float normalised RGB, ``hand_masks``
     (N, 4, H, W) float, and ``gt_img`` (N, 3, H, W) normalised RGB when
-    every sample has one. ImageNet mean/std by default (HDR_SPEC 2).
+    every sample has one. ImageNet mean/std by default (docs/method.md section 2).
 
     Args:
         mean: Per-channel mean in RGB order, 0-255 scale.
@@ -46,12 +46,19 @@ class TDRDataPreprocessor(BaseDataPreprocessor):
             img = img.flip(1)
         return (img - self.mean) / self.std
 
-    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalised RGB float -> (N, 3, H, W) uint8 in input order."""
-        img = (x * self.std + self.mean).round().clamp(0, 255)
+    def denormalize(self, x: torch.Tensor,
+                    as_float: bool = False) -> torch.Tensor:
+        """Normalised RGB float -> (N, 3, H, W) image in input order.
+
+        Args:
+            x: (N, 3, H, W) normalised RGB.
+            as_float: Return float values clamped to [0, 255] (not
+                rounded) instead of uint8.
+        """
+        img = (x.float() * self.std + self.mean).clamp(0, 255)
         if self.bgr_to_rgb:
             img = img.flip(1)
-        return img.to(torch.uint8)
+        return img if as_float else img.round().to(torch.uint8)
 
     @staticmethod
     def _stack(items: Union[torch.Tensor, List[torch.Tensor]],

@@ -1,4 +1,4 @@
-"""The TDR inpainting discriminator (HDR_SPEC section 3).
+"""The TDR inpainting discriminator (docs/method.md section 3).
 
 A patch discriminator on ``[image (3), M_t (1), M_o (1)]``: 4x4 spectral-
 normalised convolutions without bias, three with stride 2 and two with

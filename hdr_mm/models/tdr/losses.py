@@ -1,4 +1,4 @@
-"""TDR losses (HDR_SPEC section 3), registered in mmpose's ``MODELS``.
+"""TDR losses (docs/method.md section 3), registered in mmpose's ``MODELS``.
 
 Every loss returns an already weighted scalar (``loss_weight`` x value).
 Pixel losses average over all N*C*H*W elements after masking, as the

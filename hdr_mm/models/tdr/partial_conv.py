@@ -1,6 +1,6 @@
 """Partial convolution (Liu et al., ECCV 2018) as used by HDR's TDR.
 
-HDR_SPEC section 3: convolve ``image * mask``, renormalise by the mask
+docs/method.md section 3: convolve ``image * mask``, renormalise by the mask
 coverage of the window, zero where the window holds no valid pixel, and
 the new mask is ``coverage > 0``.
 

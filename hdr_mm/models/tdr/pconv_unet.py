@@ -1,6 +1,6 @@
 """The TDR generator: a partial-convolution U-Net with transformer stages.
 
-HDR_SPEC section 3. Encoder level ``i`` (1-based) is a stride-2 partial
+docs/method.md section 3. Encoder level ``i`` (1-based) is a stride-2 partial
 conv (+ BatchNorm except level 1) + ReLU. Decoder level ``i`` upsamples
 the deeper features and mask 2x (nearest), concatenates encoder level
 ``i - 1`` (level 0 = the network input) and applies a 3x3 stride-1
@@ -36,7 +36,7 @@ class PConvUNet(BaseModule):
 
     Args:
         in_channels: Image input channels (8: two masked RGB images and
-            two modal channels, HDR_SPEC section 2). The mask input has
+            two modal channels, docs/method.md section 2). The mask input has
             the same number of channels.
         out_channels: Output image channels.
         enc_channels: Output channels of each encoder level; its length

@@ -1,6 +1,6 @@
 """PVTv2-style transformer stage inserted into the TDR U-Net.
 
-HDR_SPEC section 3: a block with spatial-reduction attention and an MLP
+docs/method.md section 3: a block with spatial-reduction attention and an MLP
 holding a 3x3 depth-wise convolution (PVTv2, Wang et al. 2022), block
 LayerNorms with eps 1e-6, and one more LayerNorm after the block(s).
 The stage works on feature maps: (N, C, H, W) in, same shape out, with

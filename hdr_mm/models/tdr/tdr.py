@@ -11,19 +11,21 @@ parameters frozen.
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from mmengine.structures import BaseDataElement
 
 from mmpose.registry import MODELS
-from .composition import build_tdr_inputs, compose
+from hdr_mm.structures import tdr_masks
+from .composition import build_tdr_inputs, check_hand_masks, compose
 
 ConfigType = Union[dict, None]
 
 
 @MODELS.register_module()
 class TDR(BaseModel):
-    """De-occlusion and removal network of HDR (HDR_SPEC sections 2-3).
+    """De-occlusion and removal network of HDR (docs/method.md sections 2-3).
 
     Args:
         generator: Config of the generator (``PConvUNet``).
@@ -218,6 +220,50 @@ class TDR(BaseModel):
             return self.predict(inputs, data_samples)
         raise ValueError(f'TDR.forward: unknown mode {mode!r} (tensor, '
                          'predict, loss)')
+
+    @torch.no_grad()
+    def inpaint(self,
+                images: torch.Tensor,
+                hand_masks: torch.Tensor,
+                input_size: Optional[int] = None) -> torch.Tensor:
+        """De-occlusion and removal on a batch of hand crops of any size.
+
+        The tensor-level inference of TDR for callers that hold image
+        batches (the HDR pipeline). The generator runs at ``input_size``;
+        its output is brought back to the crops' size and pasted inside
+        the (dilated) repaint region there, so the pixels TDR does not
+        repaint keep their full resolution and their exact values.
+
+        Args:
+            images: (M, 3, s, s) float 0-255 crops in the channel order of
+                the data preprocessor's input (BGR here), target hand
+                right (mirrored if it was a left hand).
+            hand_masks: (M, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
+            input_size: Side the generator runs at (its training size);
+                None runs it at ``s``.
+
+        Returns:
+            torch.Tensor: (M, 3, s, s) float composite, 0-255 (not
+            rounded), same channel order as ``images``.
+        """
+        pre = self.data_preprocessor
+        check_hand_masks(hand_masks, images)
+        size = images.shape[-1]
+        img = pre.normalize(images)
+        small_img, small_masks = img, hand_masks.float()
+        if input_size is not None and input_size != size:
+            small_img = F.interpolate(
+                img, (input_size, input_size), mode='bilinear',
+                align_corners=False, antialias=True)
+            small_masks = F.interpolate(
+                small_masks, (input_size, input_size), mode='nearest')
+        out = self._generate(dict(img=small_img, hand_masks=small_masks))[0]
+        if out.shape[-1] != size:
+            out = F.interpolate(
+                out, (size, size), mode='bilinear', align_corners=False)
+        repaint = tdr_masks(*hand_masks.float().split(1, dim=1))['repaint']
+        comp = compose(out, img, repaint, self.dilate_kernel)
+        return pre.denormalize(comp, as_float=True)
 
     @torch.no_grad()
     def predict(self, inputs: dict,

@@ -50,7 +50,7 @@ def test_head_shapes_and_input_size_check():
 
 
 def test_reference_branch_widths():
-    # HDR_SPEC: 258 -> heat, 258+21 -> delta, 258+21+63 -> location
+    # docs/method.md: 258 -> heat, 258+21 -> delta, 258+21+63 -> location
     head = DetNetHead()
     assert head.heatmap_branch.project.conv.in_channels == 258
     assert head.delta_branch.project.conv.in_channels == 279

@@ -1,5 +1,5 @@
 """The converter against an independent functional forward of the
-authors' networks, written here from their raw state dicts (HDR_SPEC 3
+authors' networks, written here from their raw state dicts (docs/method.md section 3
 and the reference implementation's layout: partial conv renormalised by
 the all-ones ``mask_conv`` response, PVTv2 blocks, EdgeConnect-style
 spectral-norm discriminator)."""
@@ -24,7 +24,7 @@ from hdr_mm.utils.checkpoint import CheckpointKeyError
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 MANIFEST = osp.join(ROOT, 'tests', 'data', 'reference',
                     'hdr_state_dict_manifest.json')
-HEADS = dict(enc_3=2, enc_5=8, dec_5=8, dec_3=2)  # HDR_SPEC section 3
+HEADS = dict(enc_3=2, enc_5=8, dec_5=8, dec_3=2)  # docs/method.md section 3
 
 
 def _manifest():

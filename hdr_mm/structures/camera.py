@@ -1,0 +1,92 @@
+"""Placing a root-relative hand in the camera frame.
+
+SHPE predicts each hand's joints relative to its own wrist; the 2D joints
+in the image fix where that hand is. Under a pinhole camera (focal
+``fx, fy``, principal point ``cx, cy``) a joint ``x_j + T`` (``x_j``
+relative to the root, ``T`` the root's position) projects to
+
+    u_j = fx * (X_j + Tx) / (Z_j + Tz) + cx,
+
+which is linear in ``T`` after multiplying out:
+
+    fx * Tx - (u_j - cx) * Tz = (u_j - cx) * Z_j - fx * X_j
+
+(and the same for ``v`` with ``fy``, ``cy``, ``Y``). With 21 joints that
+is 42 equations for 3 unknowns, solved by weighted least squares
+(:func:`solve_root_translation`). The depth comes from the hand's
+apparent size: a hand of known size in mm that looks twice as small is
+twice as far. Both hands placed this way give the right-to-left root
+offset that mmpose's ``InterHandMetric`` scores as MRRPE.
+"""
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+#: focal length, in units of the image's longer side, assumed when the
+#: camera is unknown (about 37 degrees of horizontal view for a landscape
+#: image; InterHand2.6M's cameras are 2.3-2.9, the generated data 1.5)
+DEFAULT_FOCAL_FACTOR = 1.5
+
+
+def default_camera(img_shape: Tuple[int, int]
+                   ) -> Tuple[np.ndarray, np.ndarray]:
+    """The pinhole camera assumed for an image without intrinsics.
+
+    Args:
+        img_shape: (H, W) of the image.
+
+    Returns:
+        tuple: focal (2,) ``fx = fy = DEFAULT_FOCAL_FACTOR * max(H, W)``
+        and principal point (2,) at the image centre ``((W - 1) / 2,
+        (H - 1) / 2)``, both float32.
+    """
+    h, w = img_shape[:2]
+    f = DEFAULT_FOCAL_FACTOR * max(h, w)
+    return (np.array([f, f], np.float32),
+            np.array([(w - 1) / 2, (h - 1) / 2], np.float32))
+
+
+def solve_root_translation(keypoints_2d: np.ndarray,
+                           keypoints_3d: np.ndarray,
+                           focal: Sequence[float],
+                           principal_pt: Sequence[float],
+                           weights: Optional[np.ndarray] = None
+                           ) -> np.ndarray:
+    """Camera-frame position of a hand's root from its 2D and
+    root-relative 3D joints (see the module docstring).
+
+    Args:
+        keypoints_2d: (K, 2) image pixels.
+        keypoints_3d: (K, 3) joints relative to the root, mm, camera axes.
+        focal: ``fx, fy`` in pixels.
+        principal_pt: ``cx, cy`` in pixels.
+        weights: (K,) non-negative weights of the joints (e.g. their
+            scores); None weighs all alike.
+
+    Returns:
+        np.ndarray: (3,) float32 root position ``Tx, Ty, Tz`` in mm; NaN
+        where the system is degenerate (fewer than two usable joints) or
+        puts the hand behind the camera.
+    """
+    uv = np.asarray(keypoints_2d, np.float64).reshape(-1, 2)
+    xyz = np.asarray(keypoints_3d, np.float64).reshape(-1, 3)
+    w = np.ones(len(uv)) if weights is None else np.asarray(
+        weights, np.float64).reshape(-1)
+    fx, fy = float(focal[0]), float(focal[1])
+    cx, cy = float(principal_pt[0]), float(principal_pt[1])
+    ok = np.isfinite(uv).all(1) & np.isfinite(xyz).all(1) & (w > 0)
+    if ok.sum() < 2:
+        return np.full(3, np.nan, np.float32)
+    du, dv = uv[ok, 0] - cx, uv[ok, 1] - cy
+    x, y, z, sw = xyz[ok, 0], xyz[ok, 1], xyz[ok, 2], np.sqrt(w[ok])
+    zero = np.zeros_like(du)
+    a = np.concatenate([
+        np.stack([np.full_like(du, fx), zero, -du], 1),
+        np.stack([zero, np.full_like(dv, fy), -dv], 1)
+    ])
+    b = np.concatenate([du * z - fx * x, dv * z - fy * y])
+    sw2 = np.concatenate([sw, sw])
+    t, *_ = np.linalg.lstsq(a * sw2[:, None], b * sw2, rcond=None)
+    if not np.isfinite(t).all() or t[2] <= 0:
+        return np.full(3, np.nan, np.float32)
+    return t.astype(np.float32)
