@@ -16,6 +16,9 @@
 custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
 default_scope = 'mmpose'
 
+# the output layout (42 joints, right hand first); mmpose's Hand3DInferencer
+# also reads it to choose its detector (none by default for it)
+dataset_type = 'InterHand3DDataset'
 data_root = 'data/InterHand2.6M/'
 crop_size = (256, 256)  # the two-hand crop (box of both hands x2)
 
@@ -68,7 +71,7 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type='InterHand3DDataset',
+        type=dataset_type,
         data_root=data_root,
         ann_file='annotations/test/InterHand2.6M_test_data.json',
         camera_param_file='annotations/test/InterHand2.6M_test_camera.json',

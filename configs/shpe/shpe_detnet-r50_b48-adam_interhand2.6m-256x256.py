@@ -1,6 +1,6 @@
 # HDR's single-hand pose estimator (DetNet style) on InterHand2.6M v1.0,
-# the paper's setting (docs/method.md section 3): 256x256 right-hand crops (left
-# hands mirrored), truncated dilated ResNet-50, heat/delta/location maps,
+# the paper's setting (docs/method.md section 3): 256x256 right-hand crops
+# (left hands mirrored), truncated dilated ResNet-50, heat/delta/location maps,
 # loss weights 1/1/5, Adam lr 1e-4, batch 48. The paper does not give a
 # schedule; 30 epochs at a constant rate is our choice.
 # The authors' weights convert with

@@ -216,19 +216,20 @@ class HDRInferencer(Hand3DInferencer):
             list[dict]: one pipeline output.
 
         Raises:
-            FileNotFoundError, ValueError: unreadable image or bad box,
-            naming the image.
+            FileNotFoundError, ValueError, TypeError: unreadable image,
+            wrong input type or bad box, naming the image.
         """
+        name = input if isinstance(input, str) else f'input #{index}'
         if isinstance(input, str):
-            img, name = read_image(input), input
-        else:
-            name = f'input #{index}'
-            if not isinstance(input, np.ndarray) or input.ndim != 3 or \
-                    input.shape[2] != 3 or input.size == 0:
-                raise ValueError(f'{name}: expected an image path or an '
-                                 f'(H, W, 3) BGR array, got '
-                                 f'{getattr(input, "shape", type(input))}')
+            img = read_image(input)
+        elif isinstance(input, np.ndarray):
+            if input.ndim != 3 or input.shape[2] != 3 or input.size == 0:
+                raise ValueError(f'{name}: expected an (H, W, 3) BGR image '
+                                 f'array, got shape {input.shape}')
             img = input
+        else:
+            raise TypeError(f'{name}: expected an image path or array, got '
+                            f'{type(input).__name__}')
         h, w = img.shape[:2]
         box, source = None, 'image'
         if bboxes is not None and np.size(bboxes):
@@ -253,7 +254,8 @@ class HDRInferencer(Hand3DInferencer):
             det = self.detector(img, return_datasamples=True)['predictions']
             hands = select_hands(
                 det[0], self.detector.model.dataset_meta.get('classes'),
-                bbox_thr, hand_labels=self.det_cat_ids, image_shape=(h, w))
+                bbox_thr, hand_labels=getattr(self, 'det_cat_ids', None),
+                image_shape=(h, w))
             if not hands.is_empty:
                 box, source = hands.union_box, 'detector'
         if box is None:
@@ -309,7 +311,8 @@ class HDRInferencer(Hand3DInferencer):
                     samples[k] = sample
         for sample in samples:
             if not sample.pred_instances.hand_type.any():
-                sample.pred_instances = sample.pred_instances[[]]
+                sample.pred_instances = sample.pred_instances[np.zeros(
+                    len(sample.pred_instances), bool)]
         return samples
 
     def visualize(self, inputs: list, preds: List[PoseDataSample],

@@ -239,8 +239,8 @@ class HDRHandVisualizer(Pose3dLocalVisualizer):
         links, which = hand_links(self.skeleton or [], hand)
         link_colors, joint_colors = self._hand_colors(hand, which)
         xyz, valid, present = self._hand_joints(instances, hand, kpt_thr)
-        title = f'{HANDS[hand]} hand, 3D' + ('' if present else
-                                            ' (not found)')
+        title = f'{HANDS[hand]} hand, 3D' + (
+            '' if present else ' (not found)')
         draw_hand_3d(ax, xyz, valid, links, link_colors, joint_colors,
                      elev=elev, azim=azim, title=title)
 

@@ -10,15 +10,14 @@ import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-from mmengine.structures import BaseDataElement, InstanceData, PixelData
+from mmengine.structures import BaseDataElement, InstanceData
 from mmpose.datasets import InterHand3DDataset
 from mmpose.registry import INFERENCERS
-from mmpose.structures import PoseDataSample
 
-from hdr_mm.apis import HDRInferencer, clip_box, keypoints_box, union_box
-from hdr_mm.datasets.synthetic import (camera, mask_bbox, render_view,
-                                       sample_scene)
+from hdr_mm.apis import HDRInferencer
+from hdr_mm.datasets.synthetic import camera, render_view, sample_scene
 from hdr_mm.models.hdr import StageCheckpointError
+from hdr_mm.structures import bbox_of_mask, bbox_of_points
 
 CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 
@@ -77,9 +76,10 @@ def hasm_predicts(model, hands: bool):
 def check_instance(sample, name):
     """One 42-joint instance; joints within reach of the two-hand crop.
 
-    The hand crops are cut inside HASM's masks, which lie in the two-hand
+    The hand crops are cut around HASM's masks, which lie in the two-hand
     crop (``input_center`` +- ``input_scale`` / 2), enlarged x2 around the
-    mask box: every joint is within ``input_scale`` of ``input_center``.
+    mask box: every joint is within ``input_scale`` of ``input_center``
+    (the crop's context window).
     """
     inst = sample.pred_instances
     assert len(inst) == 1, name
@@ -91,10 +91,16 @@ def check_instance(sample, name):
     centre = np.asarray(sample.metainfo['input_center'])
     scale = np.asarray(sample.metainfo['input_scale'])
     off = np.abs(inst.keypoints[0, :, :2] - centre)
-    assert (off <= scale + 1).all(), name
+    # (+ half a two-hand crop pixel: a mask's box reaches half a pixel
+    # past the crop's last pixel centres)
+    assert (off <= scale * (1 + 1 / 128)).all(), name
     # u, v, z: z is the root-relative depth of keypoints_3d
     np.testing.assert_allclose(inst.keypoints[0, :, 2],
                                inst.keypoints_3d[0, :, 2])
+    # the hands' boxes, their union and the placement of the hands
+    assert inst.hand_bboxes.shape == (1, 2, 4)
+    assert inst.root_cam.shape == (1, 2, 3)
+    assert inst.rel_root_depth.shape == (1, )
     # the crops of both hands before/after TDR, for the demo
     assert tuple(sample.hand_crops.shape[:2]) == (2, 3)
     assert sample.tdr_crops.shape == sample.hand_crops.shape
@@ -117,12 +123,12 @@ def test_real_frames_boxes_from_joints(inferencer, real_frames, tmp_path):
         assert sample.metainfo['box_source'] == 'keypoints_2d'
         np.testing.assert_array_equal(sample.pred_instances.hand_type,
                                       [[1, 1]])
-        # the crop: the box of the visible joints, square, enlarged x2
-        box = keypoints_box(kpts)
+        # the crop: the box of the valid joints, square, enlarged x2
+        box = bbox_of_points(kpts, kpts[:, 2])
         np.testing.assert_allclose(
             sample.metainfo['input_center'], (box[:2] + box[2:]) / 2,
-            atol=0.5)
-        side = 2 * (np.max(box[2:] - box[:2]) + 1)
+            atol=1e-3)
+        side = 2 * np.max(box[2:] - box[:2])
         np.testing.assert_allclose(sample.metainfo['input_scale'],
                                    [side, side], atol=1e-3)
         stem = osp.splitext(osp.basename(path))[0]
@@ -134,13 +140,15 @@ def test_real_frames_boxes_from_joints(inferencer, real_frames, tmp_path):
         assert np.shape(pred['keypoint_scores']) == (42, )
         assert pred['hand_type'] == [1.0, 1.0]
         assert len(pred['bbox']) == 4
+        assert np.shape(pred['hand_bboxes']) == (2, 4)
+        assert np.shape(pred['root_cam']) == (2, 3)
 
 
 def test_generated_frame_box_and_whole_image(inferencer, tmp_path):
     cam = camera(160)
     scene = sample_scene(np.random.default_rng(0), 160, cam, (0.3, 0.6), 0.)
     img, amodal, _ = render_view(scene, cam, 160, scene.background)
-    box = mask_bbox(amodal['right'] | amodal['left']).astype(np.float32)
+    box = bbox_of_mask(amodal['right'] | amodal['left'])
     with hasm_predicts(inferencer.model, hands=True):
         results = list(inferencer(
             [img, img], bboxes=[box, None], return_datasamples=True,
@@ -152,7 +160,7 @@ def test_generated_frame_box_and_whole_image(inferencer, tmp_path):
     np.testing.assert_allclose(boxed.gt_instances.bboxes[0], box)
     assert whole.metainfo['box_source'] == 'image'
     np.testing.assert_allclose(whole.gt_instances.bboxes[0],
-                               [0, 0, 160, 160])
+                               [-0.5, -0.5, 159.5, 159.5])
     # arrays are named by their index, as mmpose does
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         '000000.jpg', '000001.jpg'
@@ -185,47 +193,72 @@ def test_bone_length_falls_back_to_bone_length_mm(inferencer, real_frames):
     try:
         with hasm_predicts(model, hands=True):
             for mm in (95., 190.):
-                model.bone_length_mm = mm
+                model.set_bone_length('gt', mm)
                 (res, ) = list(inferencer(path, keypoints_2d=[kpts]))
                 out[mm] = np.asarray(res['predictions'][0][0]['keypoints_3d'])
     finally:
-        model.bone_length_mm = keep
+        model.set_bone_length('gt', keep)
     assert np.abs(out[95.]).max() > 0
     np.testing.assert_allclose(out[190.], 2 * out[95.], rtol=1e-4,
                                atol=1e-6)
 
 
-def test_union_of_detected_hand_boxes(inferencer, monkeypatch):
-    """With a detector, the two best hand boxes (score > bbox_thr, hand
-    category) form the two-hand box."""
+class FakeDetector:
+    """An mmdet ``DetInferencer`` stand-in returning fixed detections."""
 
-    class FakeDetector:
+    def __init__(self, classes, bboxes, scores, labels):
+        self.model = BaseDataElement(dataset_meta=dict(classes=classes))
+        self.inst = InstanceData(
+            bboxes=torch.tensor(bboxes, dtype=torch.float32),
+            scores=torch.tensor(scores), labels=torch.tensor(labels))
 
-        def __call__(self, img, return_datasamples=True):
-            inst = InstanceData(
-                bboxes=torch.tensor([[10., 10., 30., 30.],
-                                     [50., 40., 70., 60.],
-                                     [0., 0., 5., 5.],
-                                     [80., 80., 90., 90.],
-                                     [20., 20., 25., 25.]]),
-                scores=torch.tensor([0.9, 0.8, 0.95, 0.1, 0.5]),
-                labels=torch.tensor([0, 0, 1, 0, 0]))
-            return dict(predictions=[BaseDataElement(pred_instances=inst)])
+    def __call__(self, img, return_datasamples=True):
+        return dict(
+            predictions=[BaseDataElement(pred_instances=self.inst)])
 
-    monkeypatch.setattr(inferencer, 'detector', FakeDetector())
-    monkeypatch.setattr(inferencer, 'det_cat_ids', (0, ))
+
+def _box_of(inferencer, img, **kwargs):
+    sample = inferencer.preprocess_single(img, 0, **kwargs)[0]
+    return (sample['data_samples'].gt_instances.bboxes[0],
+            sample['data_samples'].metainfo['box_source'])
+
+
+def test_detected_hands_give_the_two_hand_box(inferencer, monkeypatch):
+    """A hand-side detector: the best box per side (score > bbox_thr)
+    forms the two-hand box; none found: the whole image."""
+    monkeypatch.setattr(inferencer, 'detector', FakeDetector(
+        ('right', 'left'),
+        [[10., 10., 30., 30.], [50., 40., 70., 60.], [0., 0., 5., 5.],
+         [80., 80., 90., 90.], [20., 20., 25., 25.]],
+        [0.9, 0.8, 0.95, 0.1, 0.5], [0, 0, 1, 1, 0]))
     img = np.zeros((100, 120, 3), np.uint8)
-    box, source = inferencer.hand_box(img, 'frame', bbox_thr=0.3)
+    box, source = _box_of(inferencer, img, bbox_thr=0.3)
+    # best right (0.9) and best left (0.95); the 0.1 left is too weak
     assert source == 'detector'
-    np.testing.assert_allclose(box, [10, 10, 70, 60])
-    # detections outside a smaller image are dropped: whole image
-    box, source = inferencer.hand_box(img[:8, :8], 'frame', bbox_thr=0.3)
-    assert source == 'image'
-    np.testing.assert_allclose(box, [0, 0, 8, 8])
+    np.testing.assert_allclose(box, [0, 0, 30, 30])
+    # detections outside a smaller image are dropped: the right hand's
+    # box lies outside, the left one is taken alone
+    box, source = _box_of(inferencer, img[:8, :8], bbox_thr=0.3)
+    assert source == 'detector'
+    np.testing.assert_allclose(box, [0, 0, 5, 5])
     # user boxes win over the detector
-    box, source = inferencer.hand_box(img, 'frame', bboxes=[1, 2, 3, 4])
+    box, source = _box_of(inferencer, img, bboxes=[1, 2, 3, 4])
     assert source == 'bboxes'
     np.testing.assert_allclose(box, [1, 2, 3, 4])
+    # nothing above the threshold: no crash, the whole image
+    box, source = _box_of(inferencer, img, bbox_thr=0.99)
+    assert source == 'image'
+
+
+def test_single_class_detector_takes_two_best_hands(inferencer,
+                                                    monkeypatch):
+    monkeypatch.setattr(inferencer, 'detector', FakeDetector(
+        ('hand', ), [[10., 10., 30., 30.], [50., 40., 70., 60.],
+                     [0., 0., 5., 5.]], [0.9, 0.8, 0.5], [0, 0, 0]))
+    monkeypatch.setattr(inferencer, 'det_cat_ids', (0, ), raising=False)
+    box, source = _box_of(inferencer, np.zeros((100, 120, 3), np.uint8))
+    assert source == 'detector'
+    np.testing.assert_allclose(box, [10, 10, 70, 60])
 
 
 def test_bad_inputs(inferencer, real_frames, tmp_path):
@@ -256,7 +289,8 @@ def test_bad_inputs(inferencer, real_frames, tmp_path):
     (res, ) = list(inferencer(path, bboxes=[[-50, 400, 100, 600]],
                               return_datasamples=True))
     np.testing.assert_allclose(
-        res['predictions'][0].gt_instances.bboxes[0], [0, 400, 100, 512])
+        res['predictions'][0].gt_instances.bboxes[0],
+        [-0.5, 400, 100, 511.5])
 
 
 def test_bad_config_or_checkpoint(repo_root, hdr_pipeline_checkpoint,
@@ -284,73 +318,52 @@ def test_runs_from_another_working_directory(repo_root, real_frames,
     assert 'pred_instances' in res['predictions'][0]
 
 
-def test_box_helpers():
-    np.testing.assert_allclose(
-        union_box(np.array([[0, 5, 10, 20, 0.9], [4, 1, 8, 30, 0.5]])),
-        [0, 1, 10, 30])
-    kpts = np.array([[5, 6, 1], [20, 30, 1], [-900, 2, 0]], np.float32)
-    np.testing.assert_allclose(keypoints_box(kpts), [5, 6, 20, 30])
-    np.testing.assert_allclose(keypoints_box(kpts[None, :2, :2]),
-                               [5, 6, 20, 30])
-    np.testing.assert_allclose(
-        clip_box([-10, 5, 50, 200], 40, 100, 'img'), [0, 5, 40, 100])
-    with pytest.raises(ValueError, match='img.*outside'):
-        clip_box([50, 5, 60, 10], 40, 100, 'img')
-    with pytest.raises(ValueError, match='4 finite numbers'):
-        clip_box([0, 0, np.nan, 1], 40, 100, 'img')
-
-
-def test_mask_box_maps_crop_pixels_to_image(inferencer):
-    """The box of the found hands' amodal masks, from two-hand crop pixels
-    to image pixels as TopdownAffine maps them."""
-    sample = PoseDataSample(metainfo=dict(
-        mask_names=('l_amodal', 'l_visible', 'r_amodal', 'r_visible'),
-        input_center=np.array([100., 50.]),
-        input_scale=np.array([64., 64.])))
-    masks = torch.zeros(4, 32, 32)
-    masks[2, 8:16, 4:12] = 1  # right amodal: x 4..12, y 8..16 (crop px)
-    masks[0, 20:24, 20:30] = 1  # left amodal
-    sample.pred_fields = PixelData(hand_masks=masks)
-    sample.pred_instances = InstanceData(hand_type=np.array([[1., 0.]]))
-    # crop pixel p -> centre + (p - 16) * 64 / 32; the left hand is absent
-    np.testing.assert_allclose(inferencer._mask_box(sample),
-                               [76, 34, 92, 50])
-    sample.pred_instances.hand_type = np.array([[1., 1.]])
-    np.testing.assert_allclose(inferencer._mask_box(sample),
-                               [76, 34, 128, 66])
-    sample.pred_instances.hand_type = np.array([[0., 0.]])
-    assert inferencer._mask_box(sample) is None
-
-
 def test_refine_box_reruns_on_the_hands(inferencer, real_frames):
-    path = real_frames[0][0]
+    """An image without a box runs again on the box of the hands found in
+    it, for any batch size (the boxes come from the model's outputs)."""
+    paths = real_frames[0][:3]
     with hasm_predicts(inferencer.model, hands=True):
-        (res, ) = list(inferencer(path, refine_box=True,
-                                  return_datasamples=True))
-    (sample, ) = res['predictions']
-    check_instance(sample, path)
-    # every crop pixel is "hand": the masks' box is the whole crop, twice
-    # the image, clipped back to the 334 x 512 image
-    assert sample.metainfo['box_source'] == 'hand_masks'
-    np.testing.assert_allclose(sample.gt_instances.bboxes[0],
-                               [0, 0, 334, 512], atol=1)
+        first = [p for r in inferencer(
+            paths, batch_size=2, return_datasamples=True)
+            for p in r['predictions']]
+        results = [p for r in inferencer(
+            paths, batch_size=2, refine_box=True, return_datasamples=True)
+            for p in r['predictions']]
+    assert len(results) == 3
+    for path, once, sample in zip(paths, first, results):
+        check_instance(sample, path)
+        assert sample.metainfo['box_source'] == 'hands_found'
+        # the second crop is around the hands the first run found
+        found = once.pred_instances.bboxes[0]
+        np.testing.assert_allclose(sample.gt_instances.bboxes[0][:2],
+                                   np.maximum(found[:2], -0.5), atol=1e-3)
+        assert sample.metainfo['img_path'] == path
 
 
 def test_with_an_mmdet_detector(repo_root, real_frames,
-                                hdr_pipeline_checkpoint):
-    """mmpose's hand detector config (random weights: nothing to download)
-    plugs in through ``det_model``; its boxes are clipped to the image."""
-    from mmdet.apis import DetInferencer
+                                hdr_pipeline_checkpoint, tmp_path):
+    """mmpose's hand detector config plugs in through ``det_model`` with a
+    weights file (here random weights saved locally: nothing to
+    download); a detector without weights is refused."""
+    from mmdet.apis import DetInferencer, init_detector
     from mmengine.utils import get_installed_path
+
+    from hdr_mm.utils import save_mmengine_checkpoint
     det_cfg = osp.join(get_installed_path('mmpose'), '.mim', 'demo',
                        'mmdetection_cfg', 'rtmdet_nano_320-8xb32_hand.py')
+    with pytest.raises(ValueError, match='no weights'):
+        HDRInferencer(osp.join(repo_root, CONFIG), hdr_pipeline_checkpoint,
+                      det_model=det_cfg)
+    weights = str(tmp_path / 'det.pth')
+    save_mmengine_checkpoint(
+        init_detector(det_cfg, device='cpu').state_dict(), weights)
     inf = HDRInferencer(
         osp.join(repo_root, CONFIG), hdr_pipeline_checkpoint,
-        device='cpu', det_model=det_cfg)
+        device='cpu', det_model=det_cfg, det_weights=weights)
     assert isinstance(inf.detector, DetInferencer)
     (res, ) = list(inf(real_frames[0][0], bbox_thr=0.,
                        return_datasamples=True))
     sample = res['predictions'][0]
     assert sample.metainfo['box_source'] in ('detector', 'image')
     x1, y1, x2, y2 = sample.gt_instances.bboxes[0]
-    assert 0 <= x1 < x2 <= 334 and 0 <= y1 < y2 <= 512
+    assert -0.5 <= x1 < x2 <= 333.5 and -0.5 <= y1 < y2 <= 511.5

@@ -4,7 +4,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from hdr_mm.models.hdr.hdr_pose_estimator import HDRPoseEstimator
+from hdr_mm.models.hdr import stage_input_size
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAPER = osp.join(ROOT, 'configs/hdr/hdr_paper_interhand2.6m-256x256.py')
@@ -21,10 +21,21 @@ def test_paper_pipeline_config():
     assert tuple(cfg.crop_size) == (256, 256)
     for name in ('hasm', 'tdr', 'shpe'):
         stage = Config.fromfile(osp.join(ROOT, model[name].config))
-        assert HDRPoseEstimator._stage_input_size(stage, name) == 256
+        assert stage_input_size(stage, name) == 256
     # the InterHand2.6M test split and the tiny pipeline's metric
     ds = cfg.test_dataloader.dataset
     assert ds.type == 'InterHand3DDataset'
     assert ds.ann_file == 'annotations/test/InterHand2.6M_test_data.json'
-    assert cfg.test_evaluator.type == 'HandMPJPEMetric'
-    assert tuple(cfg.test_evaluator.root_indices) == (20, 41)
+    mpjpe, mrrpe = cfg.test_evaluator
+    assert mpjpe.type == 'HandMPJPEMetric'
+    assert tuple(mpjpe.root_indices) == (20, 41)
+    assert mrrpe.type == 'InterHandMetric' and mrrpe.modes == ['MRRPE']
+    # the two-hand crop is CropBothHands, the transform of HASM's
+    # training crops, and the inference pipeline has no ground truth
+    hasm = Config.fromfile(osp.join(ROOT, model.hasm.config))
+    types = [t.type.split('.')[-1] for t in hasm.test_pipeline]
+    assert 'CropBothHands' in types
+    for pipeline in (cfg.test_pipeline, cfg.infer_pipeline):
+        crop = [t for t in pipeline if t.type == 'CropBothHands']
+        assert len(crop) == 1 and crop[0].out_size == 256
+        assert crop[0].context_factor == 2.0

@@ -133,12 +133,15 @@ def test_missing_split_or_images(tmp_path):
         build(tmp_path)
 
 
-def test_image_smaller_than_crop(tmp_path):
+def test_image_smaller_than_crop_is_upsampled(tmp_path):
+    """The crop is made at its size whatever the frame's (the same
+    transform crops users' images for the pipeline)."""
     write_frame(tmp_path, 'train', 'image0', size=48,
                 r_box=(5, 20, 5, 20), l_box=(15, 30, 15, 30))
-    with pytest.raises(ValueError, match=r'image0\.jpg is 48x48, smaller '
-                       r'than the 64x64 crop'):
-        build(tmp_path)[0]
+    sample = build(tmp_path)[0]['data_samples']
+    assert sample.gt_sem_seg.data.shape == (4, 64, 64)
+    assert sample.frame_shape == (48, 48)
+    assert sample.gt_sem_seg.data.any()
 
 
 def test_mask_of_wrong_size(tmp_path):

@@ -3,7 +3,6 @@ import importlib.util
 import os.path as osp
 
 import cv2
-import numpy as np
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -30,8 +29,8 @@ def test_panel_per_image(demo, test_data_dir, hdr_pipeline_checkpoint,
     ])
     assert written == [str(tmp_path / 'image44669_hdr.png')]
     panel = cv2.imread(written[0])
-    # 12 x 4.8 inches at 50 dpi
-    assert panel.shape == (240, 600, 3)
+    # 13 x 6.5 inches at 50 dpi
+    assert panel.shape == (325, 650, 3)
     assert panel.std() > 10  # not a blank canvas
 
 
@@ -48,7 +47,7 @@ def test_folder_and_missing_image(demo, test_data_dir,
         str(tmp_path / 'out'), '--dpi', '40'
     ])
     assert [osp.basename(p) for p in written] == ['a_hdr.png']
-    assert cv2.imread(written[0]).shape == (192, 480, 3)
+    assert cv2.imread(written[0]).shape == (260, 520, 3)
     with pytest.raises(FileNotFoundError, match='missing.jpg'):
         demo.main([
             str(tmp_path / 'missing.jpg'), CONFIG, hdr_pipeline_checkpoint,
@@ -56,22 +55,12 @@ def test_folder_and_missing_image(demo, test_data_dir,
         ])
 
 
-def test_make_panel_without_hands(demo):
-    """No hand found: the panel is still drawn (input and crops)."""
-    from mmengine.structures import InstanceData
-    from mmpose.datasets import InterHand3DDataset
-    from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    from mmpose.structures import PoseDataSample
-
-    from hdr_mm.apis import HDRInferencer
-    from hdr_mm.visualization import HDRHandVisualizer
-    vis = HDRHandVisualizer(name='test_demo_panel')
-    vis.set_dataset_meta(parse_pose_metainfo(InterHand3DDataset.METAINFO))
-    sample = PoseDataSample()
-    sample.pred_instances = HDRInferencer._empty_instances()
-    sample.set_field(np.zeros((2, 3, 32, 32), np.uint8), 'hand_crops')
-    sample.set_field(np.zeros((2, 3, 32, 32), np.uint8), 'tdr_crops')
-    panel = demo.make_panel(np.zeros((50, 40, 3), np.uint8), sample, vis,
-                            dpi=20)
-    assert panel.shape == (96, 240, 3)
-    assert isinstance(sample.pred_instances, InstanceData)
+def test_detector_needs_weights(demo, test_data_dir, hdr_pipeline_checkpoint,
+                                tmp_path):
+    from mmengine.utils import get_installed_path
+    det_cfg = osp.join(get_installed_path('mmpose'), '.mim', 'demo',
+                       'mmdetection_cfg', 'rtmdet_nano_320-8xb32_hand.py')
+    frame = osp.join(test_data_dir, 'interhand2.6m', 'image44669.jpg')
+    with pytest.raises(ValueError, match='no weights'):
+        demo.main([frame, CONFIG, hdr_pipeline_checkpoint, '--out-dir',
+                   str(tmp_path), '--det-config', det_cfg])

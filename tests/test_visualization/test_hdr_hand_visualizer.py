@@ -1,16 +1,21 @@
-"""HDRHandVisualizer: mmpose's 2D drawing plus one 3D axis per hand,
+"""HDRHandVisualizer: the HDR panel (masks and 2D joints on the image,
+hand crops, one 3D axis per hand, both hands in the camera frame),
 rendered headless."""
 import numpy as np
 import pytest
+import torch
 from matplotlib.figure import Figure
+from mmengine.structures import PixelData
 from mmengine.structures import InstanceData
 from mmpose.datasets import InterHand3DDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.structures import PoseDataSample
 
 from hdr_mm.datasets.synthetic import camera, sample_scene
+from hdr_mm.structures import HAND_MASK_NAMES
 from hdr_mm.visualization import (HDRHandVisualizer, draw_hand_3d,
-                                  figure_to_rgb, hand_links)
+                                  figure_to_rgb, hand_links,
+                                  masks_over_image)
 
 
 @pytest.fixture(scope='module')
@@ -34,13 +39,43 @@ def hand_sample(hand_type=(1., 1.)) -> PoseDataSample:
     xyz[:21] -= xyz[20]
     xyz[21:] -= xyz[41]
     uv = np.stack([np.linspace(10, 70, 42), np.linspace(10, 110, 42)], 1)
-    sample = PoseDataSample()
+    roots = scene.joints[[20, 41]].astype(np.float32)
+    roots[np.asarray(hand_type) == 0] = np.nan
+    sample = PoseDataSample(metainfo=dict(
+        mask_names=HAND_MASK_NAMES, input_center=np.array([40., 60.]),
+        input_scale=np.array([100., 100.]), input_size=(32, 32)))
     sample.pred_instances = InstanceData(
         keypoints=np.concatenate([uv, xyz[:, 2:]], 1)[None],
         keypoints_3d=xyz[None],
         keypoint_scores=np.ones((1, 42), np.float32),
-        hand_type=np.asarray([hand_type], np.float32))
+        hand_type=np.asarray([hand_type], np.float32),
+        hand_bboxes=np.array([[[10, 10, 40, 60], [30, 40, 70, 110]]],
+                             np.float32),
+        root_cam=roots[None])
+    masks = torch.zeros(4, 32, 32)
+    masks[:, 8:20, 8:20] = 1
+    sample.pred_fields = PixelData(hand_masks=masks)
+    rng = np.random.default_rng(0)
+    sample.hand_crops = torch.from_numpy(
+        rng.integers(0, 255, (2, 3, 16, 16), dtype=np.uint8))
+    sample.tdr_crops = sample.hand_crops.clone()
     return sample
+
+
+def coloured(part):
+    """Pixels that are neither grey nor white (skeleton colours)."""
+    return (part.max(axis=2).astype(int) - part.min(axis=2) > 60).sum()
+
+
+def region(panel, rows, cols):
+    """Part of the 13 x 6.5 inch panel: rows in thirds, columns in the
+    grid's five columns (widths 1.2, 1.2, 1, 1, 1)."""
+    h, w = panel.shape[:2]
+    edges = np.cumsum([0, 1.2, 1.2, 1, 1, 1]) / 5.4
+    x0 = int((0.01 + 0.98 * edges[cols[0]]) * w) + 5
+    x1 = int((0.01 + 0.98 * edges[cols[1]]) * w) - 5
+    y0, y1 = int(rows[0] / 3 * h) + 20, int(rows[1] / 3 * h) - 5
+    return panel[y0:y1, x0:x1]
 
 
 def test_hand_links_form_one_tree_per_hand(meta):
@@ -81,32 +116,35 @@ def test_cube_keeps_true_scale():
         assert hi - lo == pytest.approx(side)
 
 
-def test_add_datasample_draws_2d_and_both_hands(visualizer):
+def test_panel_shows_masks_skeletons_crops_and_3d(visualizer):
     image = np.full((120, 80, 3), 40, np.uint8)
-    sample = hand_sample()
-    pose2d = PoseDataSample()
-    pose2d.pred_instances = InstanceData(
-        keypoints=sample.pred_instances.keypoints[..., :2],
-        keypoint_scores=sample.pred_instances.keypoint_scores)
-    out = visualizer.add_datasample(
-        'both', image, data_sample=sample, det_data_sample=pose2d,
-        draw_gt=False, convert_keypoint=False, axis_limit=200.)
-    # the 2D image is padded to the 3D view's square (the longer side)
-    assert out.shape == (120, 240, 3)
-    assert (out[:, :120] != 40).any(axis=2).sum() > 100  # skeleton drawn
-    view = out[:, 120:]
-    top, bottom = view[:60], view[60:]
+    panel = visualizer.add_datasample('both', image, hand_sample(),
+                                      out_file=None)
+    assert panel.shape == (650, 1300, 3)
+    # the image with masks and 2D skeletons, each hand's 3D, both placed
+    assert coloured(region(panel, (0, 3), (0, 2))) > 500
+    assert coloured(region(panel, (0, 1), (4, 5))) > 20
+    assert coloured(region(panel, (1, 2), (4, 5))) > 20
+    assert coloured(region(panel, (2, 3), (2, 5))) > 20
+    # a hand not found leaves its axis empty, and is not placed
+    panel = visualizer.add_datasample('right only', image,
+                                      hand_sample((1., 0.)))
+    assert coloured(region(panel, (1, 2), (4, 5))) == 0
+    assert coloured(region(panel, (0, 1), (4, 5))) > 20
+    # skeletons are drawn thick enough to read at the panel's size
+    assert visualizer.line_width >= 2
 
-    def coloured(part):  # pixels that are neither grey nor white
-        return (part.max(axis=2).astype(int) - part.min(axis=2) > 60).sum()
 
-    assert coloured(top) > 20 and coloured(bottom) > 20
-    # a hand not found leaves its axis empty
-    out = visualizer.add_datasample(
-        'right only', image, data_sample=hand_sample((1., 0.)),
-        det_data_sample=pose2d, draw_gt=False, convert_keypoint=False)
-    assert coloured(out[60:, 120:]) == 0
-    assert coloured(out[:60, 120:]) > 20
+def test_masks_over_image():
+    image = np.full((120, 80, 3), 100, np.uint8)
+    masks = np.zeros((4, 32, 32), np.uint8)
+    masks[HAND_MASK_NAMES.index('r_amodal'), 0:16, 0:16] = 1
+    # the crop of side 100 around (40, 60): crop pixel p -> image pixel
+    # 40 + (p - 16) * 100 / 32, so the mask covers x < 40, y < 60
+    out = masks_over_image(image, masks, HAND_MASK_NAMES, (40., 60.), 100.)
+    r, g, b = out[30, 20].astype(int)
+    assert r > 150 and r > b + 30  # reddish
+    assert (out[90, 60] == 100).all()  # untouched
 
 
 def test_empty_prediction_draws_without_error(visualizer):
@@ -118,4 +156,4 @@ def test_empty_prediction_draws_without_error(visualizer):
     out = visualizer.add_datasample(
         'empty', image, data_sample=sample, det_data_sample=sample,
         draw_gt=False, convert_keypoint=False)
-    assert out.shape == (64, 128, 3)
+    assert out.shape == (650, 1300, 3)

@@ -113,7 +113,8 @@ class PackHDRInputs(PackPoseInputs):
                 'before it (the model cuts each hand from that window)')
         packed = super().transform(results)
         packed['inputs'] = dict(
-            img=packed['inputs'], context=_image_tensor(results['context_img']))
+            img=packed['inputs'],
+            context=_image_tensor(results['context_img']))
         if 'gt_hand_masks' not in results:
             return packed
         sample = packed['data_samples']

@@ -26,7 +26,6 @@ from hdr_mm.structures.hand_masks import stack_hand_masks
 from ..image_io import check_same_size, read_image, read_mask
 
 
-
 @TRANSFORMS.register_module()
 class LoadHDRTargets(BaseTransform):
     """Load the masks and the single-hand renders of a frame.

@@ -24,8 +24,8 @@ def hand_mask_counts(pred: np.ndarray,
     """Intersection and union (pixel counts) of each mask and hidden region.
 
     The hidden region of hand ``h`` is its amodal mask minus its visible
-    mask, ``h_amodal * (1 - h_visible)`` (docs/method.md section 2), computed on
-    the prediction and on the ground truth alike.
+    mask, ``h_amodal * (1 - h_visible)`` (docs/method.md section 2),
+    computed on the prediction and on the ground truth alike.
 
     Args:
         pred: ``(num_masks, H, W)`` predicted masks, values 0/1.

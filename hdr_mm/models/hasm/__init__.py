@@ -1,4 +1,5 @@
-"""HASM: hand amodal segmentation (SegFormer on mmseg, docs/method.md section 3).
+"""HASM: hand amodal segmentation (SegFormer on mmseg; docs/method.md
+section 3).
 
 Components register in mmseg's registries; configs refer to them as
 ``mmseg.HandAmodalSegmentor`` etc.

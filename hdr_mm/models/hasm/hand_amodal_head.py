@@ -16,7 +16,7 @@ mmseg's machinery (resizing in ``predict_by_feat``, whole/slide inference of
 :class:`~mmseg.models.segmentors.EncoderDecoder`) work unchanged; use
 :func:`split_branch_logits` to get one ``(N, 2, H, W)`` tensor per mask.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn as nn
@@ -29,7 +29,6 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from hdr_mm.structures import HAND_MASK_NAMES
-
 
 
 def split_branch_logits(seg_logits: Tensor,

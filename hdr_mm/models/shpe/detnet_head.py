@@ -25,6 +25,7 @@ from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
                                  OptSampleList, Predictions)
 
+from hdr_mm.structures import SHPE_ROOT
 from ..utils import coordinate_channels
 
 
@@ -67,9 +68,10 @@ class DetNetHead(BaseHead):
       :class:`~hdr_mm.models.shpe.SingleHandPoseEstimator` un-mirrors
       those of mirrored crops and maps them to image pixels.
     - ``keypoint_scores`` (1, K): heat map maxima.
-    - ``keypoints_3d_norm`` (1, K, 3): the network's root-relative joints
-      in units of the wrist-to-middle-MCP length, in the (mirrored,
-      right-hand) crop frame.
+    - ``keypoints_3d_norm`` (1, K, 3): the network's joints relative to
+      its wrist (the location maps read at the wrist are subtracted, so
+      the wrist is exactly 0), in units of the wrist-to-middle-MCP
+      length, in the (mirrored, right-hand) crop frame.
     - ``keypoints_3d`` (1, K, 3): root-relative joints in mm in the
       crop's camera frame (the estimator negates x back for mirrored
       crops).
@@ -239,6 +241,9 @@ class DetNetHead(BaseHead):
         preds = []
         for i, sample in enumerate(batch_data_samples):
             kpts, scores, xyz, _ = self.decoder.decode((hm[i], dm[i], lm[i]))
+            # the location maps predict the wrist too: make the joints
+            # exactly relative to it
+            xyz = xyz - xyz[:, SHPE_ROOT:SHPE_ROOT + 1]
             xyz_norm = xyz.copy()
             if mode == 'gt':
                 ref = sample.get('gt_instance_labels', InstanceData()).get(

@@ -20,7 +20,8 @@ class TDRDataPreprocessor(BaseDataPreprocessor):
     Output, the ``inputs`` argument of :class:`TDR`'s ``forward``: a dict
     with ``img`` (N, 3, H, W) float normalised RGB, ``hand_masks``
     (N, 4, H, W) float, and ``gt_img`` (N, 3, H, W) normalised RGB when
-    every sample has one. ImageNet mean/std by default (docs/method.md section 2).
+    every sample has one. ImageNet mean/std by default (docs/method.md
+    section 2).
 
     Args:
         mean: Per-channel mean in RGB order, 0-255 scale.

@@ -25,10 +25,11 @@ def _results():
 
 def test_crop_from_mask():
     out = _pipeline(_results(), mask_key='r_amodal')
-    np.testing.assert_allclose(out['bbox'], [[50, 40, 70, 60]])
+    # the mask's exact extent: columns 50..69, rows 40..59
+    np.testing.assert_allclose(out['bbox'], [[49.5, 39.5, 69.5, 59.5]])
     # enlarged x2: a 40 px square around the box -> 64 px
     np.testing.assert_allclose(out['input_scale'], [40, 40])
-    np.testing.assert_allclose(out['input_center'], [60, 50])
+    np.testing.assert_allclose(out['input_center'], [59.5, 49.5])
     m = out['r_amodal']
     assert m.shape == (64, 64) and out['gt_img'].shape == (64, 64, 3)
     ys, xs = np.nonzero(m)

@@ -11,10 +11,9 @@ S = 64
 PIPELINE = [
     dict(type='LoadImage'),
     dict(type='LoadHDRTargets'),
-    dict(type='GetBBoxCenterScale', padding=2.0),
-    dict(type='TopdownAffine', input_size=(S, S)),
-    dict(type='WarpExtraKeys', image_keys=['gt_alone_right', 'gt_alone_left'],
-         mask_keys=['gt_hand_masks']),
+    dict(type='CropBothHands', out_size=S, context_factor=2.0,
+         mask_keys=['gt_hand_masks'],
+         context_keys=['gt_alone_right', 'gt_alone_left']),
     dict(type='PackHDRInputs'),
 ]
 
@@ -37,10 +36,12 @@ def test_targets_in_the_crop(synthetic_root):
     kinds = set()
     for i in range(len(ds)):
         out = ds[i]
-        sample, img = out['data_samples'], out['inputs']
+        sample, img = out['data_samples'], out['inputs']['context']
         masks = sample.gt_fields.hand_masks
-        alone = sample.gt_fields.alone
-        assert masks.shape == (4, S, S) and alone.shape == (6, S, S)
+        alone = sample.gt_alone_context
+        # the masks on the two-hand crop, the renders in the context window
+        assert masks.shape == (4, S, S)
+        assert alone.shape == (6, ) + tuple(img.shape[1:])
         assert set(masks.unique().tolist()) <= {0, 1}
         names = LoadHDRTargets().mask_names
         m = dict(zip(names, masks))

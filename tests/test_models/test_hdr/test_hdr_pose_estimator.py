@@ -1,18 +1,23 @@
-"""The HDR pipeline model on generated frames with untrained stages."""
+"""The HDR pipeline model with untrained stages: outputs, faithful hand
+crops, batching, absent hands."""
 import copy
 
+import cv2
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
+from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS, MODELS
 
 from hdr_mm.models.hdr import StageCheckpointError
 from hdr_mm.models.hdr.stage_builder import combine_stage_checkpoints
+from hdr_mm.structures import (TDR_MASK_NAMES, crop_warp_matrix,
+                               square_crop_cs, warp_to_crop)
 
 CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
+REAL_FRAME = 'tests/data/interhand2.6m/image2017.jpg'
 
 
 @pytest.fixture(scope='module')
@@ -20,7 +25,7 @@ def cfg(synthetic_root):
     cfg = Config.fromfile(CONFIG)
     ds = cfg.test_dataloader.dataset
     ds.data_root = str(synthetic_root / 'interhand2.6m')
-    cfg.test_pipeline[3].input_size = (96, 96)  # TopdownAffine: tiny
+    cfg.test_pipeline[2].out_size = 96  # CropBothHands: tiny
     ds.pipeline = cfg.test_pipeline
     return cfg
 
@@ -40,26 +45,56 @@ def batch(cfg):
 
 
 def _run(model, batch):
-    data = model.data_preprocessor(copy.deepcopy(batch), False)
-    return model.predict(data['inputs'], data['data_samples'])
+    return model.test_step(copy.deepcopy(batch))
+
+
+def _frame(cfg, img, bbox, name='frame.jpg'):
+    """One image through the inference pipeline."""
+    init_default_scope('mmpose')
+    return Compose(cfg.infer_pipeline)(dict(
+        img=img, img_path=name, bbox=np.asarray([bbox], np.float32),
+        bbox_score=np.ones(1, np.float32)))
+
+
+def _masks_on_crop(sample, masks_img, names):
+    """(1, 4, S, S) HASM-like masks of the two-hand crop from masks drawn
+    in the image."""
+    meta = sample.metainfo
+    s = meta['input_size'][0]
+    mat = crop_warp_matrix(meta['input_center'], meta['input_scale'][0], s)
+    return torch.from_numpy(np.stack([
+        warp_to_crop(masks_img[n], mat, s, 'nearest') for n in names
+    ]).astype(np.float32))[None]
 
 
 def test_outputs_in_mmpose_3d_hand_layout(model, batch):
     out = _run(model, batch)
-    assert len(out) == len(batch['inputs'])
-    s = model.hand_size
+    assert len(out) == len(batch['data_samples'])
+    s = model.shpe_size
     for sample in out:
         pred = sample.pred_instances
         assert pred.keypoints.shape == (1, 42, 3)
         assert pred.keypoints_3d.shape == (1, 42, 3)
         assert pred.keypoint_scores.shape == (1, 42)
         assert pred.hand_type.shape == (1, 2)
+        assert pred.hand_bboxes.shape == (1, 2, 4)
+        assert pred.root_cam.shape == (1, 2, 3)
+        assert pred.rel_root_3d.shape == (1, 3)
+        assert pred.rel_root_depth.shape == (1, )
         assert np.isfinite(pred.keypoints).all()
-        # each hand's 3D joints are relative to its own wrist (index 20)
+        # each hand's 3D joints are relative to its own wrist (index 20),
+        # and z of `keypoints` is that relative depth
         for h in range(2):
             if pred.hand_type[0, h]:
                 np.testing.assert_allclose(
                     pred.keypoints_3d[0, 21 * h + 20], 0, atol=1e-4)
+        np.testing.assert_array_equal(pred.keypoints[..., 2],
+                                      pred.keypoints_3d[..., 2])
+        if np.isfinite(pred.root_cam).all():  # both hands placed
+            np.testing.assert_allclose(
+                pred.rel_root_3d[0], pred.root_cam[0, 1] - pred.root_cam[0,
+                                                                         0])
+            assert pred.rel_root_depth[0] == pred.rel_root_3d[0, 2]
         assert sample.pred_fields.hand_masks.shape == (4, 96, 96)
         assert sample.tdr_crops.shape == (2, 3, s, s)
         assert sample.gt_hand_crops.shape == (2, 3, s, s)
@@ -86,13 +121,170 @@ def test_bypassing_tdr_feeds_the_raw_crops(model, batch):
         assert (diff * ~grown).max() <= 1  # rounding only
 
 
-def test_no_hand_found_gives_an_empty_result(model, batch, monkeypatch):
-    monkeypatch.setattr(model, 'segment',
-                        lambda x: torch.zeros(x.shape[0], 4, *x.shape[-2:]))
-    out = _run(model, batch)
-    for sample in out:
+def _patch_masks(monkeypatch, model, masks):
+    monkeypatch.setattr(model.hasm, 'predict_masks',
+                        lambda imgs, size=None: masks.to(imgs))
+
+
+def test_no_hand_or_one_hand(model, batch, monkeypatch):
+    names = model.mask_names
+    none = torch.zeros(len(batch['data_samples']), 4,
+                       *batch['inputs']['img'][0].shape[-2:])
+    _patch_masks(monkeypatch, model, none)
+    for sample in _run(model, batch):
         assert not sample.pred_instances.hand_type.any()
         assert not sample.pred_instances.keypoint_scores.any()
+        assert not sample.pred_instances.hand_bboxes.any()
+        assert sample.pred_instances.rel_root_depth[0] == 0
+    right = none.clone()
+    right[:, names.index('r_amodal'), 20:60, 10:40] = 1
+    right[:, names.index('r_visible'), 20:60, 10:40] = 1
+    _patch_masks(monkeypatch, model, right)
+    for sample in _run(model, batch):
+        pred = sample.pred_instances
+        np.testing.assert_array_equal(pred.hand_type, [[1, 0]])
+        assert pred.keypoint_scores[0, :21].all()
+        assert not pred.keypoint_scores[0, 21:].any()
+        assert np.isnan(pred.root_cam[0, 1]).all()
+        assert pred.rel_root_depth[0] == 0
+
+
+def _padded(img):
+    """The image zero-padded by half its size, as the authors' demo does,
+    and the offset of the original in it."""
+    h, w = img.shape[:2]
+    pad = np.zeros((2 * h, 2 * w, 3), np.float64)
+    pad[h // 2:h // 2 + h, w // 2:w // 2 + w] = img
+    return pad, np.array([w // 2, h // 2], np.float64)
+
+
+def _bilinear_crop(img, mat, size):
+    """An independent bilinear crop (float maths, zero outside)."""
+    inv = cv2.invertAffineTransform(mat)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    px = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
+    py = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
+    x0, y0 = np.floor(px).astype(int), np.floor(py).astype(int)
+    fx, fy = (px - x0)[..., None], (py - y0)[..., None]
+    h, w = img.shape[:2]
+
+    def at(y, x):
+        ok = ((x >= 0) & (x < w) & (y >= 0) & (y < h))[..., None]
+        return img[np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)] * ok
+
+    return ((1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) +
+            fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1)))
+
+
+def test_hand_crops_are_cut_from_the_image(cfg, model, monkeypatch):
+    """A hand whose box x2 reaches past the two-hand box x2: its crop holds
+    image content there, as the authors' demo cuts it from the padded
+    image, and its masks are the composed nearest warp."""
+    img = cv2.imread(REAL_FRAME)  # 512x334 real frame
+    # a wide, flat right hand on top of a square left hand: the right
+    # hand's square x2 reaches above the two-hand crop
+    r = np.zeros(img.shape[:2], np.uint8)
+    r[120:150, 200:300] = 1
+    lft = np.zeros_like(r)
+    lft[140:220, 220:300] = 1
+    masks_img = dict(r_amodal=r, r_visible=r * (1 - lft), l_amodal=lft,
+                     l_visible=lft)
+    both = np.array([199.5, 119.5, 299.5, 219.5])
+    sample = _frame(cfg, img, both)
+    masks = _masks_on_crop(sample['data_samples'], masks_img,
+                           model.mask_names)
+    _patch_masks(monkeypatch, model, masks)
+    model.use_tdr = False
+    try:
+        out = model.test_step(pseudo_collate([sample]))[0]
+    finally:
+        model.use_tdr = True
+    crop_box = out.metainfo['crop_box']
+    box = out.pred_instances.hand_bboxes[0, 0]
+    center, side = square_crop_cs(box, 2.0)
+    assert center[1] - side / 2 < crop_box[1] - 10  # reaches past it
+    s = model.shpe_size
+    pad, offset = _padded(img)
+    mat = crop_warp_matrix(center + offset, side, s)
+    ref = _bilinear_crop(pad, mat, s)
+    crop = out.hand_crops[0].permute(1, 2, 0).numpy().astype(np.float64)
+    assert np.abs(crop - ref).max() <= 1.0
+    # the rows above the two-hand crop hold the image, not black
+    outside = int(np.floor((crop_box[1] - (center[1] - side / 2)) *
+                           s / side)) - 1
+    assert outside > 5 and crop[:outside].mean() > 20
+    # cv2 (1/32-pixel sample positions) agrees too
+    cv = warp_to_crop(pad.astype(np.uint8), mat, s).astype(np.float64)
+    assert (np.abs(crop - cv) <= 1).mean() > 0.999
+    # masks: the nearest warp two-hand crop -> hand crop, exactly
+    meta = out.metainfo
+    two = crop_warp_matrix(meta['input_center'], meta['input_scale'][0],
+                           meta['input_size'][0])
+    compose = crop_warp_matrix(center, side, s) @ np.vstack(
+        [cv2.invertAffineTransform(two), [0, 0, 1]])
+    data = model.data_preprocessor(pseudo_collate([sample]), False)
+    hands = model.locate_hands(masks, data['data_samples'])
+    cut = model.cut_hands(data['inputs']['context'], masks, hands)
+    order = [model.mask_names.index(n) for n in TDR_MASK_NAMES['right']]
+    expected = np.stack([
+        warp_to_crop(masks[0, k].numpy().astype(np.uint8), compose, s,
+                     'nearest') for k in order
+    ])
+    np.testing.assert_array_equal(cut['masks'][0].numpy(), expected)
+    # the left hand's crop is the mirror image of its unmirrored crop
+    lbox = out.pred_instances.hand_bboxes[0, 1]
+    lc, ls = square_crop_cs(lbox, 2.0)
+    lref = _bilinear_crop(pad, crop_warp_matrix(lc + offset, ls, s,
+                                                mirror=True), s)
+    lcrop = out.hand_crops[1].permute(1, 2, 0).numpy().astype(np.float64)
+    assert np.abs(lcrop - lref).max() <= 1.0
+
+
+def test_batch_of_frames_of_different_sizes(cfg, model):
+    """Contexts of different sizes are padded in a batch; each frame's
+    result is the one it gets alone."""
+    rng = np.random.RandomState(0)
+    big = cv2.resize((rng.rand(40, 50, 3) * 255).astype(np.uint8),
+                     (500, 400))
+    small = cv2.resize((rng.rand(12, 10, 3) * 255).astype(np.uint8),
+                       (100, 120))
+    a = _frame(cfg, big, [150, 100, 300, 260], 'big.jpg')
+    b = _frame(cfg, small, [10, 20, 90, 100], 'small.jpg')
+    assert a['inputs']['context'].shape != b['inputs']['context'].shape
+    both = model.test_step(pseudo_collate([a, b]))
+    alone = [model.test_step(pseudo_collate([x]))[0] for x in (a, b)]
+    for x, y in zip(both, alone):
+        np.testing.assert_allclose(x.pred_instances.keypoints,
+                                   y.pred_instances.keypoints, atol=1e-3)
+        # the same up to float rounding of the sampling positions
+        assert (x.hand_crops.int() - y.hand_crops.int()).abs().max() <= 1
+
+
+def test_degenerate_boxes(cfg, model, monkeypatch):
+    """A one-pixel hand, and hand boxes x2 leaving the image: zeros there,
+    no crash."""
+    img = np.full((60, 80, 3), 200, np.uint8)
+    sample = _frame(cfg, img, [-0.5, -0.5, 79.5, 59.5])  # the whole image
+    r = np.zeros(img.shape[:2], np.uint8)
+    r[0:8, 0:6] = 1  # in the image's corner
+    lft = np.zeros_like(r)
+    lft[5, 5] = 1  # one pixel (absent: below min_mask_pixels)
+    masks = _masks_on_crop(sample['data_samples'],
+                           dict(r_amodal=r, r_visible=r, l_amodal=lft,
+                                l_visible=lft), model.mask_names)
+    _patch_masks(monkeypatch, model, masks)
+    out = model.test_step(pseudo_collate([sample]))[0]
+    pred = out.pred_instances
+    np.testing.assert_array_equal(pred.hand_type, [[1, 0]])
+    crop = out.hand_crops[0].float()
+    assert (crop == 0).any() and (crop > 190).any()  # padding and image
+    model.min_mask_pixels = 1
+    try:
+        pred = model.test_step(pseudo_collate([sample]))[0].pred_instances
+    finally:
+        model.min_mask_pixels = 16
+    np.testing.assert_array_equal(pred.hand_type, [[1, 1]])
+    assert np.isfinite(pred.keypoints).all()
 
 
 def test_combined_checkpoint_loads_and_mismatch_is_named(model, tmp_path):
@@ -127,3 +319,10 @@ def test_bad_stage_configs(cfg):
     bad.hasm.checkpoint = 'missing_hasm.pth'
     with pytest.raises(FileNotFoundError, match='missing_hasm.pth'):
         MODELS.build(bad)
+
+
+def test_inputs_without_context_are_refused(model, batch):
+    data = copy.deepcopy(batch)
+    data['inputs'] = data['inputs']['img']
+    with pytest.raises(KeyError, match='context'):
+        model.test_step(data)

@@ -1,8 +1,8 @@
 """The converter against an independent functional forward of the
-authors' networks, written here from their raw state dicts (docs/method.md section 3
-and the reference implementation's layout: partial conv renormalised by
-the all-ones ``mask_conv`` response, PVTv2 blocks, EdgeConnect-style
-spectral-norm discriminator)."""
+authors' networks, written here from their raw state dicts
+(docs/method.md section 3 and the reference implementation's layout:
+partial conv renormalised by the all-ones ``mask_conv`` response, PVTv2
+blocks, EdgeConnect-style spectral-norm discriminator)."""
 import json
 import math
 import os
