@@ -48,6 +48,8 @@ test_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
+# the paper config's metrics (a list: mmengine cannot extend a base list)
+# and the intermediate stages' quality
 test_evaluator = [
     dict(
         type='HandMPJPEMetric',

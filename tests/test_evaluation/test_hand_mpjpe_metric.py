@@ -90,3 +90,25 @@ def test_bad_input():
     with pytest.raises(ValueError, match='root index 20 is outside'):
         m = HandMPJPEMetric(root_indices=(20, 20))
         m.process(None, [hand_sample(np.zeros((42, 3)), np.zeros((42, 3)))])
+
+
+def test_per_frame_file(tmp_path):
+    rng = np.random.default_rng(1)
+    gt = rng.normal(0, 30, (21, 3))
+    p1 = gt.copy()
+    p1[3] += [0, 0, 10.]
+    samples = [dict(hand_sample(p1, gt), img_path='a.jpg'),
+               dict(hand_sample(gt, gt, interacting=True), img_path='b.jpg')]
+    path = tmp_path / 'sub' / 'errors.npz'
+    metric = HandMPJPEMetric(per_frame_file=str(path))
+    metric.process(None, samples)
+    res = metric.compute_metrics(metric.results)
+    out = np.load(path)
+    assert out['frames'].tolist() == ['a.jpg', 'b.jpg']
+    assert out['interacting'].tolist() == [False, True]
+    np.testing.assert_allclose(out['MPJPE_sum'], [10, 0])
+    np.testing.assert_array_equal(out['MPJPE_count'], [21, 21])
+    # the file's means are the metric's
+    assert out['MPJPE_sum'].sum() / out['MPJPE_count'].sum() == \
+        pytest.approx(res['MPJPE_all'])
+    assert not list(tmp_path.glob('sub/*.tmp*'))

@@ -11,6 +11,8 @@ keypoint_mpjpe`; Procrustes alignment uses mmpose's
 (mmpose's ``alignment='procrustes'`` fits on all joints, including
 unannotated ones, whose ground truth is meaningless).
 """
+import os
+import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -95,11 +97,20 @@ class HandMPJPEMetric(BaseMetric):
     ``compute_metrics`` averages the errors over all annotated joints with
     ``keypoint_mpjpe``, as InterHand2.6M's and mmpose's evaluation does.
 
+    With ``per_frame_file``, the errors of every frame are also written
+    there (``.npz``) for intervals and paired comparisons
+    (:mod:`hdr_mm.evaluation.functional.bootstrap`): ``frames`` (the
+    samples' ``img_path``), ``interacting`` (bool) and, per mode,
+    ``<mode>_sum`` (the frame's summed joint errors, mm) and
+    ``<mode>_count`` (its annotated joints).
+
     Args:
         root_indices: Root joint of each hand in the sample's joints.
         pred_key: Field of ``pred_instances`` with the 3D joints.
         gt_key: Field of ``gt_instances`` with the 3D joints.
         modes: Subset of ``('MPJPE', 'PA-MPJPE')``.
+        per_frame_file: Write the per-frame errors there (replaced
+            atomically at each evaluation); None writes nothing.
         collect_device: See :class:`~mmengine.evaluator.BaseMetric`.
         prefix: See :class:`~mmengine.evaluator.BaseMetric`.
     """
@@ -111,6 +122,7 @@ class HandMPJPEMetric(BaseMetric):
                  pred_key: str = 'keypoints_3d',
                  gt_key: str = 'keypoints_cam',
                  modes: Sequence[str] = ('MPJPE', 'PA-MPJPE'),
+                 per_frame_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -122,6 +134,7 @@ class HandMPJPEMetric(BaseMetric):
         self.pred_key = pred_key
         self.gt_key = gt_key
         self.modes = tuple(modes)
+        self.per_frame_file = per_frame_file
 
     @staticmethod
     def _is_interacting(data_sample: dict) -> bool:
@@ -159,7 +172,8 @@ class HandMPJPEMetric(BaseMetric):
             p = root_relative_hands(pred, self.root_indices)
             g = root_relative_hands(gt, self.root_indices)
             result = dict(
-                interacting=self._is_interacting(ds), mask=mask, gt=g)
+                interacting=self._is_interacting(ds), mask=mask, gt=g,
+                frame=str(ds.get('img_path', len(self.results))))
             if 'MPJPE' in self.modes:
                 result['pred'] = p
             if 'PA-MPJPE' in self.modes:
@@ -192,4 +206,29 @@ class HandMPJPEMetric(BaseMetric):
                     keypoint_mpjpe(pred, gt, m)) if m.any() else float('nan')
         logger.info(f'{self.__class__.__name__}: {len(results)} samples, '
                     f'{int(mask.sum())} annotated joints')
+        if self.per_frame_file:
+            self._write_per_frame(results)
         return metrics
+
+    def _write_per_frame(self, results: List[dict]) -> None:
+        """Per-frame error sums and joint counts (see the class
+        docstring), written to a temporary file and renamed."""
+        out = dict(frames=np.array([r['frame'] for r in results]),
+                   interacting=np.array([r['interacting']
+                                         for r in results]))
+        for mode, key in (('MPJPE', 'pred'), ('PA-MPJPE', 'pred_pa')):
+            if mode not in self.modes:
+                continue
+            err = [np.linalg.norm(r[key] - r['gt'], axis=-1) * r['mask']
+                   for r in results]
+            out[f'{mode}_sum'] = np.array([e.sum() for e in err])
+            out[f'{mode}_count'] = np.array(
+                [r['mask'].sum() for r in results])
+        path = self.per_frame_file
+        if osp.dirname(path):
+            os.makedirs(osp.dirname(path), exist_ok=True)
+        tmp = f'{path}.tmp.npz'
+        np.savez(tmp, **out)
+        os.replace(tmp, path)
+        MMLogger.get_current_instance().info(
+            f'{self.__class__.__name__}: per-frame errors -> {path}')
