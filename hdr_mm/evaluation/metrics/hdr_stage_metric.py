@@ -24,10 +24,13 @@ class HDRStageMetric(BaseMetric):
       predicted four masks (``pred_fields.hand_masks``) against the ground
       truth on the two-hand crop, as :class:`HandAmodalIoU` computes them;
     - ``repaint/{psnr,ssim,l1}``: each hand crop fed to SHPE (after TDR, or
-      the raw crop when TDR is bypassed) against the same crop of that
-      hand rendered alone, inside the region TDR repaints (the hand's
-      hidden part and the other hand, from the predicted masks), and
-      ``crop/...`` on the whole hand crop; ``repaint/count`` hands scored.
+      the raw crop when TDR is bypassed: then the scores are those of
+      copying the input) against the same crop of that hand rendered
+      alone, inside the region TDR repaints (from the predicted masks);
+      ``deocc/...`` inside its de-occlusion part (the hand's hidden part
+      ``H_t``), ``removal/...`` inside its removal part (the other hand
+      ``H_o``), ``crop/...`` on the whole hand crop; ``<region>/count``
+      hands scored (a hand whose region is empty is not).
       Only the hands of two-hand frames that HASM found count: in a
       one-hand frame the render of the hand alone is the frame itself, so
       an untouched crop would score a perfect (infinite) PSNR and swamp
@@ -84,9 +87,15 @@ class HDRStageMetric(BaseMetric):
                 pred = ds['tdr_crops'][h].cpu()
                 gt = ds['gt_hand_crops'][h].cpu()
                 region = ds['repaint'][h, 0].cpu()
-                result['hands'].append(dict(
+                scores = dict(
                     repaint=region_scores(pred, gt, region),
-                    crop=region_scores(pred, gt, region >= 0)))
+                    crop=region_scores(pred, gt, region >= 0))
+                if 'holes' in ds:
+                    holes = ds['holes'][h].cpu()
+                    scores.update(
+                        deocc=region_scores(pred, gt, holes[0]),
+                        removal=region_scores(pred, gt, holes[1]))
+                result['hands'].append(scores)
             self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
@@ -111,5 +120,8 @@ class HDRStageMetric(BaseMetric):
                         acc[f'{region}/{k}'].append(v)
         for k in sorted(acc):
             metrics[k] = float(np.mean(acc[k]))
-        metrics['repaint/count'] = len(acc.get('repaint/psnr', []))
+        for region in ('repaint', 'deocc', 'removal'):
+            if f'{region}/psnr' in acc or region == 'repaint':
+                metrics[f'{region}/count'] = len(
+                    acc.get(f'{region}/psnr', []))
         return dict(metrics)

@@ -111,9 +111,10 @@ class HDRPoseEstimator(BaseModel):
     after TDR are kept as ``hand_crops`` / ``tdr_crops`` (2, 3, s, s)
     uint8 BGR (right, left mirrored) for drawing. With the ground truth
     of :class:`~hdr_mm.datasets.transforms.LoadHDRTargets`, the same crops
-    of each hand rendered alone are added as ``gt_hand_crops`` and the
-    region TDR repaints as ``repaint`` (2, 1, s, s), for
-    ``HDRStageMetric``.
+    of each hand rendered alone are added as ``gt_hand_crops``, the
+    region TDR repaints as ``repaint`` (2, 1, s, s) and its two parts
+    (the target's hidden part ``H_t``, the other hand ``H_o``) as
+    ``holes`` (2, 2, s, s), for ``HDRStageMetric``.
     """
 
     def __init__(self,
@@ -422,7 +423,8 @@ class HDRPoseEstimator(BaseModel):
             fed = self.tdr.inpaint(fed, cut['masks'], self.tdr_size)
         preds = self.estimate(fed, self._shpe_samples(hands, data_samples))
         alone = self._ground_truth_alone(data_samples, hands, context)
-        repaint = tdr_masks(*cut['masks'].split(1, dim=1))['repaint']
+        regions = tdr_masks(*cut['masks'].split(1, dim=1))
+        holes = torch.cat([regions['hidden_t'], regions['hidden_o']], 1)
         for i, sample in enumerate(data_samples):
             rows = [i, n + i]
             sample.pred_instances = self._frame_instances(
@@ -435,7 +437,9 @@ class HDRPoseEstimator(BaseModel):
             if alone is not None:
                 sample.set_field(alone[rows].round().byte(),
                                  'gt_hand_crops')
-                sample.set_field(repaint[rows].byte(), 'repaint')
+                sample.set_field(regions['repaint'][rows].byte(),
+                                 'repaint')
+                sample.set_field(holes[rows].byte(), 'holes')
         return data_samples
 
     def _ground_truth_alone(self, data_samples: List[PoseDataSample],

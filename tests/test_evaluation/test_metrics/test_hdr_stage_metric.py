@@ -48,6 +48,27 @@ def test_iou_and_psnr_on_hand_made_values():
     assert res['repaint/count'] == 2
 
 
+def test_deocclusion_and_removal_holes():
+    c = 16
+    gt = torch.full((2, 3, c, c), 100, dtype=torch.uint8)
+    out = gt.clone()
+    out[:, :, :4] += 20  # hidden part of the target: error 20
+    out[:, :, 4:8] += 5  # the other hand: error 5
+    holes = torch.zeros(2, 2, c, c, dtype=torch.uint8)
+    holes[:, 0, :4] = 1
+    holes[:, 1, 4:8] = 1
+    repaint = holes.max(1, keepdim=True).values
+    m = torch.ones(4, 2, 2, dtype=torch.uint8)
+    sample = dict(_sample(m, m, out, gt, repaint), holes=holes)
+    metric = HDRStageMetric(mask_names=NAMES)
+    metric.process({}, [sample])
+    res = metric.compute_metrics(metric.results)
+    assert res['deocc/psnr'] == pytest.approx(10 * math.log10(255**2 / 400))
+    assert res['removal/psnr'] == pytest.approx(
+        10 * math.log10(255**2 / 25))
+    assert res['deocc/count'] == res['removal/count'] == 2
+
+
 def test_only_found_hands_of_two_hand_frames_are_scored():
     m = torch.ones(4, 2, 2, dtype=torch.uint8)
     crops = torch.zeros(2, 3, 16, 16, dtype=torch.uint8)
