@@ -90,7 +90,10 @@ def train_stage(stage: str, config: str, work_dir: str,
 
 
 def evaluate(hdr_ckpt: str, work_dir: str, use_tdr: bool) -> Dict:
-    """Test the pipeline config with or without TDR; returns metrics."""
+    """Test the pipeline config with or without TDR; returns metrics.
+
+    The per-frame errors go to ``<work_dir>/eval_*/per_frame.npz``.
+    """
     from mmengine.config import Config
 
     from hdr_mm.engine.runner_setup import build_runner
@@ -98,25 +101,66 @@ def evaluate(hdr_ckpt: str, work_dir: str, use_tdr: bool) -> Dict:
     cfg.model.use_tdr = use_tdr
     cfg.work_dir = osp.join(work_dir, 'eval_hdr' if use_tdr else
                             'eval_shpe_alone')
+    for metric in cfg.test_evaluator:
+        if metric.type == 'HandMPJPEMetric':
+            metric.per_frame_file = osp.join(cfg.work_dir, 'per_frame.npz')
     cfg.load_from = hdr_ckpt
     cfg.launcher = 'none'
     runner = build_runner(cfg)
     return runner.test()
 
 
-def print_table(alone: Dict, hdr: Dict) -> str:
+def compare(work_dir: str) -> Dict[str, Dict[str, float]]:
+    """Both columns per split and mode with 95 % bootstrap intervals over
+    frames, and the paired gain of HDR + SHPE over SHPE alone."""
+    import numpy as np
+
+    from hdr_mm.evaluation.functional import bootstrap_gain, bootstrap_mean
+    runs = {k: np.load(osp.join(work_dir, f'eval_{k}', 'per_frame.npz'))
+            for k in ('shpe_alone', 'hdr')}
+    a, h = runs['shpe_alone'], runs['hdr']
+    if a['frames'].tolist() != h['frames'].tolist():
+        raise RuntimeError('the two evaluations saw different frames')
+    out = {}
+    for split in ('interacting', 'single', 'all'):
+        keep = {'interacting': a['interacting'],
+                'single': ~a['interacting'],
+                'all': np.ones_like(a['interacting'])}[split]
+        for mode in ('MPJPE', 'PA-MPJPE'):
+            s_a, s_h = a[f'{mode}_sum'][keep], h[f'{mode}_sum'][keep]
+            cnt = a[f'{mode}_count'][keep]
+            out[f'{mode} {split}'] = dict(
+                alone=bootstrap_mean(s_a, cnt),
+                hdr=bootstrap_mean(s_h, cnt),
+                gain=bootstrap_gain(s_a, cnt, s_h, cnt))
+    return out
+
+
+def print_table(alone: Dict, hdr: Dict, errors: Dict) -> str:
     """Format the comparison; returns the text printed."""
-    rows = []
-    for key in sorted(alone):
-        a, h = alone[key], hdr[key]
-        gain = (a - h) / a * 100 if 'MPJPE' in key and a else float('nan')
-        rows.append(f'| {key:<32} | {a:>11.2f} | {h:>11.2f} | '
-                    f'{gain:>+8.1f}% |' if gain == gain else
-                    f'| {key:<32} | {a:>11.2f} | {h:>11.2f} | {"":>9} |')
-    head = (f'| {"metric (generated test split)":<32} | {"SHPE alone":>11} '
-            f'| {"HDR + SHPE":>11} | {"gain":>9} |\n'
-            f'|{"-" * 34}|{"-" * 13}|{"-" * 13}|{"-" * 11}|')
-    text = '\n'.join([head] + rows)
+
+    def ci(d, scale=1., unit=''):
+        return (f'{d["mean"] * scale:.2f} [{d["low"] * scale:.2f}, '
+                f'{d["high"] * scale:.2f}]{unit}')
+
+    rows = ['| generated test split | SHPE alone | HDR + SHPE | gain |',
+            '|---|---:|---:|---:|']
+    for key, d in errors.items():
+        g = d['gain']
+        rows.append(
+            f'| {key} (mm, {d["alone"]["frames"]} frames) | '
+            f'{ci(d["alone"])} | {ci(d["hdr"])} | {100 * g["gain"]:+.1f}% '
+            f'[{100 * g["low"]:+.1f}, {100 * g["high"]:+.1f}] |')
+    for key, label in (('mrrpe/MRRPE', 'MRRPE (mm)'),
+                       ('hdr/mask/mIoU', 'HASM mask mIoU'),
+                       ('hdr/deocc/psnr', 'PSNR, de-occlusion hole (dB)'),
+                       ('hdr/removal/psnr', 'PSNR, removal hole (dB)'),
+                       ('hdr/repaint/psnr', 'PSNR, repaint region (dB)')):
+        found = [k for k in alone if k.endswith(key.split('/', 1)[1])]
+        if found:
+            k = found[0]
+            rows.append(f'| {label} | {alone[k]:.3f} | {hdr[k]:.3f} | |')
+    text = '\n'.join(rows)
     print(text, flush=True)
     return text
 
@@ -162,11 +206,13 @@ def main() -> None:
     alone = evaluate(hdr_ckpt, args.work_dir, use_tdr=False)
     log('evaluating HDR + SHPE on the generated test split')
     hdr = evaluate(hdr_ckpt, args.work_dir, use_tdr=True)
-    table = print_table(alone, hdr)
+    errors = compare(args.work_dir)
+    table = print_table(alone, hdr, errors)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
         f.write(table + '\n')
     with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(shpe_alone=alone, hdr=hdr), f, indent=1)
+        json.dump(dict(shpe_alone=alone, hdr=hdr, errors=errors), f,
+                  indent=1)
 
     demo = osp.join(ROOT, 'demo', 'hdr_demo.py')
     if osp.isfile(demo) and args.demo_frames > 0:

@@ -13,12 +13,21 @@
 # tools/misc/combine_hdr_checkpoint.py; stage checkpoints may instead be
 # given per stage with --cfg-options model.hasm.checkpoint=... .
 # Everything not set here is as in the paper-size pipeline config.
-_base_ = [
-    './hdr_paper_interhand2.6m-256x256.py',
-    '../_base_/datasets/synthetic_hands.py'
-]
+_base_ = ['./hdr_paper_interhand2.6m-256x256.py']
 
-data_root = 'data/synthetic_hands/interhand2.6m/'
+# Evaluated on its own generated frames, never seen in training: another
+# seed than the stages' training set (configs/_base_/datasets/
+# synthetic_hands.py, seed 0), all of them in the test split, a quarter
+# with one hand. Generated on first use by tools/test.py.
+synthetic_data = dict(
+    out_dir='data/synthetic_hands_test',
+    num_samples=500,
+    img_size=256,
+    seed=1000,
+    occlusion_range=(0.1, 0.7),
+    single_hand_ratio=0.25,
+    split_ratios=(0.0, 0.0, 1.0))
+data_root = 'data/synthetic_hands_test/interhand2.6m/'
 
 model = dict(
     hasm=dict(config='configs/hasm/'
