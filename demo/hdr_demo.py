@@ -1,7 +1,7 @@
 """HDR demo: one PNG panel per image, like the figures of the HDR paper.
 
     python demo/hdr_demo.py IMAGE CONFIG CHECKPOINT --out-dir DIR \
-        [--bbox X1 Y1 X2 Y2] [--device cpu]
+        [--bbox X1 Y1 X2 Y2] [--device cpu] [--unsafe-load]
 
 IMAGE is an image file or a folder of images. Each panel
 (``DIR/<image stem>_hdr.png``) shows, left to right:
@@ -32,6 +32,7 @@ from matplotlib.gridspec import GridSpec
 # the checkout's hdr_mm first, as tools/*.py do
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
 from hdr_mm.visualization import HDRHandVisualizer  # noqa: E402
 from hdr_mm.visualization import figure_to_rgb  # noqa: E402
 
@@ -82,6 +83,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "(default the model's bone_length_mm)")
     parser.add_argument(
         '--dpi', type=int, default=100, help='panel resolution')
+    parser.add_argument(
+        '--unsafe-load', action='store_true', help=UNSAFE_HELP)
     return parser.parse_args(argv)
 
 
@@ -197,7 +200,8 @@ def run(args: argparse.Namespace) -> List[str]:
         args.config,
         weights,
         device=args.device,
-        bone_length_mm=args.bone_length_mm)
+        bone_length_mm=args.bone_length_mm,
+        unsafe_load=args.unsafe_load)
     inputs = inferencer._inputs_to_list(args.image)
     bboxes = None if args.bbox is None else [list(args.bbox)] * len(inputs)
     os.makedirs(args.out_dir, exist_ok=True)

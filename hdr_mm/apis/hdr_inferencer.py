@@ -42,7 +42,9 @@ from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
 
 from hdr_mm.datasets.image_io import read_image
+from hdr_mm.engine.config_check import check_inference_config
 from hdr_mm.structures import NUM_HAND_JOINTS
+from hdr_mm.utils.checkpoint_loading import checkpoint_loading
 from hdr_mm.visualization import HDRHandVisualizer
 
 InputType = Union[str, np.ndarray]
@@ -205,9 +207,16 @@ class HDRInferencer(Hand3DInferencer):
             3D joints; default the model's ``bone_length_mm``.
         max_hands: How many of the best detected boxes form the two-hand
             box.
+        unsafe_load: Read ``weights``, the stage and detector checkpoints
+            with a full unpickle instead of the weights-only load. A
+            checkpoint can then run arbitrary code: only for files of a
+            trusted origin that the weights-only load refuses.
 
     Raises:
         FileNotFoundError: the config or checkpoint file does not exist.
+        ConfigCheckError: a ``type`` of the config is not registered.
+        UnsafeCheckpointError: a checkpoint holds objects that a
+            weights-only load refuses (and ``unsafe_load`` is False).
     """
 
     preprocess_kwargs: set = {'bbox_thr', 'nms_thr', 'bboxes',
@@ -229,9 +238,11 @@ class HDRInferencer(Hand3DInferencer):
                  det_cat_ids: Optional[Union[int, Tuple]] = 0,
                  show_progress: bool = False,
                  bone_length_mm: Optional[float] = None,
-                 max_hands: int = 2) -> None:
+                 max_hands: int = 2,
+                 unsafe_load: bool = False) -> None:
         if isinstance(model, str) and not osp.isfile(model):
             raise FileNotFoundError(f'HDR config file not found: {model}')
+        model = check_inference_config(model)
         if weights is not None and not osp.isfile(weights):
             raise FileNotFoundError(f'HDR checkpoint not found: {weights}')
         if max_hands < 1:
@@ -240,13 +251,14 @@ class HDRInferencer(Hand3DInferencer):
         # Hand3DInferencer.__init__ would pick a detector from
         # ``dataset_type``; the model, pipeline and visualizer are built by
         # the common base, the rest is done here
-        BaseMMPoseInferencer.__init__(
-            self,
-            model=model,
-            weights=weights,
-            device=device,
-            scope=scope,
-            show_progress=show_progress)
+        with checkpoint_loading(unsafe=unsafe_load):
+            BaseMMPoseInferencer.__init__(
+                self,
+                model=model,
+                weights=weights,
+                device=device,
+                scope=scope,
+                show_progress=show_progress)
         if type(self.model).__name__ != 'HDRPoseEstimator':
             print_log(
                 f'HDRInferencer: the model is a {type(self.model).__name__},'
@@ -268,11 +280,12 @@ class HDRInferencer(Hand3DInferencer):
             # mmpose only reads dataset_type to choose a default detector;
             # with det_model given it is not used for anything else
             self.cfg.setdefault('dataset_type', 'InterHand3DDataset')
-            self._init_detector(
-                det_model=det_model,
-                det_weights=det_weights,
-                det_cat_ids=det_cat_ids,
-                device=device)
+            with checkpoint_loading(unsafe=unsafe_load):
+                self._init_detector(
+                    det_model=det_model,
+                    det_weights=det_weights,
+                    det_cat_ids=det_cat_ids,
+                    device=device)
         self._video_input = False
         self._buffer = defaultdict(list)
 
