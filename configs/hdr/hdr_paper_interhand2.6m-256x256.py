@@ -42,7 +42,7 @@ meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
              'input_size', 'input_center', 'input_scale', 'hand_type',
              'hand_type_valid')
 test_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadCheckedImage'),
     dict(type='GetBBoxCenterScale', padding=2.0),
     dict(type='TopdownAffine', input_size=crop_size),
     dict(type='PackPoseInputs', meta_keys=meta_keys),

@@ -31,7 +31,7 @@ model = dict(
 # intermediate stages (masks, each hand rendered alone) into the crop for
 # HDRStageMetric; the inferencer drops them (docs/inference.md).
 test_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadCheckedImage'),
     dict(type='LoadHDRTargets'),
     dict(type='GetBBoxCenterScale', padding=2.0),
     dict(type='TopdownAffine', input_size={{_base_.crop_size}}),
