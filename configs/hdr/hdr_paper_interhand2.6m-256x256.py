@@ -54,7 +54,7 @@ test_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type='InterHand3DDataset',
+        type='CheckedInterHand3DDataset',
         data_root=data_root,
         ann_file='annotations/test/InterHand2.6M_test_data.json',
         camera_param_file='annotations/test/InterHand2.6M_test_camera.json',
