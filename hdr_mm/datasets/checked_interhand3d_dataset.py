@@ -42,8 +42,8 @@ class CheckedInterHand3DDataset(InterHand3DDataset):
         for what, name in (('annotation', ann_file),
                            ('camera parameter', camera_param_file),
                            ('joint', joint_file)):
-            path = name if osp.isabs(name) else osp.join(data_root or '',
-                                                          name)
+            path = name if osp.isabs(name) else osp.join(
+                data_root or '', name)
             if not name or not osp.isfile(path):
                 raise FileNotFoundError(
                     f'{type(self).__name__}: {what} file not found: '
@@ -57,6 +57,6 @@ class CheckedInterHand3DDataset(InterHand3DDataset):
 
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         """mmpose's loading, with json errors naming the file."""
-        with naming_invalid_json(
-            [self.ann_file, self.camera_param_file, self.joint_file]):
+        files = [self.ann_file, self.camera_param_file, self.joint_file]
+        with naming_invalid_json(files):
             return super()._load_annotations()
