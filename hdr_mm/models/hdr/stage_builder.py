@@ -11,6 +11,7 @@ from typing import Dict, Mapping, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 
@@ -85,6 +86,14 @@ def load_stage_config(name: str,
     return cfg
 
 
+def _build_model(cfg: Config) -> nn.Module:
+    """Build ``cfg.model`` in the config's default scope (mmpose when it
+    names none), whatever scope the caller is in."""
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', None) or 'mmpose'):
+        return MODELS.build(cfg.model)
+
+
 def build_stage(name: str,
                 config: str,
                 checkpoint: Optional[str] = None,
@@ -116,7 +125,7 @@ def build_stage(name: str,
     from hdr_mm.utils.checkpoint_loading import checkpoint_loading
     cfg = load_stage_config(name, config, cfg_options)
     config = cfg.filename
-    model = MODELS.build(cfg.model)
+    model = _build_model(cfg)
     if checkpoint is None:
         model.init_weights()
     else:
@@ -140,7 +149,7 @@ def _stage_shapes(name: str, spec: Mapping) -> Tuple[str, Dict[str, Tuple]]:
     """Config file and ``key -> shape`` of a stage model as its pipeline
     entry ``spec`` (``config``, ``cfg_options``) builds it."""
     cfg = load_stage_config(name, spec['config'], spec.get('cfg_options'))
-    model = MODELS.build(cfg.model)
+    model = _build_model(cfg)
     return cfg.filename, {
         k: tuple(v.shape)
         for k, v in model.state_dict().items()
