@@ -132,10 +132,24 @@ def _known_names(path: List[str], node: dict,
 
 def _refuse(key: str, where: str, part: str, hints: List[str],
             why: str) -> ConfigOptionError:
+    if not hints:
+        hint = f'Check the key path (at {where}).'
+    else:
+        hint = f'Did you mean {hints[0]!r}?'
+        if len(hints) > 1:
+            hint += f' (also close: {", ".join(map(repr, hints[1:]))})'
     return ConfigOptionError(
-        f'--cfg-options {key}: {why}; `{part}` would be ignored. '
-        + (f'Did you mean {" or ".join(repr(h) for h in hints)}?'
-           if hints else f'Check the key path (at {where}).'))
+        f'--cfg-options {key}: {why}; `{part}` would be ignored. {hint}')
+
+
+def _consumer(path: List[str], node: dict) -> str:
+    """What reads the dict at ``path``, for messages."""
+    if len(path) == 1 and path[0].endswith('_dataloader'):
+        return "torch's DataLoader"
+    if len(path) == 1 and path[0].endswith('_cfg') and 'type' not in node:
+        return {'train_cfg': 'the training loop', 'val_cfg': 'ValLoop',
+                'test_cfg': 'TestLoop'}.get(path[0], path[0])
+    return str(node.get('type') or path[-1])
 
 
 def _check_new_key(key: str, path: List[str], node: dict, part: str,
@@ -151,9 +165,8 @@ def _check_new_key(key: str, path: List[str], node: dict, part: str,
             why = ('the config has no top-level key of that name and the '
                    'Runner reads none')
         else:
-            type_name = node.get('type') or path[-1]
-            why = (f'`{where}` has no such key and {type_name} takes no '
-                   'such argument')
+            why = (f'`{where}` has no such key and '
+                   f'{_consumer(path, node)} takes no such argument')
         raise _refuse(key, where, part, hints, why)
     typos = difflib.get_close_matches(part, existing, n=3,
                                       cutoff=TYPO_CUTOFF)
