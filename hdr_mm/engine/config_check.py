@@ -258,15 +258,16 @@ def check_data_roots(cfg: Config) -> None:
 def _component_error(cfg: Config, path: str, type_name: str,
                      bad: Sequence[str], names: Set[str],
                      component: Callable) -> ConfigCheckError:
-    bad = sorted(bad)
-    hints = {b: close_matches(b, names) for b in bad}
-    hint = '; '.join(f'{b!r}: did you mean {h}?' for b, h in hints.items()
-                     if h)
+    parts = []
+    for b in sorted(bad):
+        hint = close_matches(b, names)
+        parts.append(f'{b!r}' + (f' (did you mean {hint[0]!r}?)'
+                                 if hint else ''))
     return ConfigCheckError(
         f'{_where(cfg)}: `{path}` ({type_name}, '
         f'{getattr(component, "__module__", "?")}) has no argument '
-        f'{", ".join(repr(b) for b in bad)}. ' + (hint + '. ' if hint else '')
-        + f'Its arguments: {", ".join(sorted(names))}.')
+        f'{", ".join(parts)}. Its arguments: '
+        f'{", ".join(sorted(names - LOOP_INJECTED))}.')
 
 
 def _check_component(cfg: Config, path: str, node: dict, scope: str,

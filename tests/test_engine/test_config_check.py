@@ -40,7 +40,8 @@ def test_checkpoint_hook_typo_fails_before_training(tmp_path):
         check_hook_and_loop_args(cfg)
     msg = str(e.value)
     assert '`default_hooks.checkpoint` (CheckpointHook' in msg
-    assert "'max_keep_ckpt': did you mean ['max_keep_ckpts']" in msg
+    assert "no argument 'max_keep_ckpt' (did you mean 'max_keep_ckpts'?)" \
+        in msg
     assert 'cfg.py' in msg
 
 
