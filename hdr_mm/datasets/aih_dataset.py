@@ -15,7 +15,8 @@ Reads the two layouts of HDR_SPEC section 4 (and docs/data_layout.md):
     (pickled list of dicts: ``loop_side``, ``loop_side_idx``,
     ``another_side_idx``, ``r_aug_list``, ``l_aug_list``,
     ``occlusion_rate``; read by :func:`~hdr_mm.datasets.object_npy.
-    load_object_npy`, so that a crafted file cannot run code). The pair is composed at load time by
+    load_object_npy`, so that a crafted file cannot run code). The pair
+    is composed at load time by
     :class:`~hdr_mm.datasets.transforms.LoadAIHSample`.
 
 Every file a sample needs is checked when the dataset is built; a missing

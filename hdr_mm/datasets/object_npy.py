@@ -58,8 +58,8 @@ def load_object_npy(path: str, what: str = '') -> np.ndarray:
                 return np.load(f, allow_pickle=False)
             array = _RestrictedUnpickler(f, encoding='latin1').load()
     except (OSError, ValueError, EOFError, pickle.UnpicklingError) as e:
-        raise ValueError(f'cannot load {what}{path}: {type(e).__name__}: {e}') \
-            from e
+        raise ValueError(
+            f'cannot load {what}{path}: {type(e).__name__}: {e}') from e
     if not isinstance(array, np.ndarray):
         raise ValueError(f'cannot load {what}{path}: it holds a '
                          f'{type(array).__name__}, not an array')
