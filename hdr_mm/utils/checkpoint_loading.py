@@ -42,7 +42,7 @@ UNSAFE_HELP = (
     ' instead of the default weights-only load. DANGEROUS: a checkpoint '
     'can then run arbitrary code on this machine; use it only for a file '
     'of a trusted origin that the weights-only load refuses. Checkpoints '
-    'written by hdr_mm/mmengine never need it.')
+    "that hdr_mm's configs write load without it.")
 
 #: The statistics methods a ``HistoryBuffer`` has by default (and so
 #: pickles by name).
