@@ -2,7 +2,7 @@
 
     python demo/hdr_demo.py IMAGE CONFIG CHECKPOINT --out-dir DIR \
         [--bbox X1 Y1 X2 Y2 | --det-config DET --det-checkpoint DET.pth] \
-        [--device cpu]
+        [--device cpu] [--unsafe-load]
 
 IMAGE is an image file or a folder of images. Each panel
 (``DIR/<image stem>_hdr.png``, :meth:`HDRHandVisualizer.draw_panel`)
@@ -24,6 +24,8 @@ from typing import List, Optional, Sequence
 
 # the checkout's hdr_mm first, as tools/*.py do
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -68,6 +70,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         "(default the model's bone_length_mm)")
     parser.add_argument(
         '--dpi', type=int, default=100, help='panel resolution')
+    parser.add_argument(
+        '--unsafe-load', action='store_true', help=UNSAFE_HELP)
     return parser.parse_args(argv)
 
 
@@ -83,7 +87,8 @@ def run(args: argparse.Namespace) -> List[str]:
         device=args.device,
         det_model=args.det_config,
         det_weights=args.det_checkpoint,
-        bone_length_mm=args.bone_length_mm)
+        bone_length_mm=args.bone_length_mm,
+        unsafe_load=args.unsafe_load)
     inputs = inferencer._inputs_to_list(args.image)
     bboxes = None if args.bbox is None else [list(args.bbox)] * len(inputs)
     os.makedirs(args.out_dir, exist_ok=True)

@@ -9,10 +9,6 @@ from .version import __version__
 
 check_stack_versions()
 
-from .utils.checkpoint_compat import register_checkpoint_loader  # noqa: E402
-
-register_checkpoint_loader()
-
 from . import (apis, codecs, datasets, engine, evaluation,  # noqa: E402,F401
                models, structures, visualization)
 

@@ -78,5 +78,105 @@ def hdr_pipeline_checkpoint(tmp_path_factory, repo_root) -> str:
         stages[name] = str(out / f'{name}.pth')
         save_mmengine_checkpoint(model.state_dict(), stages[name])
     combined = str(out / 'hdr.pth')
-    combine_stage_checkpoints(stages, combined)
+    combine_stage_checkpoints(stages, combined,
+                              osp.join(repo_root, HDR_TINY_CONFIG))
     return combined
+
+
+# ---------------------------------------------------------------------------
+# A checkpoint written by the Runner, as every training writes them.
+class _Points:
+    """Eight 2-vectors, with an mmpose dataset meta (numpy arrays)."""
+
+    def __init__(self):
+        from mmpose.datasets import InterHand3DDataset
+        from mmpose.datasets.datasets.utils import parse_pose_metainfo
+        self.metainfo = parse_pose_metainfo(InterHand3DDataset.METAINFO)
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        import torch
+        return dict(inputs=torch.tensor([float(i), 1.0]))
+
+
+def _tiny_runner_cfg(work_dir: str, max_iters: int = 2, **overrides) -> dict:
+    """Arguments of a Runner that trains a linear model in a second, with
+    Adam, two schedulers, logging and a checkpoint every iteration."""
+    import torch
+    from mmengine.model import BaseModel
+
+    class Linear(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(2, 1)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            return dict(loss=self.fc(torch.stack(inputs)).pow(2).mean())
+
+    torch.manual_seed(0)
+    cfg = dict(
+        model=Linear(),
+        work_dir=work_dir,
+        train_dataloader=dict(dataset=_Points(), batch_size=2,
+                              sampler=dict(type='DefaultSampler',
+                                           shuffle=False),
+                              collate_fn=dict(type='pseudo_collate')),
+        optim_wrapper=dict(optimizer=dict(type='Adam', lr=0.01)),
+        param_scheduler=[
+            dict(type='LinearLR', start_factor=0.5, by_epoch=False,
+                 begin=0, end=1),
+            dict(type='MultiStepLR', milestones=[1], by_epoch=False)
+        ],
+        train_cfg=dict(by_epoch=False, max_iters=max_iters),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
+                                           interval=1, by_epoch=False)),
+        default_scope='mmpose')
+    cfg.update(overrides)
+    return cfg
+
+
+@pytest.fixture(scope='session')
+def runner_checkpoint(tmp_path_factory) -> str:
+    """``iter_2.pth`` of :func:`_tiny_runner_cfg` trained by hdr_mm's
+    Runner (``HDRRunner``)."""
+    from hdr_mm.engine.runner import HDRRunner
+    work_dir = tmp_path_factory.mktemp('runner_checkpoint')
+    HDRRunner(**_tiny_runner_cfg(str(work_dir))).train()
+    return str(work_dir / 'iter_2.pth')
+
+
+@pytest.fixture(scope='session')
+def tiny_runner_cfg():
+    """``f(work_dir, max_iters=2, **overrides)``: the arguments of a Runner
+    that trains a linear model in a second (Adam, two schedulers, a
+    checkpoint every iteration, an mmpose dataset meta)."""
+    return _tiny_runner_cfg
+
+
+class _Payload:
+    """Unpickling it creates a folder: stands for any code a crafted
+    checkpoint runs."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker, ))
+
+
+def _crafted_checkpoint(path, marker) -> str:
+    import torch
+    torch.save(dict(meta=dict(note=_Payload(marker)),
+                    state_dict=dict(weight=torch.ones(2))), str(path))
+    return str(path)
+
+
+@pytest.fixture(scope='session')
+def crafted_checkpoint():
+    """``f(path, marker) -> path``: writes an mmengine-looking checkpoint
+    whose unpickling creates the folder ``marker`` (a stand-in for any
+    code, e.g. ``os.system``)."""
+    return _crafted_checkpoint

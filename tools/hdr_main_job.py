@@ -197,7 +197,7 @@ def main() -> None:
             and osp.isfile(hdr_ckpt):
         log(f'pipeline checkpoint {hdr_ckpt} is up to date')
     else:
-        combine_stage_checkpoints(ckpts, hdr_ckpt, overwrite=True)
+        combine_stage_checkpoints(ckpts, hdr_ckpt, HDR_CONFIG, overwrite=True)
         with open(stamp, 'w') as f:
             json.dump(ckpts, f)
         log(f'pipeline checkpoint: {hdr_ckpt}')

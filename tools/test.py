@@ -14,8 +14,12 @@ from mmengine.config import Config, DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from hdr_mm.engine.config_options import (  # noqa: E402
+    CFG_OPTIONS_HELP, merge_cfg_options)
 from hdr_mm.engine.runner_setup import (build_runner,  # noqa: E402
                                         set_default_launcher_env)
+from hdr_mm.utils.checkpoint_loading import (  # noqa: E402
+    UNSAFE_HELP, checkpoint_loading)
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,7 +34,9 @@ def parse_args() -> argparse.Namespace:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override settings of the config, `key=value` pairs')
+        help=CFG_OPTIONS_HELP)
+    parser.add_argument(
+        '--unsafe-load', action='store_true', help=UNSAFE_HELP)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -74,11 +80,11 @@ def main() -> None:
     args = parse_args()
     set_default_launcher_env(args.launcher)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     cfg = merge_args(cfg, args)
-    runner = build_runner(cfg)
-    runner.test()
+    with checkpoint_loading(unsafe=args.unsafe_load):
+        runner = build_runner(cfg)
+        runner.test()
 
 
 if __name__ == '__main__':

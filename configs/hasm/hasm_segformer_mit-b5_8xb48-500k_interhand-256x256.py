@@ -66,7 +66,7 @@ model = dict(
     test_cfg=dict(mode='whole'))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='mmseg.LoadHandAmodalMasks'),
     dict(
         type='mmseg.CropBothHands',
@@ -78,7 +78,7 @@ train_pipeline = [
     dict(type='mmseg.PackHandSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='mmseg.LoadHandAmodalMasks'),
     dict(type='mmseg.CropBothHands', out_size=crop_size[0], box_scale=2.0),
     dict(type='mmseg.PackHandSegInputs'),

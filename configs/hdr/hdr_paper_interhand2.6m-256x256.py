@@ -18,7 +18,7 @@ default_scope = 'mmpose'
 
 # the output layout (42 joints, right hand first); mmpose's Hand3DInferencer
 # also reads it to choose its detector (none by default for it)
-dataset_type = 'InterHand3DDataset'
+dataset_type = 'CheckedInterHand3DDataset'
 data_root = 'data/InterHand2.6M/'
 crop_size = (256, 256)  # the two-hand crop (box of both hands x2)
 
@@ -45,7 +45,7 @@ model = dict(
 # the crop of both hands (HASM's input, the same transform as HASM's
 # training crops) and the context window each hand's own crop is cut from
 crop_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadCheckedImage'),
     dict(
         type='CropBothHands',
         out_size=crop_size[0],

@@ -41,7 +41,7 @@ model = dict(
 # masks into the two-hand crop and cuts the renders like the context
 # window. The inferencer runs `infer_pipeline` (no ground truth).
 test_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadCheckedImage'),
     dict(type='LoadHDRTargets'),
     dict(
         type='CropBothHands',

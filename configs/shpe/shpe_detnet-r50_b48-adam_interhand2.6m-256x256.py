@@ -42,7 +42,7 @@ meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
              'interacting', 'hand_side')
 
 train_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadCheckedImage'),
     dict(type='GetBBoxCenterScale', padding=2.0),
     # shift and scale only: a rotation would also have to rotate the
     # 3D targets about the camera axis
@@ -54,7 +54,7 @@ train_pipeline = [
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadCheckedImage'),
     dict(type='GetBBoxCenterScale', padding=2.0),
     dict(type='TopdownAffine', input_size=input_size),
     dict(type='MirrorHandCrop'),

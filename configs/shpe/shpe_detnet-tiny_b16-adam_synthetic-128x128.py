@@ -31,7 +31,7 @@ meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
              'input_size', 'input_center', 'input_scale', 'mirrored',
              'interacting', 'hand_side')
 train_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadCheckedImage'),
     dict(type='GetBBoxCenterScale', padding=2.0),
     dict(type='RandomBBoxTransform', rotate_factor=0.0, scale_factor=(0.9,
                                                                       1.1)),
@@ -41,7 +41,7 @@ train_pipeline = [
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
 val_pipeline = [
-    dict(type='LoadImage'),
+    dict(type='LoadCheckedImage'),
     dict(type='GetBBoxCenterScale', padding=2.0),
     dict(type='TopdownAffine', input_size=input_size),
     dict(type='MirrorHandCrop'),

@@ -33,6 +33,8 @@ from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
 
 from hdr_mm.datasets.image_io import read_image
+from hdr_mm.engine.config_check import check_inference_config
+from hdr_mm.utils.checkpoint_loading import checkpoint_loading
 from hdr_mm.structures import (NUM_HAND_JOINTS, bbox_of_points, clip_bbox,
                                union_bbox)
 from hdr_mm.visualization import HDRHandVisualizer
@@ -76,10 +78,17 @@ class HDRInferencer(Hand3DInferencer):
         show_progress: Show a progress bar.
         bone_length_mm: Wrist-to-middle-MCP length (mm) that scales the
             3D joints; default the model's.
+        unsafe_load: Read the checkpoints (``weights``, the stages' and the
+            detector's) with a full unpickle. Only for files from a source
+            you trust: a crafted checkpoint can then run arbitrary code.
+            Checkpoints written by hdr_mm's tools never need it.
 
     Raises:
         FileNotFoundError: a config or checkpoint file does not exist.
         ValueError: a detector config without weights.
+        ConfigCheckError: the config names an unregistered type.
+        UnsafeCheckpointError: a checkpoint holds objects a weights-only
+            load refuses (see ``unsafe_load``).
     """
 
     preprocess_kwargs: set = {'bbox_thr', 'nms_thr', 'bboxes',
@@ -95,7 +104,8 @@ class HDRInferencer(Hand3DInferencer):
                  det_weights: Optional[str] = None,
                  det_cat_ids: Optional[Union[int, Tuple]] = 0,
                  show_progress: bool = False,
-                 bone_length_mm: Optional[float] = None) -> None:
+                 bone_length_mm: Optional[float] = None,
+                 unsafe_load: bool = False) -> None:
         for what, path in (('HDR config', model), ('HDR checkpoint', weights),
                            ('detector config', det_model),
                            ('detector checkpoint', det_weights)):
@@ -107,8 +117,10 @@ class HDRInferencer(Hand3DInferencer):
                 f'detector {det_model} has no weights (det_weights): an '
                 'untrained detector finds no hands; train one '
                 '(projects/rtmdet_hand_side) or pass its checkpoint')
-        super().__init__(model, weights, device, scope, det_model,
-                         det_weights, det_cat_ids, show_progress)
+        model = check_inference_config(model)
+        with checkpoint_loading(unsafe=unsafe_load):
+            super().__init__(model, weights, device, scope, det_model,
+                             det_weights, det_cat_ids, show_progress)
         if bone_length_mm is not None:
             self.model.set_bone_length(self.model.bone_length,
                                        bone_length_mm)

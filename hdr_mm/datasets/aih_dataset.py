@@ -14,7 +14,9 @@ Reads the two layouts of docs/method.md section 4 (and docs/data_layout.md):
     ids, one per line) and ``syn_cfgs/all_<annot>_<split>_syn_cfgs.npy``
     (pickled list of dicts: ``loop_side``, ``loop_side_idx``,
     ``another_side_idx``, ``r_aug_list``, ``l_aug_list``,
-    ``occlusion_rate``). The pair is composed at load time by
+    ``occlusion_rate``; read by :func:`~hdr_mm.datasets.object_npy.
+    load_object_npy`, so that a crafted file cannot run code). The pair
+    is composed at load time by
     :class:`~hdr_mm.datasets.transforms.LoadAIHSample`.
 
 Every file a sample needs is checked when the dataset is built; a missing
@@ -28,6 +30,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmpose.registry import DATASETS
 
+from .object_npy import load_object_npy
 from .synthetic import ensure_synthetic_hands
 
 SIDE_NAMES = {'r': 'right', 'l': 'left'}
@@ -188,10 +191,8 @@ class AIHDataset(BaseDataset):
         cfg_path = osp.join(syn, 'syn_cfgs',
                             f'all_{annot}_{self.split}_syn_cfgs.npy')
         _require_file(cfg_path, 'AIH_syn syn_cfgs')
-        try:
-            cfgs = np.load(cfg_path, allow_pickle=True)
-        except Exception as e:  # truncated or not a pickled npy
-            raise ValueError(f'cannot load syn_cfgs {cfg_path}: {e}') from e
+        # a restricted unpickler: a crafted .npy cannot run code
+        cfgs = load_object_npy(cfg_path, 'syn_cfgs ')
 
         def paths(side: str, sid: str) -> dict:
             t = side[0]

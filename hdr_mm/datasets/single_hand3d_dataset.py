@@ -3,7 +3,8 @@
 HDR's SHPE sees one hand per 256x256 crop, always as a right hand
 (docs/method.md sections 1 and 3). This dataset reads InterHand2.6M (v1.0
 layout: data, camera and joint_3d json; the generated data uses the same
-layout) through mmpose's :class:`~mmpose.datasets.InterHand3DDataset` and
+layout) through mmpose's :class:`~mmpose.datasets.InterHand3DDataset` (as
+:class:`CheckedInterHand3DDataset`, whose file errors name the file) and
 turns every frame into one instance per valid hand, in SHPE joint order.
 Left hands are flagged ``mirrored``; :class:`~hdr_mm.datasets.transforms.
 MirrorHandCrop` mirrors their crops after ``TopdownAffine``.
@@ -13,12 +14,12 @@ import os.path as osp
 from typing import List, Optional, Tuple
 
 import numpy as np
-from mmpose.datasets import InterHand3DDataset
 from mmpose.registry import DATASETS
 
 from hdr_mm.structures import (INTERHAND_TO_SHPE, LEFT_SLICE,
                                NUM_HAND_JOINTS, RIGHT_SLICE, SHPE_PARENTS,
                                SHPE_ROOT, bbox_of_points)
+from .checked_interhand3d_dataset import CheckedInterHand3DDataset
 
 _FINGERS = ('thumb', 'index', 'middle', 'ring', 'pinky')
 _COLORS = ([255, 255, 255], [255, 128, 0], [255, 153, 255], [102, 178, 255],
@@ -46,7 +47,7 @@ def shpe_hand_metainfo() -> dict:
 
 
 @DATASETS.register_module()
-class SingleHand3DDataset(InterHand3DDataset):
+class SingleHand3DDataset(CheckedInterHand3DDataset):
     """One instance per valid hand of InterHand2.6M-style frames.
 
     A hand is used when the frame's ``hand_type`` contains it and its wrist

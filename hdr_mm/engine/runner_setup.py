@@ -6,17 +6,19 @@ Before anything heavy is built it
 1. generates the embedded synthetic data a config names in its top-level
    ``synthetic_data`` dict, if it is missing (once, under a file lock, so
    that the processes of a distributed run do not race);
-2. checks the config (see :func:`check_config`) so that a misspelled
-   component type, a missing data root or a missing checkpoint fails at
-   once with a message that names it, instead of minutes later;
+2. checks the config (:func:`~hdr_mm.engine.config_check.check_config`)
+   so that a misspelled component type or hook/loop argument, a missing
+   or diverging data root or a missing checkpoint fails at once with a
+   message that names it, instead of minutes later;
 3. picks the ``gloo`` backend for distributed runs on a machine without
-   CUDA, so the same config runs under ``torchrun`` on CPU.
+   CUDA, so the same config runs under ``torchrun`` on CPU;
+4. builds :class:`~hdr_mm.engine.runner.HDRRunner`: weights-only
+   checkpoint loading, atomic checkpoint saving.
+
+``--cfg-options`` are merged before, by
+:func:`~hdr_mm.engine.config_options.merge_cfg_options`.
 """
-import difflib
-import fcntl
 import os
-import os.path as osp
-from typing import Any, Iterator, List, Tuple
 
 import torch
 import torch.distributed as torch_dist
@@ -25,9 +27,13 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from .config_check import ConfigCheckError, check_config
+from .runner import HDRRunner
 
-class ConfigCheckError(ValueError):
-    """A config names something that does not exist."""
+__all__ = [
+    'ConfigCheckError', 'build_runner', 'check_config', 'ensure_config_data',
+    'set_default_launcher_env', 'use_gloo_without_cuda'
+]
 
 
 def set_default_launcher_env(launcher: str) -> None:
@@ -41,131 +47,20 @@ def set_default_launcher_env(launcher: str) -> None:
         os.environ.setdefault('MASTER_PORT', '29500')
 
 
-def _iter_typed(node: Any,
-                path: str = '',
-                scope: str = 'mmpose') -> Iterator[Tuple[str, str, str]]:
-    """Yield ``(key path, type name, scope)`` for every ``type=<str>`` dict.
-
-    A component named with a scope prefix (``mmseg.EncoderDecoder``)
-    builds its children in that scope, so their unprefixed types are
-    looked up there.
-    """
-    if isinstance(node, dict):
-        t = node.get('type')
-        if isinstance(t, str):
-            yield path or '<root>', t, scope
-            if '.' in t:
-                scope = t.split('.')[0]
-        for k, v in node.items():
-            yield from _iter_typed(v, f'{path}.{k}' if path else str(k),
-                                   scope)
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from _iter_typed(v, f'{path}[{i}]', scope)
-
-
-def _scope_registries(scope: str) -> List:
-    """Every registry of a scope's package (``<scope>.registry``): a
-    config type may live in any of them, and their parents hold
-    mmengine's components."""
-    import importlib
-
-    from mmengine.registry import Registry
-    try:
-        module = importlib.import_module(f'{scope}.registry')
-    except ImportError:
-        return []
-    return [
-        getattr(module, name) for name in dir(module)
-        if isinstance(getattr(module, name), Registry)
-    ]
-
-
-def _known_type(type_name: str, registries: List) -> bool:
-    for registry in registries:
-        try:
-            if registry.get(type_name) is not None:
-                return True
-        except (KeyError, ImportError):
-            continue
-    return False
-
-
-def _close_matches(type_name: str, registries: List) -> List[str]:
-    names = set()
-    for registry in registries:
-        names.update(registry.module_dict)
-    return difflib.get_close_matches(type_name.split('.')[-1], sorted(names))
-
-
-def check_config(cfg: Config) -> None:
-    """Fail early on names in a config that cannot be resolved.
-
-    Checks that every ``type`` resolves in a registry, that the
-    ``data_root`` of every dataloader's dataset exists, and that
-    ``load_from`` exists when it names a local file.
-
-    Args:
-        cfg: The merged config (after ``--cfg-options``).
-
-    Raises:
-        ConfigCheckError: naming the config key and what was expected.
-    """
-    default_scope = cfg.get('default_scope', None) or 'mmpose'
-    for path, type_name, scope in _iter_typed(cfg.to_dict(),
-                                              scope=default_scope):
-        registries = _scope_registries(scope)
-        if not _known_type(type_name, registries):
-            hint = _close_matches(type_name, registries)
-            raise ConfigCheckError(
-                f'{cfg.filename}: `{path}.type` = {type_name!r} is not a '
-                f'registered component (scope {scope!r}). '
-                + (f'Did you mean {hint}?' if hint else
-                   'Is `custom_imports` missing the package that defines '
-                   'it?'))
-    for split in ('train', 'val', 'test'):
-        loader = cfg.get(f'{split}_dataloader')
-        if not loader:
-            continue
-        dataset = loader.get('dataset', {})
-        datasets = dataset.get('datasets', [dataset])  # ConcatDataset
-        for i, ds in enumerate(datasets):
-            root = ds.get('data_root')
-            if root and not osp.isdir(root):
-                raise ConfigCheckError(
-                    f'{cfg.filename}: `{split}_dataloader.dataset'
-                    f'{f".datasets[{i}]" if len(datasets) > 1 else ""}'
-                    f'.data_root` = {root!r} does not exist')
-    load_from = cfg.get('load_from')
-    if load_from and '://' not in str(load_from) and not osp.isfile(
-            load_from):
-        raise ConfigCheckError(
-            f'{cfg.filename}: `load_from` = {load_from!r}: no such '
-            'checkpoint file')
-
-
 def ensure_config_data(cfg: Config) -> None:
     """Generate the synthetic data named in ``cfg.synthetic_data`` if it
     is missing.
 
     ``synthetic_data`` holds the keyword arguments of
     :func:`hdr_mm.datasets.synthetic.ensure_synthetic_hands` (``out_dir``,
-    ``num_samples``, ...). Processes that start together wait on a lock
-    file beside ``out_dir`` so the data is generated once.
+    ``num_samples``, ...). The generator holds a lock per ``out_dir``, so
+    processes that start together generate the data once.
     """
     spec = cfg.get('synthetic_data')
     if not spec:
         return
     from hdr_mm.datasets.synthetic import ensure_synthetic_hands
-    spec = dict(spec)
-    out_dir = spec['out_dir']
-    os.makedirs(osp.dirname(osp.abspath(out_dir)), exist_ok=True)
-    with open(osp.abspath(out_dir).rstrip('/') + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            ensure_synthetic_hands(**spec)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    ensure_synthetic_hands(**dict(spec))
 
 
 def use_gloo_without_cuda(cfg: Config) -> None:
@@ -216,11 +111,13 @@ def build_runner(cfg: Config) -> Runner:
         cfg: The merged config, with ``work_dir`` and ``launcher`` set.
 
     Returns:
-        Runner: built from ``cfg`` (or by ``cfg.runner_type``).
+        Runner: an :class:`~hdr_mm.engine.runner.HDRRunner` (safe
+        checkpoint loading, atomic saving), or the ``cfg.runner_type``
+        that the config names.
     """
     ensure_config_data(cfg)
     check_config(cfg)
     use_gloo_without_cuda(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    return HDRRunner.from_cfg(cfg)

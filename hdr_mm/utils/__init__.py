@@ -1,9 +1,15 @@
+from .atomic_file import atomic_write, remove_stale_parts
 from .checkpoint import (CheckpointKeyError, check_keys, convert_state_dict,
                          load_reference_state_dict, save_mmengine_checkpoint)
+from .checkpoint_loading import (SAFE_CHECKPOINT_GLOBALS, UNSAFE_HELP,
+                                 UnsafeCheckpointError, checkpoint_loading,
+                                 load_local_checkpoint)
 from .version_check import check_stack_versions
 
 __all__ = [
-    'check_stack_versions', 'CheckpointKeyError', 'check_keys',
-    'convert_state_dict', 'load_reference_state_dict',
-    'save_mmengine_checkpoint'
+    'atomic_write', 'check_stack_versions', 'checkpoint_loading',
+    'CheckpointKeyError', 'check_keys', 'convert_state_dict',
+    'load_local_checkpoint', 'load_reference_state_dict',
+    'remove_stale_parts', 'SAFE_CHECKPOINT_GLOBALS',
+    'save_mmengine_checkpoint', 'UNSAFE_HELP', 'UnsafeCheckpointError'
 ]

@@ -7,12 +7,14 @@ distributed wrapper prefix every key with ``module.``. mmengine's
 unwrapping lives here, shared by every converter in
 ``tools/model_converters``.
 """
-import os
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Iterable, Mapping, Optional, Tuple
 
 import torch
+
+from .atomic_file import atomic_write
+from .checkpoint_loading import UnsafeCheckpointError, load_local_checkpoint
 
 
 class CheckpointKeyError(KeyError):
@@ -26,13 +28,18 @@ class CheckpointKeyError(KeyError):
 
 
 def load_reference_state_dict(path: str,
-                              map_location: str = 'cpu'
+                              map_location: str = 'cpu',
+                              unsafe_load: bool = False
                               ) -> 'OrderedDict[str, torch.Tensor]':
     """Load a state dict from one of the authors' checkpoint files.
 
     Args:
         path: The ``.pth``/``.pt`` file.
         map_location: Passed to :func:`torch.load`.
+        unsafe_load: Full unpickle instead of the weights-only load
+            (:func:`~hdr_mm.utils.checkpoint_loading.load_local_checkpoint`):
+            a crafted file can then run arbitrary code; only for trusted
+            files that the weights-only load refuses.
 
     Returns:
         OrderedDict: parameter name -> tensor, with any ``state_dict``
@@ -40,17 +47,19 @@ def load_reference_state_dict(path: str,
 
     Raises:
         FileNotFoundError: the file does not exist.
+        UnsafeCheckpointError: the file holds objects that a weights-only
+            load refuses (and ``unsafe_load`` is False).
         ValueError: the file cannot be unpickled (truncated or not a
             checkpoint) or holds no tensor state dict.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path}')
     try:
-        obj = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e:  # torch raises several types for bad files
-        raise ValueError(
-            f'cannot read checkpoint {path}: {type(e).__name__}: {e}. '
-            'Is the file complete?') from e
+        obj = load_local_checkpoint(path, map_location, unsafe=unsafe_load)
+    except UnsafeCheckpointError:
+        raise
+    except RuntimeError as e:  # unreadable: the message names the file
+        raise ValueError(str(e)) from e.__cause__
     if isinstance(obj, Mapping) and 'state_dict' in obj:
         obj = obj['state_dict']
     if not isinstance(obj, Mapping) or not obj or not all(
@@ -116,6 +125,9 @@ def save_mmengine_checkpoint(state_dict: Mapping[str, torch.Tensor],
     """Save a state dict as an mmengine checkpoint (``{'meta',
     'state_dict'}``), refusing to replace an existing file unless asked.
 
+    The file is written atomically (:func:`~hdr_mm.utils.atomic_file.
+    atomic_write`): a kill never leaves a truncated checkpoint.
+
     Args:
         state_dict: Parameters to save.
         path: Output file.
@@ -125,13 +137,8 @@ def save_mmengine_checkpoint(state_dict: Mapping[str, torch.Tensor],
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is False.
     """
-    if osp.exists(path) and not overwrite:
-        raise FileExistsError(
-            f'{path} exists; pass --overwrite to replace it')
-    tmp = path + '.tmp'
-    torch.save(dict(meta=meta or {}, state_dict=OrderedDict(state_dict)),
-               tmp)
-    os.replace(tmp, path)  # never leave a half-written checkpoint behind
+    ckpt = dict(meta=meta or {}, state_dict=OrderedDict(state_dict))
+    atomic_write(path, lambda tmp: torch.save(ckpt, tmp), overwrite)
 
 
 def shapes(state_dict: Mapping[str, torch.Tensor]) -> Dict[str, Tuple]:

@@ -24,7 +24,7 @@ def test_paper_pipeline_config():
         assert stage_input_size(stage, name) == 256
     # the InterHand2.6M test split and the tiny pipeline's metric
     ds = cfg.test_dataloader.dataset
-    assert ds.type == 'InterHand3DDataset'
+    assert ds.type == 'CheckedInterHand3DDataset'  # named file errors
     assert ds.ann_file == 'annotations/test/InterHand2.6M_test_data.json'
     mpjpe, mrrpe = cfg.test_evaluator
     assert mpjpe.type == 'HandMPJPEMetric'

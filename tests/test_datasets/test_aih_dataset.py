@@ -153,6 +153,33 @@ def test_syn_cfg_errors(synthetic_root, tmp_path):
         AIHDataset(str(root), render_dir=None, syn_dir='AIH_syn')
 
 
+class _Payload:
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+        return (os.mkdir, (self.marker, ))
+
+
+def test_crafted_syn_cfgs_cannot_run_code(synthetic_root, tmp_path):
+    """syn_cfgs are pickled; they are read with a restricted unpickler."""
+    root = _copy(synthetic_root, tmp_path)
+    cfg_path = root / 'AIH_syn/syn_cfgs/all_machine_annot_train_syn_cfgs.npy'
+    cfgs = list(np.load(cfg_path, allow_pickle=True))
+    assert len(AIHDataset(str(root), render_dir=None,
+                          syn_dir='AIH_syn')) == len(cfgs)
+    marker = tmp_path / 'pwned'
+    cfgs[0] = dict(cfgs[0], occlusion_rate=_Payload(marker))
+    np.save(cfg_path, np.array(cfgs, dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError,
+                       match=r'cannot load syn_cfgs .*posix.mkdir is not '
+                       'allowed'):
+        AIHDataset(str(root), render_dir=None, syn_dir='AIH_syn')
+    assert not marker.exists()
+
+
 def _first_render(root, side='r'):
     ds = AIHDataset(str(root), split='train', sides=(side, ),
                     pipeline=PIPELINE)

@@ -364,9 +364,9 @@ def build_pipeline(config: str, stage_configs: Dict[str, Optional[str]],
 
     # a quiet current logger: the stages' init_weights log every tensor
     MMLogger.get_instance('hdr_benchmark', log_level='WARNING')
+    from hdr_mm.engine.config_options import merge_cfg_options
     cfg = Config.fromfile(_resolve(config))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    merge_cfg_options(cfg, cfg_options)  # refuses keys nothing would read
     if cfg.model.get('type') != 'HDRPoseEstimator':
         raise ValueError(f'{config}: model.type must be HDRPoseEstimator, '
                          f'got {cfg.model.get("type")!r}')

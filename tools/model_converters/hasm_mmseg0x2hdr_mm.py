@@ -25,6 +25,8 @@ from mmengine.registry import init_default_scope
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
+from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -36,6 +38,8 @@ def parse_args(argv=None):
         '--config', help='hdr_mm HASM config to check the result against')
     parser.add_argument(
         '--overwrite', action='store_true', help='replace an existing dst')
+    parser.add_argument(
+        '--unsafe-load', action='store_true', help=UNSAFE_HELP)
     return parser.parse_args(argv)
 
 
@@ -70,7 +74,7 @@ def main(argv=None) -> int:
     from hdr_mm.models.hasm.checkpoint_conversion import convert_hasm_mmseg0x
     from hdr_mm.utils import (load_reference_state_dict,
                               save_mmengine_checkpoint)
-    src = load_reference_state_dict(args.src)
+    src = load_reference_state_dict(args.src, unsafe_load=args.unsafe_load)
     state_dict, dropped = convert_hasm_mmseg0x(src)
     if args.config:
         check_against_config(state_dict, args.config)

@@ -31,6 +31,7 @@ from hdr_mm.utils.checkpoint import (  # noqa: E402
     CheckpointKeyError,
     load_reference_state_dict,
     save_mmengine_checkpoint)
+from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
 
 DEFAULT_MODEL = dict(
     type='TopdownPoseEstimator',
@@ -47,6 +48,8 @@ def parse_args(argv=None):
         '(default: the paper SHPE model)')
     parser.add_argument(
         '--overwrite', action='store_true', help='replace DST if it exists')
+    parser.add_argument(
+        '--unsafe-load', action='store_true', help=UNSAFE_HELP)
     return parser.parse_args(argv)
 
 
@@ -58,7 +61,7 @@ def main(argv=None) -> int:
     model_cfg = Config.fromfile(args.config).model if args.config \
         else DEFAULT_MODEL
     model = MODELS.build(model_cfg)
-    src = load_reference_state_dict(args.src)
+    src = load_reference_state_dict(args.src, unsafe_load=args.unsafe_load)
     try:
         out = convert_shpe_detnet(src, model.state_dict())
     except (CheckpointKeyError, ValueError) as e:

@@ -25,6 +25,7 @@ from hdr_mm.models.tdr.converter import convert_tdr  # noqa: E402
 from hdr_mm.utils.checkpoint import (  # noqa: E402
     load_reference_state_dict,
     save_mmengine_checkpoint)
+from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
 
 
 def parse_args():
@@ -36,13 +37,16 @@ def parse_args():
     p.add_argument('--out', required=True, help='output .pth file')
     p.add_argument('--overwrite', action='store_true',
                    help='replace --out if it exists')
+    p.add_argument('--unsafe-load', action='store_true', help=UNSAFE_HELP)
     return p.parse_args()
 
 
 def main():
     args = parse_args()
-    gen = load_reference_state_dict(args.generator)
-    disc = (load_reference_state_dict(args.discriminator)
+    gen = load_reference_state_dict(args.generator,
+                                    unsafe_load=args.unsafe_load)
+    disc = (load_reference_state_dict(args.discriminator,
+                                      unsafe_load=args.unsafe_load)
             if args.discriminator else None)
     state = convert_tdr(gen, disc)
     save_mmengine_checkpoint(

@@ -5,7 +5,17 @@ so the output is deterministic for a seed and independent of the number
 of worker processes. Files are written into a temporary folder next to
 ``out_dir`` that is renamed to ``out_dir`` once ``meta.json`` is written:
 an interrupted run never leaves a half-written ``out_dir`` behind.
+
+A run holds a lock on ``<out_dir>.lock`` (``fcntl.flock``, released by
+the kernel when the process dies) from its first check of ``out_dir`` to
+the rename: a second run into the same ``out_dir`` waits, then finds the
+first one's dataset and, without ``overwrite``, refuses to replace it.
+The temporary folders of runs that were killed are removed by the next
+run into the same ``out_dir``.
 """
+import contextlib
+import fcntl
+import glob
 import json
 import multiprocessing
 import os
@@ -14,7 +24,7 @@ import shutil
 import tempfile
 import time
 from functools import partial
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Iterator, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -201,6 +211,68 @@ def _write_annotations(root: str, records: Sequence[dict],
     return stats
 
 
+def _tmp_prefix(out_dir: str) -> str:
+    """Name prefix of the temporary folders of runs into ``out_dir``."""
+    return osp.basename(out_dir) + '.tmp-'
+
+
+@contextlib.contextmanager
+def out_dir_lock(out_dir: str) -> Iterator[None]:
+    """Hold the lock of ``out_dir`` (the file ``<out_dir>.lock``).
+
+    Waits, saying so, while another process holds it. The kernel releases
+    the lock when its holder exits, even when it is killed.
+
+    Args:
+        out_dir: Absolute dataset folder.
+    """
+    path = out_dir.rstrip('/') + '.lock'
+    with open(path, 'a') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print_log(f'{out_dir}: another run is generating into it '
+                      f'(lock {path}); waiting for it to finish', 'current')
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _remove_stale_tmp_dirs_if_idle(out_dir: str) -> None:
+    """:func:`remove_stale_tmp_dirs` unless a run holds the lock now."""
+    out_dir = osp.abspath(out_dir)
+    pattern = osp.join(osp.dirname(out_dir), _tmp_prefix(out_dir) + '*')
+    if not glob.glob(pattern):
+        return
+    with open(out_dir.rstrip('/') + '.lock', 'a') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # a run is writing one of them
+        try:
+            remove_stale_tmp_dirs(out_dir)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def remove_stale_tmp_dirs(out_dir: str) -> None:
+    """Delete the temporary folders that killed runs into ``out_dir``
+    left behind. Call it holding :func:`out_dir_lock`: no other run can
+    be writing into one then.
+
+    Args:
+        out_dir: Absolute dataset folder.
+    """
+    pattern = osp.join(osp.dirname(out_dir), _tmp_prefix(out_dir) + '*')
+    for tmp in sorted(glob.glob(pattern)):
+        if osp.isdir(tmp):
+            print_log(f'removing {tmp}, left behind by an interrupted run',
+                      'current')
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def generate_synthetic_hands(out_dir: str,
                              num_samples: int,
                              img_size: int = 256,
@@ -226,7 +298,8 @@ def generate_synthetic_hands(out_dir: str,
         split_ratios: Fractions of train, val and test frames.
         workers: Worker processes (1 = in this process).
         overwrite: Replace an existing ``out_dir``. Without it an existing
-            ``out_dir`` raises :class:`FileExistsError`.
+            ``out_dir`` (also one that another run finished while this
+            one waited for the lock) raises :class:`FileExistsError`.
         progress: Show a tqdm progress bar.
 
     Returns:
@@ -245,15 +318,28 @@ def generate_synthetic_hands(out_dir: str,
         raise ValueError(f'split_ratios must be 3 fractions summing to 1, '
                          f'got {split_ratios}')
     out_dir = osp.abspath(out_dir)
-    if osp.exists(out_dir):
-        if not overwrite:
+    parent = osp.dirname(out_dir)
+    os.makedirs(parent, exist_ok=True)
+    with out_dir_lock(out_dir):
+        if osp.exists(out_dir) and not overwrite:
             raise FileExistsError(
                 f'{out_dir} already exists; pass overwrite=True '
                 '(--overwrite) to replace it or choose another out_dir')
-    parent = osp.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=osp.basename(out_dir) + '.tmp-',
-                           dir=parent)
+        remove_stale_tmp_dirs(out_dir)
+        return _generate(out_dir, num_samples, img_size, seed, (lo, hi),
+                         single_hand_ratio, split_ratios, workers,
+                         progress)
+
+
+def _generate(out_dir: str, num_samples: int, img_size: int, seed: int,
+              occlusion_range: Tuple[float, float], single_hand_ratio: float,
+              split_ratios: Sequence[float], workers: int,
+              progress: bool) -> dict:
+    """Write the dataset into a temporary folder and rename it onto
+    ``out_dir`` (replacing it); the caller holds the lock."""
+    lo, hi = occlusion_range
+    tmp = tempfile.mkdtemp(prefix=_tmp_prefix(out_dir),
+                           dir=osp.dirname(out_dir))
     args = dict(num_samples=int(num_samples), img_size=int(img_size),
                 seed=int(seed),
                 occlusion_range=[float(lo), float(hi)],
@@ -283,7 +369,7 @@ def generate_synthetic_hands(out_dir: str,
                     samples_per_s=round(num_samples / elapsed, 2))
         with open(osp.join(tmp, 'meta.json'), 'w') as f:
             json.dump(meta, f, indent=2)
-        if osp.exists(out_dir):  # overwrite=True, checked above
+        if osp.exists(out_dir):  # overwrite=True, checked under the lock
             shutil.rmtree(out_dir)
         os.rename(tmp, out_dir)
     except BaseException:
@@ -329,6 +415,7 @@ def ensure_synthetic_hands(out_dir: str, **kwargs) -> dict:
                 raise ValueError(
                     f'{out_dir} was generated with {k}={have}, but {k}={v} '
                     'was asked for; delete the folder or use another one')
+        _remove_stale_tmp_dirs_if_idle(out_dir)
         return meta
     if osp.exists(out_dir):
         raise FileExistsError(

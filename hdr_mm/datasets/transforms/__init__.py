@@ -4,6 +4,7 @@ from .crop_both_hands import CropBothHands
 from .hand_seg_transforms import LoadHandAmodalMasks, PackHandSegInputs
 from .loading_aih import LoadAIHSample, syn_aug_matrix
 from .loading_hdr_targets import LoadHDRTargets
+from .loading_image import LoadCheckedImage
 from .mask_algebra import TDRMaskAlgebra, target_side
 from .mirror import MirrorToRight
 from .mirror_hand_crop import MirrorHandCrop
@@ -12,5 +13,6 @@ __all__ = [
     'PackTDRInputs', 'GetHandBBox', 'WarpExtraKeys', 'LoadAIHSample',
     'syn_aug_matrix', 'TDRMaskAlgebra', 'target_side', 'MirrorToRight',
     'MirrorHandCrop', 'CropBothHands', 'LoadHandAmodalMasks',
-    'PackHandSegInputs', 'LoadHDRTargets', 'PackHDRInputs'
+    'PackHandSegInputs', 'LoadHDRTargets', 'PackHDRInputs',
+    'LoadCheckedImage'
 ]

@@ -2,7 +2,7 @@
 
 Pipeline (see ``configs/hasm``)::
 
-    LoadImageFromFile            mmcv: results['img'] (H, W, 3) BGR uint8
+    LoadCheckedImage             results['img'] (H, W, 3) BGR uint8
     mmseg.LoadHandAmodalMasks    results['gt_seg_map'] (H, W, 4) uint8 0/1
     mmseg.CropBothHands          square crop around both hands, out_size^2
                                  (crop_both_hands.py, shared with HDR)

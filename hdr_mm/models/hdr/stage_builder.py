@@ -6,13 +6,19 @@ be swapped for another model by pointing at another config/checkpoint.
 """
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional, Tuple, Union
 
+import torch
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.runner import load_checkpoint
+from mmengine.registry import DefaultScope
+from mmengine.runner.checkpoint import (_load_checkpoint,
+                                        _load_checkpoint_to_model)
 
 from mmpose.registry import MODELS
+
+#: The stages of ``HDRPoseEstimator``, in pipeline order.
+STAGES = ('hasm', 'tdr', 'shpe')
 
 
 class StageCheckpointError(RuntimeError):
@@ -73,10 +79,55 @@ def stage_input_size(cfg: Config, name: str) -> int:
                    'nor `crop_size`')
 
 
+def load_stage_config(name: str,
+                      config: str,
+                      cfg_options: Optional[dict] = None) -> Config:
+    """Read a stage's config, merge its options and check it.
+
+    Args:
+        name: Stage name for messages.
+        config: Path of the stage's config file (see
+            :func:`resolve_config_path`).
+        cfg_options: Overrides, checked like ``--cfg-options``.
+
+    Returns:
+        Config: the stage config, with ``filename`` set.
+
+    Raises:
+        FileNotFoundError: the config does not exist.
+        KeyError: it has no ``model``.
+        ConfigOptionError: an option would be ignored.
+        ConfigCheckError: a ``type`` is not registered.
+    """
+    from hdr_mm.engine.config_check import check_types
+    from hdr_mm.engine.config_options import (ConfigOptionError,
+                                              merge_cfg_options)
+    config = resolve_config_path(name, config)
+    cfg = Config.fromfile(config)
+    try:
+        merge_cfg_options(cfg, cfg_options)
+    except ConfigOptionError as e:
+        raise ConfigOptionError(f'{name} stage ({config}), cfg_options: '
+                                f'{e}') from None
+    if 'model' not in cfg:
+        raise KeyError(f'{name} stage: {config} has no `model`')
+    check_types(cfg)
+    return cfg
+
+
+def _build_model(cfg: Config) -> nn.Module:
+    """Build ``cfg.model`` in the config's default scope (mmpose when it
+    names none), whatever scope the caller is in."""
+    with DefaultScope.overwrite_default_scope(
+            cfg.get('default_scope', None) or 'mmpose'):
+        return MODELS.build(cfg.model)
+
+
 def build_stage(name: str,
                 config: str,
                 checkpoint: Optional[str] = None,
-                cfg_options: Optional[dict] = None) -> nn.Module:
+                cfg_options: Optional[dict] = None,
+                unsafe_load: Optional[bool] = None) -> nn.Module:
     """Build a stage's model from a config file and load its weights.
 
     Args:
@@ -85,32 +136,36 @@ def build_stage(name: str,
         checkpoint: Weights to load strictly; None keeps the model's
             initialisation (for tests and for untrained baselines).
         cfg_options: Overrides merged into the stage config first.
+        unsafe_load: Read ``checkpoint`` with a full unpickle (a crafted
+            file can then run arbitrary code); None keeps the mode of an
+            enclosing :func:`~hdr_mm.utils.checkpoint_loading.
+            checkpoint_loading` (weights-only when there is none).
 
     Returns:
         nn.Module: the stage model in eval mode.
 
     Raises:
         FileNotFoundError: the config or the checkpoint does not exist.
+        UnsafeCheckpointError: the checkpoint holds objects that a
+            weights-only load refuses.
         StageCheckpointError: the checkpoint's keys or shapes do not match
             the model (naming the stage, both files and the keys).
     """
-    config = resolve_config_path(name, config)
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    if 'model' not in cfg:
-        raise KeyError(f'{name} stage: {config} has no `model`')
-    model = MODELS.build(cfg.model)
+    from hdr_mm.utils.checkpoint_loading import checkpoint_loading
+    cfg = load_stage_config(name, config, cfg_options)
+    config = cfg.filename
+    model = _build_model(cfg)
     if checkpoint is None:
         model.init_weights()
     else:
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(
                 f'{name} stage: checkpoint file not found: {checkpoint}')
+        with checkpoint_loading(unsafe=unsafe_load):
+            ckpt = _load_checkpoint(checkpoint, map_location='cpu',
+                                    logger='silent')
         try:
-            load_checkpoint(
-                model, checkpoint, map_location='cpu', strict=True,
-                logger='silent')
+            _load_checkpoint_to_model(model, ckpt, strict=True)
         except RuntimeError as e:
             raise StageCheckpointError(
                 f'{name} stage: checkpoint {checkpoint} does not match the '
@@ -119,36 +174,120 @@ def build_stage(name: str,
     return model.eval()
 
 
-def combine_stage_checkpoints(checkpoints: Dict[str, str], out_file: str,
-                              overwrite: bool = False) -> Dict[str, int]:
+def _stage_shapes(name: str, spec: Mapping) -> Tuple[str, Dict[str, Tuple]]:
+    """Config file and ``key -> shape`` of a stage model as its pipeline
+    entry ``spec`` (``config``, ``cfg_options``) builds it."""
+    cfg = load_stage_config(name, spec['config'], spec.get('cfg_options'))
+    model = _build_model(cfg)
+    return cfg.filename, {
+        k: tuple(v.shape)
+        for k, v in model.state_dict().items()
+    }
+
+
+def _stage_state_dict(name: str, path: str) -> Mapping[str, torch.Tensor]:
+    """The tensors of a stage checkpoint (inside ``checkpoint_loading``)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'{name} stage: checkpoint file not found: {path}')
+    ckpt = _load_checkpoint(path, map_location='cpu', logger='silent')
+    sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, Mapping) else ckpt
+    if not isinstance(sd, Mapping) or not sd or not all(
+            isinstance(v, torch.Tensor) for v in sd.values()):
+        raise StageCheckpointError(
+            f'{name} stage: {path} holds no state dict of tensors (not a '
+            'checkpoint of a trained stage)')
+    return sd
+
+
+def _mismatch(sd: Mapping[str, torch.Tensor],
+              shapes: Mapping[str, Tuple]) -> Optional[str]:
+    """What differs between a state dict and a model's ``key -> shape``."""
+    missing = sorted(set(shapes) - set(sd))
+    unexpected = sorted(set(sd) - set(shapes))
+    wrong = sorted(k for k in set(sd) & set(shapes)
+                   if tuple(sd[k].shape) != shapes[k])
+    if not (missing or unexpected or wrong):
+        return None
+    return (f'{len(missing)} missing key(s) {missing[:5]}, '
+            f'{len(unexpected)} unexpected key(s) {unexpected[:5]}, '
+            f'{len(wrong)} shape mismatch(es) {wrong[:5]}')
+
+
+def combine_stage_checkpoints(checkpoints: Dict[str, str],
+                              out_file: str,
+                              config: Union[str, Config],
+                              overwrite: bool = False,
+                              unsafe_load: bool = False) -> Dict[str, int]:
     """Write one checkpoint for :class:`HDRPoseEstimator` from the
     checkpoints that each stage's training wrote.
 
     The stages are submodules ``hasm``, ``tdr`` and ``shpe`` of the
     pipeline model, so their keys are prefixed with the stage name; the
     result loads with ``tools/test.py CONFIG CHECKPOINT`` like any mmpose
-    model.
+    model. Each stage checkpoint is checked first against the model that
+    the pipeline config builds for that stage (keys and shapes), so a
+    swapped or foreign file is refused before anything is written.
 
     Args:
-        checkpoints: Stage name -> mmengine checkpoint file.
+        checkpoints: Stage name -> mmengine checkpoint file; every stage
+            of the config's model must be given.
         out_file: Output file; never replaced unless ``overwrite``.
+        config: The pipeline config (file or ``Config``) the result is
+            for.
         overwrite: Replace ``out_file`` if it exists.
+        unsafe_load: Read the stage checkpoints with a full unpickle (a
+            crafted file can then run arbitrary code).
 
     Returns:
         dict: stage name -> number of tensors taken from it.
-    """
-    from mmengine.runner import CheckpointLoader
 
+    Raises:
+        FileNotFoundError: a checkpoint or config does not exist.
+        UnsafeCheckpointError: a checkpoint holds objects that a
+            weights-only load refuses.
+        StageCheckpointError: a stage is missing, unknown, or its
+            checkpoint does not fit its config.
+        FileExistsError: ``out_file`` exists and ``overwrite`` is False.
+    """
     from hdr_mm.utils import save_mmengine_checkpoint
+    from hdr_mm.utils.checkpoint_loading import checkpoint_loading
+    if osp.exists(out_file) and not overwrite:
+        raise FileExistsError(
+            f'{out_file} exists; pass --overwrite to replace it')
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    where = cfg.filename or 'the config'
+    specs = {s: cfg.model.get(s) for s in STAGES}
+    unknown = sorted(set(checkpoints) - set(STAGES))
+    if unknown:
+        raise StageCheckpointError(f'unknown stage(s) {unknown}; the '
+                                   f'stages are {list(STAGES)}')
+    for stage in STAGES:
+        if specs[stage] is None and stage in checkpoints:
+            raise StageCheckpointError(
+                f'a {stage} checkpoint was given but the model of {where} '
+                f'has no {stage} stage')
+        if specs[stage] is not None and stage not in checkpoints:
+            raise StageCheckpointError(
+                f'no {stage} checkpoint: the model of {where} has a {stage} '
+                'stage, and a pipeline checkpoint without it would not load')
+    shapes = {s: _stage_shapes(s, specs[s]) for s in checkpoints}
     state_dict, counts = OrderedDict(), {}
-    for stage, path in checkpoints.items():
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'{stage} stage: checkpoint file not found: {path}')
-        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-        sd = ckpt.get('state_dict', ckpt)
-        counts[stage] = len(sd)
-        state_dict.update((f'{stage}.{k}', v) for k, v in sd.items())
+    with checkpoint_loading(unsafe=unsafe_load):
+        for stage, path in checkpoints.items():
+            sd = _stage_state_dict(stage, path)
+            problem = _mismatch(sd, shapes[stage][1])
+            if problem:
+                fits = [s for s in checkpoints
+                        if s != stage and not _mismatch(sd, shapes[s][1])]
+                raise StageCheckpointError(
+                    f'{stage} checkpoint {path} does not fit the {stage} '
+                    f'stage of {where} (model of {shapes[stage][0]}): '
+                    f'{problem}' + (f'. It fits the {fits[0]} stage: were '
+                                    f'the {stage} and {fits[0]} checkpoints '
+                                    'swapped?' if fits else ''))
+            counts[stage] = len(sd)
+            state_dict.update((f'{stage}.{k}', v) for k, v in sd.items())
     save_mmengine_checkpoint(
         state_dict, out_file, meta=dict(stages=dict(checkpoints)),
         overwrite=overwrite)

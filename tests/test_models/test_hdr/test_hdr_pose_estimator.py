@@ -294,11 +294,11 @@ def test_combined_checkpoint_loads_and_mismatch_is_named(model, tmp_path):
         torch.save(dict(state_dict=getattr(model, stage).state_dict()),
                    paths[stage])
     out = str(tmp_path / 'hdr.pth')
-    counts = combine_stage_checkpoints(paths, out)
+    counts = combine_stage_checkpoints(paths, out, CONFIG)
     assert counts['shpe'] == len(model.shpe.state_dict())
     with pytest.raises(FileExistsError):
-        combine_stage_checkpoints(paths, out)  # never replaced silently
-    sd = torch.load(out, weights_only=False)['state_dict']
+        combine_stage_checkpoints(paths, out, CONFIG)  # never replaced
+    sd = torch.load(out, weights_only=True)['state_dict']
     model.load_state_dict(sd)
     del sd['tdr.generator.' + next(iter(model.tdr.generator.state_dict()))]
     with pytest.raises(StageCheckpointError, match='1 missing'):

@@ -4,11 +4,11 @@ import pytest
 import torch
 from mmengine.optim import OptimWrapperDict
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
 from torch.utils.data import Dataset
 
 import hdr_mm  # noqa: F401  (registers the TDR components)
+from hdr_mm.engine import HDRRunner
 from mmpose.registry import DATASETS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 
 init_default_scope('mmpose')
@@ -147,7 +147,9 @@ class ToyTDRDataset(Dataset):
 
 
 def _runner(work_dir, max_iters, resume):
-    return Runner(
+    # hdr_mm's Runner (what tools/train.py builds): mmengine's own reads
+    # checkpoints with torch's bare weights-only load, which refuses them
+    return HDRRunner(
         model=MODEL,
         work_dir=str(work_dir),
         train_dataloader=dict(

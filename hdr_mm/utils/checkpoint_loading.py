@@ -1,0 +1,243 @@
+"""Loading checkpoints without running code from them.
+
+Unpickling a ``.pth`` file can run any code the file names (a crafted
+``__reduce__`` calls ``os.system``), which is why torch >= 2.6 loads with
+``weights_only=True``: only tensors, containers and an allow-list of
+globals. The checkpoints that mmengine 0.10.7 writes hold a few more
+objects (in ``meta``, ``message_hub`` and the optimizer/scheduler
+states), so torch refuses them by default. Those objects are listed in
+:data:`SAFE_CHECKPOINT_GLOBALS`: they were found by saving checkpoints
+with the Runner for each stage config and asking
+:func:`torch.serialization.get_unsafe_globals_in_checkpoint`, and none of
+them runs code when it is rebuilt.
+
+:func:`checkpoint_loading` is a context: inside it, mmengine's loader for
+local files (used by ``load_checkpoint``, ``Runner.load_checkpoint``,
+``Runner.resume`` and the inferencers) reads with ``weights_only=True``
+and exactly these globals allowed; a file that needs anything else is
+refused with an error naming the file, the globals and the opt-in.
+``unsafe=True`` (the tools' ``--unsafe-load``, the APIs'
+``unsafe_load=True``) is the explicit opt-in to a full unpickle, for
+checkpoints of a trusted origin written by other programs.
+
+Nothing happens at import: outside the context ``torch.load`` and
+mmengine's ``CheckpointLoader`` behave as their authors made them.
+"""
+import contextlib
+import os.path as osp
+import pickle
+import threading
+from typing import Any, Callable, Iterator, List, Optional
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+#: The tools' option and the APIs' argument that allow a full unpickle.
+UNSAFE_FLAG = '--unsafe-load'
+UNSAFE_ARG = 'unsafe_load=True'
+UNSAFE_HELP = (
+    'read checkpoints with a full unpickle (torch.load(weights_only=False))'
+    ' instead of the default weights-only load. DANGEROUS: a checkpoint '
+    'can then run arbitrary code on this machine; use it only for a file '
+    'of a trusted origin that the weights-only load refuses. Checkpoints '
+    "that hdr_mm's configs write load without it.")
+
+#: The statistics methods a ``HistoryBuffer`` has by default (and so
+#: pickles by name).
+HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
+
+
+def history_buffer_method(owner: Any, name: str) -> Callable:
+    """What ``builtins.getattr`` may do while a checkpoint is unpickled.
+
+    A ``HistoryBuffer`` of the message hub pickles its statistics methods
+    as ``getattr(HistoryBuffer, 'mean')``. A free ``getattr`` would hand a
+    crafted file any object reachable from the allowed ones (e.g. the
+    ``builtins`` module, whose functions ``HistoryBuffer.__setstate__``
+    would install as statistics methods), so only these lookups are
+    allowed.
+
+    Args:
+        owner: Must be ``HistoryBuffer``.
+        name: One of :data:`HISTORY_BUFFER_METHODS`.
+
+    Returns:
+        The method.
+
+    Raises:
+        pickle.UnpicklingError: anything else.
+    """
+    if owner is not HistoryBuffer or name not in HISTORY_BUFFER_METHODS:
+        raise pickle.UnpicklingError(
+            f'getattr({owner!r:.60}, {name!r:.60}) is not allowed in a '
+            'checkpoint (only the HistoryBuffer statistics methods '
+            f'{HISTORY_BUFFER_METHODS} are)')
+    return getattr(HistoryBuffer, name)
+
+
+#: Every global that the checkpoints of the hdr_mm stage configs hold
+#: besides what torch allows by default (found with ``torch.serialization.
+#: get_unsafe_globals_in_checkpoint`` on checkpoints the Runner wrote for
+#: each small stage config, and on one with mmpose's InterHand3D meta):
+#: numpy arrays and scalars (dataset meta, message-hub values) with the
+#: classes of their dtypes (a dtype is rebuilt with BUILD; float32,
+#: float64, int64 and uint8 occur), ``bytes`` (the data of an empty
+#: array), the message hub's ``HistoryBuffer`` and ``getattr`` restricted
+#: to the lookups a ``HistoryBuffer`` pickles
+#: (:func:`history_buffer_method`).
+SAFE_CHECKPOINT_GLOBALS: List[Any] = [
+    np.core.multiarray._reconstruct,
+    np.core.multiarray.scalar,
+    np.ndarray,
+    np.dtype,
+    *(type(np.dtype(code)) for code in ('float32', 'float64', 'int64',
+                                        'uint8')),
+    bytes,
+    HistoryBuffer,
+    (history_buffer_method, 'builtins.getattr'),
+]
+
+
+def _global_name(obj: Any) -> str:
+    """The ``module.name`` under which an allow-list entry is found."""
+    if isinstance(obj, tuple):
+        return obj[1]
+    return f'{obj.__module__}.{obj.__qualname__}'
+
+
+_state = threading.local()
+_scheme_lock = threading.Lock()
+_scheme_users = 0
+_saved_loader: Optional[Callable] = None
+
+
+class UnsafeCheckpointError(RuntimeError):
+    """A checkpoint holds objects that a weights-only load refuses."""
+
+
+def _unsafe_mode() -> bool:
+    """Whether the innermost :func:`checkpoint_loading` allows a full
+    unpickle (False outside any)."""
+    stack = getattr(_state, 'stack', None)
+    return bool(stack and stack[-1])
+
+
+def _refused_globals(filename: str) -> List[str]:
+    """Globals of a checkpoint outside torch's and hdr_mm's allow-lists
+    (read from the pickle opcodes, nothing is executed)."""
+    allowed = {_global_name(g) for g in SAFE_CHECKPOINT_GLOBALS}
+    try:
+        found = torch.serialization.get_unsafe_globals_in_checkpoint(
+            filename)
+    except Exception:  # not a zip checkpoint: the caller's error stands
+        return []
+    return [g for g in found if g not in allowed]
+
+
+def load_local_checkpoint(filename: str,
+                          map_location: Optional[Any] = None,
+                          unsafe: bool = False) -> Any:
+    """Read a local checkpoint file, by default without running code.
+
+    Args:
+        filename: Path (``~`` expanded).
+        map_location: Passed to :func:`torch.load`.
+        unsafe: Full unpickle (``weights_only=False``). Only for trusted
+            files: a crafted file runs arbitrary code.
+
+    Returns:
+        The object stored in the file.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        UnsafeCheckpointError: it holds objects outside the allow-list
+            (naming the file, the objects and the opt-in).
+        RuntimeError: it cannot be read (truncated, not a checkpoint),
+            naming the file.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    try:
+        if unsafe:
+            return torch.load(
+                filename, map_location=map_location, weights_only=False)
+        marked = set(torch.serialization.get_safe_globals())
+        extra = [g for g in SAFE_CHECKPOINT_GLOBALS if g not in marked]
+        with torch.serialization.safe_globals(extra):
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+    except Exception as e:
+        if unsafe or 'Weights only load failed' not in str(e):
+            raise RuntimeError(
+                f'cannot read checkpoint {filename} '
+                f'({type(e).__name__}: {e}); is the file complete?') from e
+        refused = _refused_globals(filename)
+        what = (f'{refused}, which a weights-only load does not allow'
+                if refused else
+                f'objects that a weights-only load does not allow '
+                f'({_weights_only_reason(e)})')
+        raise UnsafeCheckpointError(
+            f'refused to load checkpoint {filename}: it holds {what} '
+            '(unpickling them could run arbitrary code). If the file comes '
+            f'from a source you trust, pass {UNSAFE_FLAG} to the tool or '
+            f'{UNSAFE_ARG} to the API.') from None
+
+
+def _weights_only_reason(e: Exception) -> str:
+    """The unpickler's own reason inside torch's long message."""
+    text = str(e)
+    start = text.find('WeightsUnpickler error:')
+    if start < 0:
+        return text[:200]
+    text = text[start + len('WeightsUnpickler error:'):]
+    return text.split('Check the documentation')[0].strip()[:300]
+
+
+def _scoped_loader(filename: str,
+                   map_location: Optional[Any] = None) -> Any:
+    """mmengine's local-file loader while a context is active."""
+    return load_local_checkpoint(filename, map_location, _unsafe_mode())
+
+
+@contextlib.contextmanager
+def checkpoint_loading(unsafe: Optional[bool] = None) -> Iterator[None]:
+    """Route mmengine's local checkpoint loading through
+    :func:`load_local_checkpoint` while the context is open.
+
+    Contexts nest: the innermost one decides. Leaving the outermost one
+    gives mmengine back its own loader.
+
+    Args:
+        unsafe: True allows a full unpickle (the explicit opt-in), False
+            forbids it, None keeps the mode of the enclosing context
+            (weights-only when there is none).
+
+    Yields:
+        None
+    """
+    global _scheme_users, _saved_loader
+    stack = getattr(_state, 'stack', None)
+    if stack is None:
+        stack = _state.stack = []
+    stack.append(_unsafe_mode() if unsafe is None else bool(unsafe))
+    with _scheme_lock:
+        if _scheme_users == 0:
+            _saved_loader = CheckpointLoader._schemes.get('')
+            CheckpointLoader.register_scheme('', _scoped_loader, force=True)
+        _scheme_users += 1
+    try:
+        yield
+    finally:
+        stack.pop()
+        with _scheme_lock:
+            _scheme_users -= 1
+            if _scheme_users == 0:
+                if _saved_loader is None:
+                    CheckpointLoader._schemes.pop('', None)
+                else:
+                    CheckpointLoader.register_scheme(
+                        '', _saved_loader, force=True)
+                _saved_loader = None

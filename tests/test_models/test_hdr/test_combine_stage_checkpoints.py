@@ -1,0 +1,51 @@
+"""The combiner checks each stage checkpoint against the pipeline config
+before writing anything."""
+import os.path as osp
+
+import pytest
+import torch
+
+from hdr_mm.models.hdr.stage_builder import (StageCheckpointError,
+                                             combine_stage_checkpoints)
+
+CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
+
+
+@pytest.fixture(scope='module')
+def stages(hdr_pipeline_checkpoint):
+    folder = osp.dirname(hdr_pipeline_checkpoint)
+    return {s: osp.join(folder, f'{s}.pth') for s in ('hasm', 'tdr', 'shpe')}
+
+
+def test_swapped_stages_are_named(stages, tmp_path):
+    out = str(tmp_path / 'hdr.pth')
+    swapped = dict(stages, hasm=stages['tdr'], tdr=stages['hasm'])
+    with pytest.raises(StageCheckpointError) as e:
+        combine_stage_checkpoints(swapped, out, CONFIG)
+    msg = str(e.value)
+    assert msg.startswith(f'hasm checkpoint {stages["tdr"]} does not fit')
+    assert 'missing key(s)' in msg and 'It fits the tdr stage' in msg
+    assert not osp.exists(out)
+
+
+def test_bogus_missing_and_unknown_stages(stages, tmp_path):
+    out = str(tmp_path / 'hdr.pth')
+    bogus = str(tmp_path / 'bogus.pth')
+    torch.save(dict(step=3, note='not weights'), bogus)
+    with pytest.raises(StageCheckpointError,
+                       match='shpe stage: .*bogus.pth holds no state dict'):
+        combine_stage_checkpoints(dict(stages, shpe=bogus), out, CONFIG)
+    shapes = str(tmp_path / 'shapes.pth')
+    sd = torch.load(stages['shpe'], weights_only=True)['state_dict']
+    key = next(k for k, v in sd.items() if v.dim() == 4)
+    sd[key] = torch.zeros(1, 1, 1, 1)
+    torch.save(dict(state_dict=sd), shapes)
+    with pytest.raises(StageCheckpointError,
+                       match=rf'1 shape mismatch\(es\) \[{key!r}\]'):
+        combine_stage_checkpoints(dict(stages, shpe=shapes), out, CONFIG)
+    with pytest.raises(StageCheckpointError, match='no tdr checkpoint'):
+        combine_stage_checkpoints(dict(hasm=stages['hasm'],
+                                       shpe=stages['shpe']), out, CONFIG)
+    with pytest.raises(StageCheckpointError, match=r"unknown stage\(s\)"):
+        combine_stage_checkpoints(dict(stages, detector=bogus), out, CONFIG)
+    assert not osp.exists(out)

@@ -1,0 +1,136 @@
+"""Weights-only checkpoint loading: what mmengine writes loads, a crafted
+pickle does not run, and importing hdr_mm changes nothing."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
+
+from hdr_mm.utils.checkpoint_loading import (SAFE_CHECKPOINT_GLOBALS,
+                                             UnsafeCheckpointError,
+                                             checkpoint_loading,
+                                             load_local_checkpoint)
+
+
+def test_import_has_no_process_wide_effect():
+    """In a fresh process: after ``import hdr_mm`` mmengine's loader for
+    local files is its own and torch's allow-list holds nothing of
+    hdr_mm's."""
+    code = ('import torch, hdr_mm; '
+            'from mmengine.runner.checkpoint import CheckpointLoader, '
+            'load_from_local; '
+            'from hdr_mm.utils import SAFE_CHECKPOINT_GLOBALS as ours; '
+            "assert CheckpointLoader._schemes[''] is load_from_local; "
+            'marked = torch.serialization.get_safe_globals(); '
+            'assert not [g for g in ours if g in marked]; '
+            "print('ok')")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONPATH=root))
+    assert out.stdout.strip() == 'ok', out.stderr[-2000:]
+
+
+def test_crafted_pickle_is_refused_and_names_the_opt_in(
+        tmp_path, crafted_checkpoint):
+    marker = tmp_path / 'pwned'
+    path = crafted_checkpoint(tmp_path / 'evil.pth', marker)
+    with pytest.raises(UnsafeCheckpointError) as e:
+        load_local_checkpoint(path)
+    msg = str(e.value)
+    assert 'evil.pth' in msg and 'posix.mkdir' in msg
+    assert '--unsafe-load' in msg and 'unsafe_load=True' in msg
+    with pytest.raises(UnsafeCheckpointError), checkpoint_loading():
+        load_checkpoint(torch.nn.Linear(1, 2), path)
+    assert not marker.exists()
+    # the explicit opt-in unpickles fully (and so runs the payload)
+    with checkpoint_loading(unsafe=True):
+        load_checkpoint(torch.nn.Module(), path, strict=False)
+    assert marker.exists()
+
+
+def test_allowed_objects_load_and_safe_globals_are_restored(tmp_path):
+    path = str(tmp_path / 'ok.pth')
+    torch.save(
+        dict(meta=dict(flip=np.array([1, 0], np.int64), score=np.float64(.5),
+                       colors=np.zeros((2, 3), np.uint8),
+                       sigmas=np.array([], np.float32)),
+             state_dict=dict(w=torch.zeros(1))), path)
+    before = list(torch.serialization.get_safe_globals())
+    ckpt = load_local_checkpoint(path)
+    assert ckpt['meta']['score'] == 0.5
+    assert ckpt['meta']['colors'].shape == (2, 3)
+    assert torch.serialization.get_safe_globals() == before
+    # globals a caller had marked safe stay marked
+    torch.serialization.add_safe_globals([np.ndarray])
+    try:
+        load_local_checkpoint(path)
+        assert np.ndarray in torch.serialization.get_safe_globals()
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(before)
+
+
+def test_objects_outside_the_list_are_refused_with_the_reason(tmp_path):
+    path = str(tmp_path / 'other.pth')
+    torch.save(dict(meta=dict(names=np.array(['a', 'b']))), path)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=r'other.pth.*StrDType.*--unsafe-load'):
+        load_local_checkpoint(path)
+    # a free getattr is not allowed, only HistoryBuffer's lookups
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    class Sneaky:
+
+        def __reduce__(self):
+            return (getattr, (HistoryBuffer, '__init__'))
+
+    torch.save(dict(meta=Sneaky()), path)
+    with pytest.raises(UnsafeCheckpointError, match="'__init__'"):
+        load_local_checkpoint(path)
+
+
+def test_contexts_nest_and_give_mmengine_its_loader_back(
+        tmp_path, crafted_checkpoint):
+    marker = tmp_path / 'pwned'
+    path = crafted_checkpoint(tmp_path / 'evil.pth', marker)
+    assert CheckpointLoader._schemes[''] is load_from_local
+    with checkpoint_loading(unsafe=True):
+        with checkpoint_loading():  # None: inherits the opt-in
+            CheckpointLoader.load_checkpoint(path)
+        os.rmdir(marker)
+        with checkpoint_loading(unsafe=False):  # explicitly safe inside
+            with pytest.raises(UnsafeCheckpointError):
+                CheckpointLoader.load_checkpoint(path)
+    assert not marker.exists()
+    assert CheckpointLoader._schemes[''] is load_from_local
+
+
+def test_unreadable_file_is_named(tmp_path):
+    path = tmp_path / 'cut.pth'
+    torch.save(dict(state_dict=dict(w=torch.ones(100))), str(path))
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(RuntimeError, match='cannot read checkpoint .*cut.pth'):
+        load_local_checkpoint(str(path))
+    with pytest.raises(FileNotFoundError, match='absent.pth'):
+        load_local_checkpoint(str(tmp_path / 'absent.pth'))
+
+
+def test_allow_list_is_what_runner_checkpoints_hold(runner_checkpoint):
+    """Every global of a checkpoint written by mmengine's Runner is on the
+    allow-list, and loads weights-only."""
+    names = {
+        g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
+        for g in SAFE_CHECKPOINT_GLOBALS
+    }
+    found = set(
+        torch.serialization.get_unsafe_globals_in_checkpoint(
+            runner_checkpoint))
+    assert found and found <= names
+    ckpt = load_local_checkpoint(runner_checkpoint)
+    assert {'meta', 'state_dict', 'message_hub', 'optimizer',
+            'param_schedulers'} <= set(ckpt)
