@@ -16,6 +16,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from torch import nn
 
+import hdr_mm.engine.hooks  # noqa: F401  (registers the hooks)
 from hdr_mm.utils.atomic_file import atomic_write
 from hdr_mm.utils.checkpoint_loading import checkpoint_loading
 
@@ -32,10 +33,23 @@ class HDRRunner(Runner):
       tools' ``--unsafe-load``) opted in to a full unpickle;
     - saves checkpoints to a local folder atomically
       (:func:`~hdr_mm.utils.atomic_file.atomic_write`), so a kill never
-      leaves a truncated checkpoint.
+      leaves a truncated checkpoint;
+    - uses :class:`~hdr_mm.engine.hooks.KeepUntilSavedCheckpointHook` for
+      mmengine's ``CheckpointHook`` (an outdated checkpoint is deleted
+      only once the new one is written).
 
     Arguments are those of :class:`~mmengine.runner.Runner`.
     """
+
+    def __init__(self, *args, default_hooks: Optional[dict] = None,
+                 **kwargs) -> None:
+        ckpt = (default_hooks or {}).get('checkpoint')
+        if isinstance(ckpt, dict) and ckpt.get('type') in (
+                'CheckpointHook', 'mmengine.CheckpointHook'):
+            default_hooks = dict(default_hooks)
+            default_hooks['checkpoint'] = dict(
+                ckpt, type='KeepUntilSavedCheckpointHook')
+        super().__init__(*args, default_hooks=default_hooks, **kwargs)
 
     def train(self) -> nn.Module:
         """Train as the Runner does, loading checkpoints safely."""

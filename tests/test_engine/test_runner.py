@@ -63,7 +63,7 @@ KILLED_SAVE = textwrap.dedent('''
         save(checkpoint, filename, **kwargs)
 
     runner_module.save_checkpoint = killed
-    HDRRunner(**_tiny_runner_cfg({work!r})).train()
+    HDRRunner(**_tiny_runner_cfg({work!r}, **{overrides!r})).train()
 ''')
 
 
@@ -71,7 +71,7 @@ def test_a_kill_during_save_leaves_no_truncated_checkpoint(
         tmp_path, tiny_runner_cfg):
     work = str(tmp_path / 'work')
     script = KILLED_SAVE.format(root=ROOT, tests=osp.join(ROOT, 'tests'),
-                                work=work)
+                                work=work, overrides={})
     proc = subprocess.run([sys.executable, '-c', script],
                           capture_output=True, text=True)
     assert proc.returncode == -9, proc.stderr[-3000:]
@@ -85,3 +85,33 @@ def test_a_kill_during_save_leaves_no_truncated_checkpoint(
     runner.train()
     files = os.listdir(work)
     assert 'iter_2.pth' in files and not [f for f in files if '.part' in f]
+
+
+def test_a_kill_during_save_keeps_the_previous_checkpoint(tmp_path):
+    """With max_keep_ckpts=1 mmengine deletes iter_1.pth before writing
+    iter_2.pth; HDRRunner's checkpoint hook keeps it until then."""
+    work = str(tmp_path / 'work')
+    hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1,
+                                 by_epoch=False, max_keep_ckpts=1))
+    script = KILLED_SAVE.format(root=ROOT, tests=osp.join(ROOT, 'tests'),
+                                work=work,
+                                overrides=dict(default_hooks=hooks))
+    proc = subprocess.run([sys.executable, '-c', script],
+                          capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr[-3000:]
+    files = os.listdir(work)
+    assert 'iter_1.pth' in files and 'iter_2.pth' not in files
+    torch.load(osp.join(work, 'iter_1.pth'), weights_only=False)
+
+
+def test_outdated_checkpoints_are_removed_after_saving(tmp_path,
+                                                       tiny_runner_cfg):
+    hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1,
+                                 by_epoch=False, max_keep_ckpts=1))
+    runner = HDRRunner(**tiny_runner_cfg(str(tmp_path), max_iters=3,
+                                         default_hooks=hooks))
+    assert 'KeepUntilSavedCheckpointHook' in [
+        type(h).__name__ for h in runner.hooks]
+    runner.train()
+    ckpts = sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth'))
+    assert ckpts == ['iter_3.pth']
