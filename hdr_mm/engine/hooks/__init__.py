@@ -1,7 +1,8 @@
+from .channels_last_hook import ChannelsLastHook
 from .nan_loss_guard_hook import NaNLossGuardHook, NonFiniteLossError
 from .tdr_visualization_hook import TDRVisualizationHook, tdr_panel
 
 __all__ = [
-    'NaNLossGuardHook', 'NonFiniteLossError', 'TDRVisualizationHook',
-    'tdr_panel'
+    'ChannelsLastHook', 'NaNLossGuardHook', 'NonFiniteLossError',
+    'TDRVisualizationHook', 'tdr_panel'
 ]

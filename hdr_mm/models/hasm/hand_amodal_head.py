@@ -81,6 +81,11 @@ class HandAmodalSegformerHead(SegformerHead):
           with values 0/1 (255 = ignored, e.g. padding).
     """
 
+    #: kept float32 by a bf16 inference preparation
+    #: (:func:`hdr_mm.models.utils.prepare_for_inference`): the 2-class
+    #: classifiers, whose arg-max gives the masks
+    fp32_submodules = ('conv_segs', )
+
     def __init__(self,
                  mask_names: Sequence[str] = HAND_MASK_NAMES,
                  init_cfg: dict = dict(

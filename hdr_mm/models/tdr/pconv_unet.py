@@ -59,6 +59,11 @@ class PConvUNet(BaseModule):
         transformer stages at their level) -> (N, out_channels, H, W).
     """
 
+    #: kept float32 by a bf16 inference preparation
+    #: (:func:`hdr_mm.models.utils.prepare_for_inference`): decoder level 1
+    #: paints the image that is composed into the crop
+    fp32_submodules = ('decoders.0', )
+
     def __init__(self,
                  in_channels: int = 8,
                  out_channels: int = 3,
