@@ -12,7 +12,10 @@ random weights (latency does not depend on them), once per mode:
 
 - ``eager``: float32, the networks as the config builds them;
 - ``fp32``: float32 after :func:`hdr_mm.models.utils.prepare_for_inference`
-  (BatchNorms folded, ``channels_last``);
+  (BatchNorms folded, ``channels_last`` where the network wants it,
+  attention without its unused weights output);
+- ``fp32c``: the same plus ``torch.compile`` of the networks (compiled
+  during the warm-up calls, which must then be >= 1);
 - ``bf16``: prepared for bf16 and run under CPU (or CUDA) autocast;
 - ``ort``: the stage networks exported to ONNX and run by onnxruntime
   (CPU only; the pipeline end to end has no ORT path yet).
@@ -64,9 +67,10 @@ STAGES = ('hasm', 'tdr', 'shpe', 'hdr')
 STAGE_INPUT = dict(hasm='1 two-hand crop', tdr='2 hand crops',
                    shpe='2 hand crops', hdr='1 two-hand crop (uint8)')
 #: modes (columns), see the module docstring
-MODES = ('eager', 'fp32', 'bf16', 'ort')
+MODES = ('eager', 'fp32', 'fp32c', 'bf16', 'ort')
 #: GEMM peak each mode is compared with
-MODE_PEAK = dict(eager='fp32', fp32='fp32', bf16='bf16', ort='fp32')
+MODE_PEAK = dict(eager='fp32', fp32='fp32', fp32c='fp32', bf16='bf16',
+                 ort='fp32')
 
 
 # ----------------------------------------------------------------------
@@ -324,41 +328,56 @@ def machine_line(device: torch.device) -> Dict[str, Any]:
     return info
 
 
+def _gemm_kernels(n: int, dtype: torch.dtype, device: torch.device
+                  ) -> Dict[str, Callable[[], Any]]:
+    """An ``n x n x n`` matrix product through two kernels: ``torch.mm``
+    and a 1x1 convolution in ``channels_last`` (oneDNN; on CPUs without
+    native bf16 its bf16 path is faster than ``torch.mm``'s)."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    x = a.t().reshape(1, n, n // 16, 16).contiguous(
+        memory_format=torch.channels_last)
+    w = b.t().reshape(n, n, 1, 1).contiguous(
+        memory_format=torch.channels_last)
+    return dict(mm=lambda: a @ b,
+                conv1x1=lambda: torch.nn.functional.conv2d(x, w))
+
+
 def gemm_peak(dtype: torch.dtype, device: torch.device,
               min_time_s: float = 0.2, max_size: int = 4096
               ) -> Dict[str, Any]:
     """The dense matrix-product rate of this machine for ``dtype``.
 
-    Square products ``n x n x n`` are timed with growing ``n`` (from 256,
-    doubling up to ``max_size``) until one product takes ``min_time_s``;
-    the best rate (median of 3 calls per size) is the peak. Emulated
-    dtypes (bf16 without AMX/AVX512-BF16) stop early.
+    Square products ``n x n x n`` are timed through each kernel of
+    :func:`_gemm_kernels`, with growing ``n`` (from 256, doubling up to
+    ``max_size``) until one product takes ``min_time_s``; the best rate
+    (median of 3 calls) over sizes and kernels is the peak.
 
     Returns:
-        dict: ``gflops`` (2 n^3 / time), ``size`` (the n of the best).
+        dict: ``gflops`` (2 n^3 / time), ``size`` (its n), ``kernel``.
     """
-    best = (0.0, 0)
-    n = 256
+    best = (0.0, 0, '')
     with torch.inference_mode():
-        while n <= max_size:
-            a = torch.randn(n, n, device=device).to(dtype)
-            b = torch.randn(n, n, device=device).to(dtype)
-            a @ b
-            times = []
-            for _ in range(3):
-                _sync(device)
-                t0 = time.perf_counter()
-                a @ b
-                _sync(device)
-                times.append(time.perf_counter() - t0)
-            t = float(np.median(times))
-            rate = 2 * n**3 / t / 1e9
-            if rate > best[0]:
-                best = (rate, n)
-            if t >= min_time_s:
-                break
-            n *= 2
-    return dict(gflops=best[0], size=best[1])
+        for kernel in ('mm', 'conv1x1'):
+            n = 256
+            while n <= max_size:
+                fn = _gemm_kernels(n, dtype, device)[kernel]
+                fn()
+                times = []
+                for _ in range(3):
+                    _sync(device)
+                    t0 = time.perf_counter()
+                    fn()
+                    _sync(device)
+                    times.append(time.perf_counter() - t0)
+                t = float(np.median(times))
+                rate = 2 * n**3 / t / 1e9
+                if rate > best[0]:
+                    best = (rate, n, kernel)
+                if t >= min_time_s:
+                    break
+                n *= 2
+    return dict(gflops=best[0], size=best[1], kernel=best[2])
 
 
 # ----------------------------------------------------------------------
@@ -529,7 +548,7 @@ def prepare_mode(model, mode: str, tmpdir: str, threads: Optional[int]
     """
     nets = stage_networks(model)
     context: Callable[[], Any] = nullcontext
-    if mode in ('fp32', 'bf16'):
+    if mode in ('fp32', 'fp32c', 'bf16'):
         try:
             from hdr_mm.models.utils.precision import (inference_autocast,
                                                        prepare_for_inference)
@@ -538,12 +557,13 @@ def prepare_mode(model, mode: str, tmpdir: str, threads: Optional[int]
                              'hdr_mm.models.utils.precision (only eager)')
         stage_models = [model.hasm, model.shpe] + (
             [model.tdr.generator] if model.tdr is not None else [])
+        precision = 'bf16' if mode == 'bf16' else 'fp32'
         for m in stage_models:
-            prepare_for_inference(m, mode)
+            prepare_for_inference(m, precision, compile=mode == 'fp32c')
         device_type = next(model.hasm.parameters()).device.type
 
         def context():  # noqa: F811
-            return inference_autocast(mode, device_type)
+            return inference_autocast(precision, device_type)
 
     runners: Dict[str, Callable] = dict(
         hasm=lambda x: model.hasm.encode_decode(x.hasm, x.hasm_metas),
@@ -553,6 +573,7 @@ def prepare_mode(model, mode: str, tmpdir: str, threads: Optional[int]
         runners['tdr'] = lambda x: nets['tdr'](x.tdr_x, x.tdr_mask)
     if mode == 'ort':
         from hdr_mm.deploy import export_stage, load_ort_stage
+        os.makedirs(tmpdir, exist_ok=True)
         sizes = dict(hasm=stage_input_size(model.hasm),
                      shpe=stage_input_size(model.shpe))
         stage_models = dict(hasm=model.hasm, shpe=model.shpe)
@@ -579,56 +600,93 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_callable(fn: Callable[[], Any], device: torch.device, warmup: int,
-                  iters: int) -> List[float]:
-    """Wall time (s) of ``iters`` calls of ``fn`` after ``warmup`` calls;
-    on a GPU the device is synchronised around each timed call."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return times
+def time_interleaved(fns: Dict[str, Callable[[], Any]],
+                     device: torch.device, warmup: int,
+                     iters: int) -> Dict[str, Any]:
+    """Wall times (s) of several callables, interleaved.
 
-
-def bench_mode(model, mode: str, device: torch.device,
-               stages: Sequence[str], batch_sizes: Sequence[int],
-               warmup: int, iters: int, threads: Optional[int]
-               ) -> Dict[str, Dict[int, Dict[str, Any]]]:
-    """Time the stages of one mode at every batch size.
+    Each callable is called ``warmup`` times, then the timed calls go
+    round-robin (A B C A B C ...), so a change of the shared machine's
+    speed hits every callable alike and their ratios stay meaningful. On
+    a GPU the device is synchronised around each timed call.
 
     Returns:
-        dict: stage -> batch size -> :func:`summarize` output or
+        dict: name -> list of ``iters`` times, or the exception's message
+        (str) for a callable that failed (it is not called again).
+    """
+    out: Dict[str, Any] = {}
+    for name, fn in fns.items():
+        try:
+            for _ in range(warmup):
+                fn()
+            out[name] = []
+        except Exception as e:
+            out[name] = f'{type(e).__name__}: {str(e).splitlines()[0][:160]}'
+    for _ in range(iters):
+        for name, fn in fns.items():
+            if isinstance(out[name], str):
+                continue
+            try:
+                _sync(device)
+                start = time.perf_counter()
+                fn()
+                _sync(device)
+                out[name].append(time.perf_counter() - start)
+            except Exception as e:
+                out[name] = (f'{type(e).__name__}: '
+                             f'{str(e).splitlines()[0][:160]}')
+    return out
+
+
+def bench_modes(config: str, cfg_options: Optional[dict],
+                modes: Sequence[str], device: torch.device,
+                stages: Sequence[str], batch_sizes: Sequence[int],
+                warmup: int, iters: int, threads: Optional[int]
+                ) -> Dict[str, Dict[str, Dict[int, Dict[str, Any]]]]:
+    """Time the stages in every mode, the modes interleaved.
+
+    A pipeline is built per mode (preparing changes the networks in
+    place), all are kept in memory, and for every stage and batch size
+    the modes take turns call by call (:func:`time_interleaved`).
+
+    Returns:
+        dict: mode -> stage -> batch size -> :func:`summarize` output or
         ``{'error': message}``.
     """
-    model.to(device)
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True  # fixed input shapes
-    results: Dict[str, Dict[int, Dict[str, Any]]] = {}
+    results: Dict[str, Dict[str, Dict[int, Dict[str, Any]]]] = {
+        m: {} for m in modes}
     with tempfile.TemporaryDirectory() as tmpdir:
-        runners, context = prepare_mode(model, mode, tmpdir, threads)
+        models, setups = {}, {}
+        for mode in modes:
+            model, _ = build_pipeline(config, cfg_options)
+            models[mode] = model.to(device)
+            setups[mode] = prepare_mode(model, mode,
+                                        osp.join(tmpdir, mode), threads)
         for n in batch_sizes:
-            inputs = BenchInputs(model, n, device)
+            inputs = {m: BenchInputs(models[m], n, device) for m in modes}
             for stage in stages:
-                if stage not in runners:
-                    continue
-                try:
-                    with torch.inference_mode(), context():
-                        times = time_callable(
-                            lambda: runners[stage](inputs), device, warmup,
-                            iters)
-                    res = summarize(times, n)
-                except Exception as e:
-                    res = dict(error=f'{type(e).__name__}: '
-                               f'{str(e).splitlines()[0][:160]}')
-                results.setdefault(stage, {})[n] = res
-                print(f'[{mode}] {stage:5s} batch {n}: ' +
-                      (f'{res["median_ms"]:.1f} ms' if 'median_ms' in res
-                       else res['error']), file=sys.stderr, flush=True)
+                fns = {}
+                for m in modes:
+                    runners, context = setups[m]
+                    if stage not in runners:
+                        continue
+
+                    def call(run=runners[stage], x=inputs[m], ctx=context):
+                        with torch.inference_mode(), ctx():
+                            return run(x)
+
+                    fns[m] = call
+                times = time_interleaved(fns, device, warmup, iters)
+                for m, t in times.items():
+                    res = (dict(error=t) if isinstance(t, str) else
+                           summarize(t, n))
+                    results[m].setdefault(stage, {})[n] = res
+                    print(f'[{m}] {stage:5s} batch {n}: ' +
+                          (f'{res["median_ms"]:.1f} ms' if 'median_ms' in
+                           res else res['error']), file=sys.stderr,
+                          flush=True)
     return results
 
 
@@ -698,9 +756,9 @@ def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
                 f'{k} x{v}' for k, v in sorted(entry['unsupported'].items())))
     if notes:
         lines += [''] + notes
-    errors = [f'{m} {s}: {r[1]["error"]}' for m in modes
-              for s, per in results[m].items() for b, r in
-              [(1, per.get(1, {}))] if 'error' in r[1]]
+    errors = [f'{m} {s} batch {b}: {r["error"]}' for m in modes
+              for s, per in results[m].items() for b, r in per.items()
+              if 'error' in r]
     if errors:
         lines += ['', 'failed: ' + '; '.join(errors)]
     return '\n'.join(lines), summary
@@ -746,6 +804,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--device: only cpu and cuda are supported')
     if device.type == 'cuda' and 'ort' in args.modes:
         parser.error('--modes ort runs on the CPU only')
+    if 'fp32c' in args.modes and args.warmup < 1:
+        parser.error('--modes fp32c compiles during the warm-up: '
+                     '--warmup must be >= 1')
     return args
 
 
@@ -762,24 +823,20 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     model, cfg = build_pipeline(args.config, args.cfg_options)
     stages = [s for s in args.stages if s != 'tdr' or model.tdr is not None]
     flops = {} if args.no_flops else stage_flops(model, stages)
-    results = {}
-    for i, mode in enumerate(args.modes):
-        if i:  # every mode prepares the networks in place: a fresh build
-            model = None
-            model, _ = build_pipeline(args.config, args.cfg_options)
-        results[mode] = bench_mode(model, mode, device, stages,
-                                   args.batch_sizes, args.warmup,
-                                   args.num_iters, args.threads)
+    model = None
+    results = bench_modes(args.config, args.cfg_options, args.modes, device,
+                          stages, args.batch_sizes, args.warmup,
+                          args.num_iters, args.threads)
     text, summary = report(results, flops, peaks, stages)
 
     print('# HDR benchmark\n')
     print(f'config: {args.config}; random weights; batch sizes '
           f'{",".join(map(str, args.batch_sizes))}; {args.warmup} warm-up '
-          f'+ {args.num_iters} timed iterations; latency = median at batch '
-          '1, per two-hand image')
+          f'+ {args.num_iters} timed iterations, modes interleaved; latency = '
+          'median at batch 1, per two-hand image')
     print('machine: ' + ', '.join(f'{k} {v}' for k, v in info.items()))
     print('GEMM peak: ' + ', '.join(
-        f'{k} {v["gflops"]:.1f} GFLOP/s (n={v["size"]})'
+        f'{k} {v["gflops"]:.1f} GFLOP/s ({v["kernel"]}, n={v["size"]})'
         for k, v in peaks.items()) + '\n')
     print(text)
     print('\nGFLOP: 2 x multiply-adds of the network (mmengine FlopAnalyzer; '

@@ -182,6 +182,34 @@ def mark_fp32_submodules(model: nn.Module) -> int:
     return count
 
 
+def _no_weights_forward(forward, *args, **kwargs):
+    kwargs.setdefault('need_weights', False)
+    return forward(*args, **kwargs)
+
+
+def skip_attention_weights(model: nn.Module) -> int:
+    """Make every ``nn.MultiheadAttention`` of ``model`` skip returning
+    its attention weights unless a caller asks for them explicitly.
+
+    ``nn.MultiheadAttention`` returns head-averaged attention weights by
+    default (``need_weights=True``), which keeps it off the fused
+    scaled-dot-product-attention kernel; mmseg's MiT (HASM's backbone)
+    calls it with the default and throws the weights away. Afterwards a
+    call without ``need_weights`` returns ``(output, None)``.
+
+    Returns:
+        int: number of attention modules changed.
+    """
+    count = 0
+    for m in model.modules():
+        if isinstance(m, nn.MultiheadAttention) and \
+                not getattr(m, '_hdr_no_weights', False):
+            m.forward = functools.partial(_no_weights_forward, m.forward)
+            m._hdr_no_weights = True
+            count += 1
+    return count
+
+
 def fuse_conv_bn(model: nn.Module) -> nn.Module:
     """Fold every eval-mode BatchNorm into the convolution before it.
 
@@ -207,13 +235,45 @@ def _is_matmul_module(module: nn.Module) -> bool:
                                nn.ConvTranspose2d))
 
 
+#: children compiled by ``prepare_for_inference(..., compile=True)``: the
+#: networks the pipeline calls (their ``forward``); a model without any of
+#: them is compiled itself
+COMPILE_CHILDREN = ('backbone', 'neck', 'decode_head', 'head', 'generator')
+
+
+def compile_for_inference(model: nn.Module, **compile_kwargs) -> int:
+    """``torch.compile`` the networks of a stage model, in place.
+
+    Uses ``nn.Module.compile`` (state dict, module types and attribute
+    names unchanged) on each child of :data:`COMPILE_CHILDREN` that the
+    model has, or on the model itself. Compilation happens at the first
+    call of each (tens of seconds per network on 2 CPU cores, again for
+    every new input shape).
+
+    Args:
+        model: A stage model or network.
+        **compile_kwargs: Passed to ``torch.compile``.
+
+    Returns:
+        int: number of modules compiled.
+    """
+    targets = [getattr(model, n) for n in COMPILE_CHILDREN
+               if isinstance(getattr(model, n, None), nn.Module)]
+    for m in targets or [model]:
+        m.compile(**compile_kwargs)
+    return len(targets or [model])
+
+
 def prepare_for_inference(model: nn.Module,
                           precision: str = 'fp32',
-                          channels_last: bool = True,
-                          fuse_bn: bool = True) -> nn.Module:
+                          channels_last: Optional[bool] = None,
+                          fuse_bn: bool = True,
+                          compile: bool = False) -> nn.Module:
     """Prepare a stage network for fast inference, in place, once.
 
     Steps: eval mode; Conv+BatchNorm folding (:func:`fuse_conv_bn`);
+    attention modules without their unused weights output
+    (:func:`skip_attention_weights`);
     marking the ``fp32_submodules`` of its parts float32
     (:func:`mark_fp32_submodules`); ``channels_last`` weights; for bf16,
     the weights (not the biases) of every convolution and linear layer
@@ -227,8 +287,13 @@ def prepare_for_inference(model: nn.Module,
             :func:`inference_autocast` ``('bf16')``.
         channels_last: Convert 4D weights to ``torch.channels_last`` (the
             convolutions then produce channels-last outputs; oneDNN's
-            fastest layout on CPU).
+            fastest layout on CPU). None (default): the network's own
+            choice, its ``channels_last_inference`` attribute (True when
+            absent; TDR's generator says False, measured slower).
         fuse_bn: Fold BatchNorms into convolutions.
+        compile: Also ``torch.compile`` its networks
+            (:func:`compile_for_inference`; inductor with weight freezing
+            on CPU). The first call of each input shape then compiles.
 
     Returns:
         nn.Module: ``model``, with attribute ``_hdr_precision``.
@@ -245,9 +310,12 @@ def prepare_for_inference(model: nn.Module,
                 f'prepare_for_inference: model already prepared for '
                 f'{done}, asked for {precision}; rebuild it')
         return model
+    if channels_last is None:
+        channels_last = bool(getattr(model, 'channels_last_inference', True))
     model.eval()
     if fuse_bn:
         fuse_conv_bn(model)
+    skip_attention_weights(model)
     mark_fp32_submodules(model)
     if channels_last:
         model.to(memory_format=torch.channels_last)
@@ -267,6 +335,11 @@ def prepare_for_inference(model: nn.Module,
                                torch.preserve_format))
     for p in model.parameters():
         p.requires_grad_(False)
+    if compile:
+        import torch._inductor.config as inductor_config
+        # constant weights: folded BatchNorms and prepacked oneDNN weights
+        inductor_config.freezing = True
+        compile_for_inference(model)
     setattr(model, PRECISION_ATTR, precision)
     return model
 
