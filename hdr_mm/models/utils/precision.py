@@ -235,6 +235,34 @@ def _is_matmul_module(module: nn.Module) -> bool:
                                nn.ConvTranspose2d))
 
 
+def to_channels_last(model: nn.Module,
+                     respect_preference: bool = True) -> nn.Module:
+    """Convert the 4D parameters and buffers of ``model`` to
+    ``torch.channels_last``, in place.
+
+    Args:
+        model: Any module.
+        respect_preference: Skip the subtree of every module whose
+            ``channels_last_inference`` attribute is False.
+
+    Returns:
+        nn.Module: ``model``.
+    """
+    skipped = set()
+    if respect_preference:
+        for m in model.modules():
+            if getattr(m, 'channels_last_inference', True) is False:
+                skipped.update(id(x) for x in m.modules())
+    for m in model.modules():
+        if id(m) in skipped:
+            continue
+        for t in list(m.parameters(recurse=False)) + list(
+                m.buffers(recurse=False)):
+            if t.dim() == 4:
+                t.data = t.data.contiguous(memory_format=torch.channels_last)
+    return model
+
+
 #: children compiled by ``prepare_for_inference(..., compile=True)``: the
 #: networks the pipeline calls (their ``forward``); a model without any of
 #: them is compiled itself
@@ -287,9 +315,10 @@ def prepare_for_inference(model: nn.Module,
             :func:`inference_autocast` ``('bf16')``.
         channels_last: Convert 4D weights to ``torch.channels_last`` (the
             convolutions then produce channels-last outputs; oneDNN's
-            fastest layout on CPU). None (default): the network's own
-            choice, its ``channels_last_inference`` attribute (True when
-            absent; TDR's generator says False, measured slower).
+            fastest layout on CPU). None (default): each part's own
+            choice (:func:`to_channels_last`: a submodule whose
+            ``channels_last_inference`` is False, e.g. TDR's generator,
+            measured slower, keeps its layout).
         fuse_bn: Fold BatchNorms into convolutions.
         compile: Also ``torch.compile`` its networks
             (:func:`compile_for_inference`; inductor with weight freezing
@@ -310,15 +339,13 @@ def prepare_for_inference(model: nn.Module,
                 f'prepare_for_inference: model already prepared for '
                 f'{done}, asked for {precision}; rebuild it')
         return model
-    if channels_last is None:
-        channels_last = bool(getattr(model, 'channels_last_inference', True))
     model.eval()
     if fuse_bn:
         fuse_conv_bn(model)
     skip_attention_weights(model)
     mark_fp32_submodules(model)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
+    if channels_last is not False:
+        to_channels_last(model, respect_preference=channels_last is None)
     if precision == 'bf16':
         kept = set()
         for m in model.modules():

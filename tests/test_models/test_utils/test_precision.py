@@ -190,3 +190,40 @@ def test_hasm_bf16_masks():
     masks = out.view(2, 4, 2, 128, 128).argmax(2)
     ref_masks = ref.view(2, 4, 2, 128, 128).argmax(2)
     assert (masks == ref_masks).float().mean() > 0.99
+
+
+def test_skip_attention_weights():
+    from hdr_mm.models.utils import skip_attention_weights
+    attn = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    q, kv = torch.randn(1, 5, 8), torch.randn(1, 3, 8)
+    with torch.no_grad():
+        ref, weights = attn(q, kv, kv)
+        assert weights is not None
+        assert skip_attention_weights(nn.Sequential(attn)) == 1
+        out, none = attn(q, kv, kv)
+        assert none is None
+        assert torch.allclose(out, ref, atol=1e-6)
+        # an explicit request still gets them
+        assert attn(q, kv, kv, need_weights=True)[1] is not None
+
+
+def test_compile_targets_and_channels_last_choice():
+    from hdr_mm.models.utils import compile_for_inference
+    shpe = build('shpe')
+    assert compile_for_inference(shpe) == 2  # backbone and head
+    assert shpe.backbone._compiled_call_impl is not None
+    gen = build('tdr').generator
+    assert compile_for_inference(gen) == 1  # the generator itself
+    # the generator keeps the contiguous layout, SHPE goes channels_last
+    gen = prepare_for_inference(build('tdr').generator, 'fp32')
+    conv = gen.encoders[1].pconv.conv.weight
+    assert conv.is_contiguous()
+    shpe = prepare_for_inference(build('shpe'), 'fp32')
+    assert shpe.backbone.conv1.weight.is_contiguous(
+        memory_format=torch.channels_last)
+    # the choice holds inside a whole TDR model too (discriminator: NHWC)
+    tdr = prepare_for_inference(build('tdr'), 'fp32')
+    assert tdr.generator.encoders[1].pconv.conv.weight.is_contiguous()
+    disc_conv = [m for m in tdr.discriminator.modules()
+                 if isinstance(m, nn.Conv2d)][1]
+    assert disc_conv.weight.is_contiguous(memory_format=torch.channels_last)
