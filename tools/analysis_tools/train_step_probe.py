@@ -96,7 +96,10 @@ def probe(config: str, variants: Sequence[str], iters: int,
         (the loss of the first step: equal initial weights check).
     """
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
     import hdr_mm  # noqa: F401  (registers everything)
+    # a quiet current logger: init_weights logs every tensor
+    MMLogger.get_instance('hdr_train_step_probe', log_level='WARNING')
     cfg = Config.fromfile(config)
     batch = first_batch(cfg)
     built = {v: build_variant(cfg, v) for v in variants}

@@ -37,7 +37,7 @@ A network prepared for bf16 must be called inside
 :func:`inference_autocast` (its weights are bfloat16, its float32 inputs
 are cast by autocast); calling it outside raises PyTorch's dtype error.
 """
-import functools
+import types
 from contextlib import contextmanager, nullcontext
 from typing import Any, Iterator, Optional
 
@@ -126,11 +126,12 @@ def to_fp32(value: Any) -> Any:
     return value
 
 
-def _fp32_forward(forward, *args, **kwargs):
+def _fp32_forward(self: nn.Module, *args, **kwargs):
+    # bound to the instance (a deep copy rebinds it to the copy)
     args = tuple(to_fp32(a) for a in args)
     kwargs = {k: to_fp32(v) for k, v in kwargs.items()}
     with fp32_region():
-        return forward(*args, **kwargs)
+        return type(self).forward(self, *args, **kwargs)
 
 
 def keep_fp32(module: nn.Module) -> nn.Module:
@@ -138,8 +139,9 @@ def keep_fp32(module: nn.Module) -> nn.Module:
 
     Its floating-point tensor arguments are cast to float32 and its
     forward runs with autocast off, so it returns float32. The module's
-    state dict and parameters are unchanged (the instance's ``forward``
-    is wrapped); calling it twice is harmless.
+    state dict and parameters are unchanged (the instance gets its own
+    ``forward``, which survives ``copy.deepcopy``); calling it twice is
+    harmless.
 
     Args:
         module: A module whose parameters are float32.
@@ -149,7 +151,7 @@ def keep_fp32(module: nn.Module) -> nn.Module:
     """
     if getattr(module, '_hdr_keep_fp32', False):
         return module
-    module.forward = functools.partial(_fp32_forward, module.forward)
+    module.forward = types.MethodType(_fp32_forward, module)
     module._hdr_keep_fp32 = True
     return module
 
@@ -182,9 +184,9 @@ def mark_fp32_submodules(model: nn.Module) -> int:
     return count
 
 
-def _no_weights_forward(forward, *args, **kwargs):
+def _no_weights_forward(self: nn.Module, *args, **kwargs):
     kwargs.setdefault('need_weights', False)
-    return forward(*args, **kwargs)
+    return type(self).forward(self, *args, **kwargs)
 
 
 def skip_attention_weights(model: nn.Module) -> int:
@@ -204,7 +206,7 @@ def skip_attention_weights(model: nn.Module) -> int:
     for m in model.modules():
         if isinstance(m, nn.MultiheadAttention) and \
                 not getattr(m, '_hdr_no_weights', False):
-            m.forward = functools.partial(_no_weights_forward, m.forward)
+            m.forward = types.MethodType(_no_weights_forward, m)
             m._hdr_no_weights = True
             count += 1
     return count
@@ -301,8 +303,8 @@ def prepare_for_inference(model: nn.Module,
 
     Steps: eval mode; Conv+BatchNorm folding (:func:`fuse_conv_bn`);
     attention modules without their unused weights output
-    (:func:`skip_attention_weights`);
-    marking the ``fp32_submodules`` of its parts float32
+    (:func:`skip_attention_weights`); for bf16, marking the
+    ``fp32_submodules`` of its parts float32
     (:func:`mark_fp32_submodules`); ``channels_last`` weights; for bf16,
     the weights (not the biases) of every convolution and linear layer
     outside the float32 parts converted to bfloat16. Normalisation
@@ -343,7 +345,8 @@ def prepare_for_inference(model: nn.Module,
     if fuse_bn:
         fuse_conv_bn(model)
     skip_attention_weights(model)
-    mark_fp32_submodules(model)
+    if precision == 'bf16':
+        mark_fp32_submodules(model)
     if channels_last is not False:
         to_channels_last(model, respect_preference=channels_last is None)
     if precision == 'bf16':

@@ -224,3 +224,17 @@ def test_compile_targets_and_channels_last_choice():
     # the choice holds inside a whole TDR model too
     tdr = prepare_for_inference(build('tdr'), 'fp32')
     assert tdr.generator.encoders[1].pconv.conv.weight.is_contiguous()
+
+
+def test_prepared_model_deepcopies():
+    import copy
+    shpe = prepare_for_inference(build('shpe'), 'bf16')
+    twin = copy.deepcopy(shpe)
+    predict = twin.head.heatmap_branch.predict
+    assert is_kept_fp32(predict)
+    assert predict.forward.__self__ is predict
+    x = torch.randn(1, 3, 128, 128)
+    with torch.no_grad(), inference_autocast('bf16'):
+        for a, b in zip(twin.head.forward(twin.extract_feat(x)),
+                        shpe.head.forward(shpe.extract_feat(x))):
+            assert torch.equal(a, b)
