@@ -28,6 +28,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 from torch import Tensor
 
+from ..utils.precision import to_fp32
+
 HAND_MASK_NAMES: Tuple[str, ...] = ('l_amodal', 'l_visible', 'r_amodal',
                                     'r_visible')
 
@@ -187,8 +189,9 @@ class HandAmodalSegformerHead(SegformerHead):
             the pixel accuracy ``acc_seg_<m>``.
         """
         seg_label = self._stack_batch_gt(batch_data_samples)
+        # float32 softmax/Dice also when the forward ran under bf16 autocast
         seg_logits = resize(
-            seg_logits,
+            to_fp32(seg_logits),
             size=seg_label.shape[2:],
             mode='bilinear',
             align_corners=self.align_corners)

@@ -184,7 +184,9 @@ class DetNetHead(BaseHead):
             dict: ``loss_heatmap``, ``loss_delta``, ``loss_location`` and
             ``acc_pose`` (PCK@0.05 of the heat maps, for logging).
         """
-        hm, dm, lm = self.forward(feats)
+        # the losses (and the accuracy's numpy) in float32 also when the
+        # forward ran under bf16 autocast (CPUAmpOptimWrapper)
+        hm, dm, lm = (to_fp32(t) for t in self.forward(feats))
 
         def labels(name: str) -> Tensor:
             return torch.cat([
