@@ -350,8 +350,9 @@ def gemm_peak(dtype: torch.dtype, device: torch.device,
 
     Square products ``n x n x n`` are timed through each kernel of
     :func:`_gemm_kernels`, with growing ``n`` (from 256, doubling up to
-    ``max_size``) until one product takes ``min_time_s``; the best rate
-    (median of 3 calls) over sizes and kernels is the peak.
+    ``max_size``) until one product takes ``min_time_s``; each rate is
+    the median of 3 measurements of enough back-to-back calls to last
+    about 50 ms, and the best rate over sizes and kernels is the peak.
 
     Returns:
         dict: ``gflops`` (2 n^3 / time), ``size`` (its n), ``kernel``.
@@ -362,14 +363,22 @@ def gemm_peak(dtype: torch.dtype, device: torch.device,
             n = 256
             while n <= max_size:
                 fn = _gemm_kernels(n, dtype, device)[kernel]
+                _sync(device)
+                t0 = time.perf_counter()
                 fn()
+                _sync(device)
+                # enough calls per measurement to last ~50 ms: single
+                # sub-millisecond calls are at the mercy of the scheduler
+                reps = max(1, int(0.05 / max(time.perf_counter() - t0,
+                                             1e-6)))
                 times = []
                 for _ in range(3):
                     _sync(device)
                     t0 = time.perf_counter()
-                    fn()
+                    for _ in range(reps):
+                        fn()
                     _sync(device)
-                    times.append(time.perf_counter() - t0)
+                    times.append((time.perf_counter() - t0) / reps)
                 t = float(np.median(times))
                 rate = 2 * n**3 / t / 1e9
                 if rate > best[0]:
