@@ -140,8 +140,6 @@ def test_main_path_tiny_pipeline(bench, capsys, tmp_path):
     assert 'PyTorch' in out['machine'] and out['gemm_peak']['bf16']['gflops']
     for mode in modes.split(','):
         for stage in ('hasm', 'tdr', 'shpe', 'hdr'):
-            if mode == 'ort' and stage == 'hdr':
-                continue  # the pipeline has no onnxruntime path yet
             res = out['results'][mode][stage]['1']
             assert 'median_ms' in res, (mode, stage, res)
             assert out['summary'][mode][stage]['gflops'] is None or \
