@@ -81,17 +81,31 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
     if args.amp:
+        # mmengine's AmpOptimWrapper (fp16 + loss scaler) needs CUDA; on a
+        # CPU-only machine train under bf16 autocast instead
+        import torch
+        amp_type = ('AmpOptimWrapper'
+                    if torch.cuda.is_available() else 'CPUAmpOptimWrapper')
+
+        def to_amp(wrapper_cfg: dict) -> None:
+            wrapper_cfg['type'] = amp_type
+            if amp_type == 'AmpOptimWrapper':
+                wrapper_cfg.setdefault('loss_scale', 'dynamic')
+            else:
+                wrapper_cfg.pop('loss_scale', None)
+
+        amp_types = ('OptimWrapper', 'AmpOptimWrapper', 'CPUAmpOptimWrapper')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper in ('OptimWrapper', 'AmpOptimWrapper'):
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        if 'constructor' not in cfg.optim_wrapper or \
+                'optimizer' in cfg.optim_wrapper:
+            if optim_wrapper in amp_types:
+                to_amp(cfg.optim_wrapper)
         else:
             # e.g. an OptimWrapperDict: switch every member wrapper
             for sub in cfg.optim_wrapper.values():
                 if isinstance(sub, dict) and sub.get(
-                        'type', 'OptimWrapper') == 'OptimWrapper':
-                    sub['type'] = 'AmpOptimWrapper'
-                    sub.setdefault('loss_scale', 'dynamic')
+                        'type', 'OptimWrapper') in amp_types:
+                    to_amp(sub)
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None

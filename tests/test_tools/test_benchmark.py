@@ -1,6 +1,7 @@
-"""Pure helpers of tools/analysis_tools/benchmark.py: argument parsing,
-statistics, Markdown tables, FLOP and size counting, synthetic masks.
-Nothing here measures or asserts a timing."""
+"""tools/analysis_tools/benchmark.py: its pure helpers (argument parsing,
+statistics, Markdown tables, FLOP counting, efficiency) and its main path
+end to end on the tiny pipeline for one iteration. Nothing here asserts
+a timing."""
 import argparse
 import importlib.util
 import os.path as osp
@@ -29,10 +30,21 @@ def test_parse_int_list(bench):
             bench.parse_int_list(bad)
 
 
-def test_parse_stages_keeps_pipeline_order(bench):
+def test_parse_stages_and_modes_keep_order(bench):
     assert bench.parse_stages('hdr,hasm,tdr') == ['hasm', 'tdr', 'hdr']
     with pytest.raises(argparse.ArgumentTypeError, match='hdrm'):
         bench.parse_stages('hasm,hdrm')
+    assert bench.parse_modes('ort,bf16,eager') == ['eager', 'bf16', 'ort']
+    with pytest.raises(argparse.ArgumentTypeError, match='fp16'):
+        bench.parse_modes('fp16')
+
+
+def test_efficiency(bench):
+    # 10 GFLOP in 100 ms: 100 GFLOP/s, a quarter of a 400 GFLOP/s peak
+    gflops, frac = bench.efficiency(10e9, 100.0, 400.0)
+    assert gflops == pytest.approx(100.0) and frac == pytest.approx(0.25)
+    assert bench.efficiency(None, 100.0, 400.0) == (None, None)
+    assert bench.efficiency(10e9, 100.0, None)[1] is None
 
 
 def test_summarize(bench):
@@ -103,31 +115,38 @@ def test_count_flops(bench):
     assert res['flops'] is None and res['error']
 
 
-def test_sizes_count_reference_mask_kernels(bench):
-    from hdr_mm.models.tdr.partial_conv import PartialConvBlock
-    block = PartialConvBlock(8, 16, 3, norm=True)
-    conv_values = 16 * 8 * 3 * 3
-    bn_values = 4 * 16 + 1  # weight, bias, running mean/var, counter
-    assert bench.num_parameters(block) == conv_values + 2 * 16
-    assert bench.num_state_values(block) == conv_values + bn_values
-    # the authors store an all-ones mask kernel of the same shape
-    assert bench.reference_state_values(block) == \
-        2 * conv_values + bn_values
-    assert bench.num_parameters(None) == 0
+def test_gemm_peak(bench):
+    peak = bench.gemm_peak(torch.float32, torch.device('cpu'),
+                           min_time_s=0.0, max_size=256)
+    assert peak['size'] == 256 and peak['gflops'] > 0
 
 
-def test_two_hand_masks(bench):
-    names = ('l_amodal', 'l_visible', 'r_amodal', 'r_visible')
-    m = bench.two_hand_masks(64, names)
-    assert m.shape == (4, 64, 64)
-    l_amodal, l_visible, r_amodal, r_visible = m
-    # the left hand is in front: it is fully visible and hides part of
-    # the right one
-    assert torch.equal(l_amodal, l_visible)
-    overlap = r_amodal * l_amodal
-    assert overlap.sum() > 0
-    assert torch.equal(r_visible, r_amodal - overlap)
-    assert r_visible.sum() > 0.5 * r_amodal.sum()
-    # another order of names permutes the channels
-    m2 = bench.two_hand_masks(64, names[::-1])
-    assert torch.equal(m2, m.flip(0))
+def test_main_path_tiny_pipeline(bench, capsys, tmp_path):
+    """The whole script on the tiny pipeline, one iteration of every mode
+    (eager, fp32, bf16, onnxruntime when installed) and every stage."""
+    modes = 'eager,fp32,bf16'
+    try:
+        import onnxruntime  # noqa: F401
+        modes += ',ort'
+    except ImportError:
+        pass
+    out_file = tmp_path / 'bench.json'
+    out = bench.main([
+        '--config', 'configs/hdr/hdr_tiny_synthetic-256x256.py',
+        '--modes', modes, '--num-iters', '1', '--warmup', '0',
+        '--threads', '1', '--out', str(out_file)])
+    text = capsys.readouterr().out
+    assert '# HDR benchmark' in text and 'GEMM peak: fp32' in text
+    assert 'PyTorch' in out['machine'] and out['gemm_peak']['bf16']['gflops']
+    for mode in modes.split(','):
+        for stage in ('hasm', 'tdr', 'shpe', 'hdr'):
+            res = out['results'][mode][stage]['1']
+            assert 'median_ms' in res, (mode, stage, res)
+            assert out['summary'][mode][stage]['gflops'] is None or \
+                out['summary'][mode][stage]['of_peak'] > 0
+    for stage in ('hasm', 'tdr', 'shpe'):
+        assert out['flops'][stage]['flops'] > 0
+    assert out_file.exists()
+    assert 'end-to-end speed-up over eager' in text
+
+

@@ -1,41 +1,47 @@
-"""Latency and throughput of the HDR pipeline and of each of its stages.
+"""Latency, throughput and efficiency of the HDR stage networks and of the
+whole pipeline, in several precisions and backends side by side.
 
     python tools/analysis_tools/benchmark.py \
         [--config configs/hdr/hdr_paper_interhand2.6m-256x256.py] \
-        [--device auto|cpu|cuda|cpu,cuda] [--batch-sizes 1,2,4,8] \
-        [--num-iters 20] [--warmup 5] [--threads N] \
-        [--stages hasm,crop,tdr,shpe,hdr] [--out results.json]
+        [--modes eager,fp32,bf16,ort] [--device cpu|cuda] \
+        [--batch-sizes 1] [--num-iters 10] [--warmup 2] [--threads N] \
+        [--stages hasm,tdr,shpe,hdr] [--no-flops] [--out results.json]
 
 The pipeline (:class:`HDRPoseEstimator`) is built from an HDR config with
-random weights (latency does not depend on the weights) and each stage
-is timed with the code the pipeline runs, on a batch of ``N`` two-hand
-crops:
+random weights (latency does not depend on them), once per mode:
 
-- ``hasm``: ``segment`` on (N, 3, S, S) crops: normalisation, SegFormer,
-  mask arg-max;
-- ``crop``: ``hand_crops``: the 2N per-hand crops and masks;
-- ``tdr``: ``deocclude`` on the 2N hand crops: generator and composition
-  (the discriminator is not used at inference);
-- ``shpe``: ``estimate`` on the 2N hand crops: DetNet maps and the
-  decoding of the joints;
-- ``hdr``: end to end, ``test_step`` from N uint8 crops in host memory to
-  the 42 joints per image (data pre-processor, all stages, packing).
+- ``eager``: float32, the networks as the config builds them;
+- ``fp32``: float32 after :func:`hdr_mm.models.utils.prepare_for_inference`
+  (BatchNorms folded, ``channels_last`` where the network wants it,
+  attention without its unused weights output);
+- ``fp32c``: the same plus ``torch.compile`` of the networks (compiled
+  during the warm-up calls, which must then be >= 1);
+- ``bf16``: prepared for bf16 and run under CPU (or CUDA) autocast;
+- ``ort``: the stage networks exported to ONNX and run by onnxruntime
+  (CPU only); end to end, the pipeline's calls of its networks are routed
+  to the runners (:func:`ort_pipeline_runner`, until the pipeline has a
+  backend switch).
 
-Synthetic but plausible inputs are used (random pixels, two overlapping
-discs as the hand masks) so that every stage works on hands that are
-present. All numbers are per two-hand image: a batch of N images is N
-HASM crops and 2N TDR/SHPE crops. Latency is the batch-1 time (median and
-90th percentile over the timed iterations), throughput the best
-images/s over the batch sizes. Parameters, state-dict sizes and FLOPs are
-printed next to them; FLOPs come from mmengine's ``FlopAnalyzer`` (one
-multiply-add counts as one FLOP, like fvcore), with a handle for
-``scaled_dot_product_attention`` added here; ops the analyser cannot count
-are listed under the table.
+Timed, per two-hand image (a batch of N images is N HASM inputs and 2N
+TDR/SHPE inputs):
 
-This is a measurement tool: it prints numbers, it asserts nothing about
-them. mmengine has no latency benchmark for arbitrary models (mmdet's
-and mmseg's ``benchmark.py`` time a dataloader-driven test loop of one
-model), hence this script.
+- ``hasm``: ``encode_decode`` of the segmentor on pre-processed crops;
+- ``tdr``: the generator ``generator(x, mask)``;
+- ``shpe``: ``head.forward(extract_feat(x))``, the maps;
+- ``hdr``: ``model.test_step(data)`` from N uint8 crops to the 42 joints
+  per image (all stages, the glue between them, the read-out).
+
+For each: latency (median of the timed batch-1 iterations), throughput
+(best images/s over the batch sizes), the FLOPs (mmengine's
+``FlopAnalyzer``: multiply-adds, counted x2 here as floating-point
+operations), the GFLOP/s achieved and that figure as a fraction of the
+dense GEMM peak measured in the same run for the precision used (fp32
+peak for eager/fp32/ort, bf16 peak for bf16). The machine line comes
+from mmengine's ``collect_env``.
+
+This script also runs against older code that has no precision helpers
+(only the ``eager`` mode is then available): copy it into a worktree of
+an older commit to measure that commit's latency with the same code.
 """
 import argparse
 import json
@@ -44,9 +50,9 @@ import os
 import os.path as osp
 import platform
 import sys
+import tempfile
 import time
 from contextlib import nullcontext
-from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -58,19 +64,19 @@ sys.path.insert(0, REPO_ROOT)
 
 DEFAULT_CONFIG = 'configs/hdr/hdr_paper_interhand2.6m-256x256.py'
 #: all stages, in pipeline order
-STAGES = ('hasm', 'crop', 'tdr', 'shpe', 'hdr')
-#: poster timings on one Tesla P40 (docs/method.md section 1); the poster does
-#: not say the batch size or precision
-PAPER_MS = {'hasm': 12.6, 'tdr': 0.6, 'shpe': 34.0}
-#: reference state-dict sizes in M values (docs/method.md section 3); TDR's
-#: counts the all-ones ``mask_conv`` kernels of the authors' partial convs
-SPEC_VALUES_M = {'tdr': 75.1, 'shpe': 13.0}
-DEFAULT_BATCH_SIZES = {'cpu': (1, 2, 4, 8), 'cuda': (1, 2, 4, 8, 16, 32, 64)}
-AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+STAGES = ('hasm', 'tdr', 'shpe', 'hdr')
+#: what one two-hand image feeds each stage
+STAGE_INPUT = dict(hasm='1 two-hand crop', tdr='2 hand crops',
+                   shpe='2 hand crops', hdr='1 two-hand crop (uint8)')
+#: modes (columns), see the module docstring
+MODES = ('eager', 'fp32', 'fp32c', 'bf16', 'ort')
+#: GEMM peak each mode is compared with
+MODE_PEAK = dict(eager='fp32', fp32='fp32', fp32c='fp32', bf16='bf16',
+                 ort='fp32')
 
 
 # ----------------------------------------------------------------------
-# pure helpers (tested in tests/test_tools/test_benchmark.py)
+# pure helpers
 def parse_int_list(text: str) -> List[int]:
     """``'1,2, 4'`` -> ``[1, 2, 4]``; every value must be a positive int.
 
@@ -88,19 +94,29 @@ def parse_int_list(text: str) -> List[int]:
     return values
 
 
+def _parse_choice_list(text: str, choices: Sequence[str],
+                       what: str) -> List[str]:
+    names = {s.strip() for s in text.split(',') if s.strip()}
+    unknown = sorted(names - set(choices))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f'unknown {what}(s) {unknown or text!r}; choose from '
+            f'{",".join(choices)}')
+    return [s for s in choices if s in names]
+
+
 def parse_stages(text: str) -> List[str]:
     """``'hdr,hasm'`` -> ``['hasm', 'hdr']`` (pipeline order, no repeats).
 
     Raises:
         argparse.ArgumentTypeError: on an unknown stage name.
     """
-    names = {s.strip() for s in text.split(',') if s.strip()}
-    unknown = sorted(names - set(STAGES))
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(
-            f'unknown stage(s) {unknown or text!r}; choose from '
-            f'{",".join(STAGES)}')
-    return [s for s in STAGES if s in names]
+    return _parse_choice_list(text, STAGES, 'stage')
+
+
+def parse_modes(text: str) -> List[str]:
+    """``'bf16,eager'`` -> ``['eager', 'bf16']`` (:data:`MODES` order)."""
+    return _parse_choice_list(text, MODES, 'mode')
 
 
 def summarize(times_s: Sequence[float], batch_size: int) -> Dict[str, float]:
@@ -144,6 +160,26 @@ def best_throughput(per_batch: Dict[int, Dict[str, Any]]
     return max(ok, key=lambda item: (item[1]['images_per_s'], -item[0]))
 
 
+def efficiency(flops_per_image: Optional[float], ms_per_image: Optional[float],
+               peak_gflops: Optional[float]
+               ) -> Tuple[Optional[float], Optional[float]]:
+    """GFLOP/s achieved and the fraction of the peak.
+
+    Args:
+        flops_per_image: Floating-point operations per image (2 x
+            multiply-adds), None if unknown.
+        ms_per_image: Time per image (ms), None if not measured.
+        peak_gflops: The GEMM peak (GFLOP/s), None if not measured.
+
+    Returns:
+        tuple: (GFLOP/s or None, fraction of peak or None).
+    """
+    if not flops_per_image or not ms_per_image:
+        return None, None
+    gflops = flops_per_image / ms_per_image / 1e6
+    return gflops, (gflops / peak_gflops if peak_gflops else None)
+
+
 def fmt(value: Optional[float], digits: int = 1) -> str:
     """A number for the table, ``'n/a'`` for None/NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -153,7 +189,7 @@ def fmt(value: Optional[float], digits: int = 1) -> str:
 
 def markdown_table(headers: Sequence[str],
                    rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table; numbers are right-aligned.
+    """A GitHub-flavoured Markdown table; numeric columns right-aligned.
 
     Args:
         headers: Column titles.
@@ -171,7 +207,7 @@ def markdown_table(headers: Sequence[str],
     def numeric(col: int) -> bool:
         vals = [r[col] for r in cells if r[col] not in ('', 'n/a', '-')]
         try:
-            [float(v.split()[0]) for v in vals]
+            [float(v.split()[0].rstrip('%x')) for v in vals]
         except (ValueError, IndexError):
             return False
         return bool(vals)
@@ -182,6 +218,8 @@ def markdown_table(headers: Sequence[str],
     return '\n'.join(lines)
 
 
+# ----------------------------------------------------------------------
+# FLOPs
 def _shape(value) -> Optional[List[int]]:
     """Shape of a traced value (a jit ``Value``), None if not a tensor."""
     ttype = value.type()
@@ -200,39 +238,34 @@ def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     """
     q, k, v = (_shape(x) for x in inputs[:3])
     batch = int(np.prod(q[:-2])) if len(q) > 2 else 1
-    length, dim = q[-2], q[-1]
-    keys, dim_v = k[-2], v[-1]
-    return batch * length * keys * (dim + dim_v)
+    return batch * q[-2] * k[-2] * (q[-1] + v[-1])
 
 
-#: element-wise, reduction and shape ops: not counted, like the ops
-#: FlopAnalyzer itself ignores (their cost is memory traffic, not
-#: multiply-adds); any other op it cannot count is reported
+#: element-wise, reduction and shape ops: not counted (their cost is
+#: memory traffic, not multiply-adds); other ops without a formula are
+#: reported
 ELEMENTWISE_OPS = tuple(f'aten::{op}' for op in (
     'add', 'add_', 'sub', 'rsub', 'mul', 'mul_', 'div', 'div_',
     'reciprocal', 'neg', 'abs', 'pow', 'sqrt', 'rsqrt', 'exp', 'log',
-    'round', 'floor', 'clamp', 'clamp_', 'where', 'masked_fill',
+    'round', 'floor', 'clamp', 'clamp_', 'where', 'masked_fill', 'addcmul',
     'relu', 'relu_', 'leaky_relu', 'leaky_relu_', 'gelu', 'sigmoid', 'tanh',
     'softmax', 'sum', 'mean', 'max', 'min', 'argmax', 'any', 'all',
     'eq', 'ne', 'gt', 'ge', 'lt', 'le', 'flip', 'numel', 'unflatten',
     'lift_fresh', 'linspace', 'arange', 'full', 'zeros', 'ones',
     'expand_as', 'repeat', 'type_as', 'contiguous', 'dropout', 'dropout_',
-    'feature_dropout'))
+    'feature_dropout', 'bitwise_not', 'logical_not'))
 
 
 def count_flops(module: nn.Module, inputs: Tuple[torch.Tensor, ...]
                 ) -> Dict[str, Any]:
-    """FLOPs of one forward of ``module`` (mmengine ``FlopAnalyzer``).
-
-    Args:
-        module: The module; traced with ``torch.jit`` under no_grad.
-        inputs: Its positional tensor inputs.
+    """Multiply-adds of one forward of ``module`` (mmengine
+    ``FlopAnalyzer``, traced with ``torch.jit`` under no_grad).
 
     Returns:
-        dict: ``flops``, the total in multiply-adds (None when the jit
-        tracer cannot follow the module); ``unsupported``, the ops other
-        than :data:`ELEMENTWISE_OPS` that the analyser met but cannot
-        count, name -> calls; ``error``, the tracer's message or None.
+        dict: ``flops``, the total in multiply-adds (None when the tracer
+        cannot follow the module); ``unsupported``, the ops other than
+        :data:`ELEMENTWISE_OPS` it met but cannot count, name -> calls;
+        ``error``, the tracer's message or None.
     """
     from mmengine.analysis import FlopAnalyzer
     try:
@@ -259,39 +292,14 @@ def num_parameters(module: Optional[nn.Module]) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def num_state_values(module: Optional[nn.Module]) -> int:
-    """Number of values in a module's state dict (parameters and
-    persistent buffers such as BatchNorm statistics)."""
-    if module is None:
-        return 0
-    return sum(v.numel() for v in module.state_dict().values())
-
-
-def reference_state_values(module: Optional[nn.Module]) -> int:
-    """State-dict size as the authors' code stores the same network.
-
-    Their partial convolutions keep a frozen all-ones ``mask_conv``
-    weight of the shape of the image convolution's weight, which
-    :class:`~hdr_mm.models.tdr.partial_conv.PartialConv2d` replaces by a
-    one-channel kernel outside the state dict; they are added back here so
-    that the number compares with docs/method.md's 75.1 M.
-    """
-    if module is None:
-        return 0
-    from hdr_mm.models.tdr.partial_conv import PartialConv2d
-    extra = sum(m.conv.weight.numel() for m in module.modules()
-                if isinstance(m, PartialConv2d))
-    return num_state_values(module) + extra
-
-
 # ----------------------------------------------------------------------
 # the machine
-def machine_info(devices: Sequence[torch.device]) -> Dict[str, Any]:
-    """CPU, library versions and, for each CUDA device, its name."""
-    import mmcv
-    import mmengine
-    import mmpose
-    import mmseg
+def machine_line(device: torch.device) -> Dict[str, Any]:
+    """What the numbers depend on: mmengine's ``collect_env`` (versions,
+    CUDA, compiler), plus the CPU, the cores this process may use, torch's
+    threads and CPU capability, and the load average."""
+    from mmengine.utils.dl_utils import collect_env
+    env = collect_env()
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:
@@ -301,39 +309,90 @@ def machine_info(devices: Sequence[torch.device]) -> Dict[str, Any]:
                     break
     except OSError:
         pass
+    info = dict(cpu=cpu, usable_cores=len(os.sched_getaffinity(0))
+                if hasattr(os, 'sched_getaffinity') else os.cpu_count(),
+                torch_threads=torch.get_num_threads(),
+                cpu_capability=torch.backends.cpu.get_cpu_capability())
     try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    info = dict(
-        cpu=cpu,
-        cpu_count=os.cpu_count(),
-        usable_cores=usable,
-        torch_threads=torch.get_num_threads(),
-        # other work on the machine skews CPU timings
-        load_avg_1min=(round(os.getloadavg()[0], 2)
-                       if hasattr(os, 'getloadavg') else None),
-        python=platform.python_version(),
-        torch=torch.__version__,
-        mmengine=mmengine.__version__,
-        mmcv=mmcv.__version__,
-        mmseg=mmseg.__version__,
-        mmpose=mmpose.__version__,
-    )
-    gpus = [d for d in devices if d.type == 'cuda']
-    if gpus:
-        info.update(
-            cuda=torch.version.cuda,
-            cudnn=torch.backends.cudnn.version(),
-            cudnn_benchmark=torch.backends.cudnn.benchmark,
-            tf32_conv=torch.backends.cudnn.allow_tf32,
-            tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
-            gpus=[torch.cuda.get_device_name(d) for d in gpus])
+        from hdr_mm.models.utils.precision import cpu_bf16_isa
+        info['bf16_isa'] = cpu_bf16_isa()
+    except ImportError:  # older hdr_mm
+        pass
+    if hasattr(os, 'getloadavg'):
+        info['load_avg_1min'] = round(os.getloadavg()[0], 2)
+    for key in ('Python', 'PyTorch', 'TorchVision', 'OpenCV', 'MMEngine',
+                'GCC', 'CUDA available'):
+        if key in env:
+            info[key] = str(env[key]).split(' (')[0]
+    if device.type == 'cuda':
+        info['gpu'] = torch.cuda.get_device_name(device)
+        info['cuda'] = torch.version.cuda
     return info
 
 
+def _gemm_kernels(n: int, dtype: torch.dtype, device: torch.device
+                  ) -> Dict[str, Callable[[], Any]]:
+    """An ``n x n x n`` matrix product through two kernels: ``torch.mm``
+    and a 1x1 convolution in ``channels_last`` (oneDNN; on CPUs without
+    native bf16 its bf16 path is faster than ``torch.mm``'s)."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    x = a.t().reshape(1, n, n // 16, 16).contiguous(
+        memory_format=torch.channels_last)
+    w = b.t().reshape(n, n, 1, 1).contiguous(
+        memory_format=torch.channels_last)
+    return dict(mm=lambda: a @ b,
+                conv1x1=lambda: torch.nn.functional.conv2d(x, w))
+
+
+def gemm_peak(dtype: torch.dtype, device: torch.device,
+              min_time_s: float = 0.2, max_size: int = 4096
+              ) -> Dict[str, Any]:
+    """The dense matrix-product rate of this machine for ``dtype``.
+
+    Square products ``n x n x n`` are timed through each kernel of
+    :func:`_gemm_kernels`, with growing ``n`` (from 256, doubling up to
+    ``max_size``) until one product takes ``min_time_s``; each rate is
+    the median of 3 measurements of enough back-to-back calls to last
+    about 50 ms, and the best rate over sizes and kernels is the peak.
+
+    Returns:
+        dict: ``gflops`` (2 n^3 / time), ``size`` (its n), ``kernel``.
+    """
+    best = (0.0, 0, '')
+    with torch.inference_mode():
+        for kernel in ('mm', 'conv1x1'):
+            n = 256
+            while n <= max_size:
+                fn = _gemm_kernels(n, dtype, device)[kernel]
+                _sync(device)
+                t0 = time.perf_counter()
+                fn()
+                _sync(device)
+                # enough calls per measurement to last ~50 ms: single
+                # sub-millisecond calls are at the mercy of the scheduler
+                reps = max(1, int(0.05 / max(time.perf_counter() - t0,
+                                             1e-6)))
+                times = []
+                for _ in range(3):
+                    _sync(device)
+                    t0 = time.perf_counter()
+                    for _ in range(reps):
+                        fn()
+                    _sync(device)
+                    times.append((time.perf_counter() - t0) / reps)
+                t = float(np.median(times))
+                rate = 2 * n**3 / t / 1e9
+                if rate > best[0]:
+                    best = (rate, n, kernel)
+                if t >= min_time_s:
+                    break
+                n *= 2
+    return dict(gflops=best[0], size=best[1], kernel=best[2])
+
+
 # ----------------------------------------------------------------------
-# the pipeline and its inputs
+# the pipeline, its stage networks and their inputs
 def _resolve(path: str) -> str:
     """A config path as given, else relative to the repository root."""
     if osp.isfile(path) or osp.isabs(path):
@@ -342,16 +401,8 @@ def _resolve(path: str) -> str:
     return in_repo if osp.isfile(in_repo) else path
 
 
-def build_pipeline(config: str, stage_configs: Dict[str, Optional[str]],
-                   cfg_options: Optional[dict] = None):
+def build_pipeline(config: str, cfg_options: Optional[dict] = None):
     """The HDR pipeline of ``config`` with random weights, in eval mode.
-
-    Args:
-        config: HDR config file (``model.type='HDRPoseEstimator'``).
-        stage_configs: Stage name -> config file replacing the one of the
-            HDR config (None keeps it); the stage's ``cfg_options`` and
-            ``checkpoint`` in the HDR config are dropped with it.
-        cfg_options: Overrides merged into the HDR config.
 
     Returns:
         tuple: the model and the loaded HDR config.
@@ -364,189 +415,253 @@ def build_pipeline(config: str, stage_configs: Dict[str, Optional[str]],
 
     # a quiet current logger: the stages' init_weights log every tensor
     MMLogger.get_instance('hdr_benchmark', log_level='WARNING')
-    from hdr_mm.engine.config_options import merge_cfg_options
     cfg = Config.fromfile(_resolve(config))
-    merge_cfg_options(cfg, cfg_options)  # refuses keys nothing would read
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
     if cfg.model.get('type') != 'HDRPoseEstimator':
         raise ValueError(f'{config}: model.type must be HDRPoseEstimator, '
                          f'got {cfg.model.get("type")!r}')
-    for name, path in stage_configs.items():
-        if path is not None:
-            cfg.model[name] = dict(config=path)
     for name in ('hasm', 'tdr', 'shpe'):
         stage = cfg.model.get(name)
         if stage is not None:
             stage['config'] = _resolve(stage['config'])
-            # random weights: latency does not depend on them
-            stage['checkpoint'] = None
+            stage['checkpoint'] = None  # random weights
     init_default_scope(cfg.get('default_scope', 'mmpose'))
+    torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model = revert_sync_batchnorm(model)  # SyncBN needs a process group
     return model.eval(), cfg
 
 
-def two_hand_masks(size: int, mask_names: Sequence[str]) -> torch.Tensor:
-    """Masks of two overlapping discs, the left hand in front.
+class _HASMNet(nn.Module):
+    """HASM's network: backbone + head logits (for FLOPs and ONNX)."""
 
-    Args:
-        size: Side S of the two-hand crop.
-        mask_names: Order of the four masks (``{l,r}_{amodal,visible}``).
-
-    Returns:
-        Tensor: (4, S, S) float {0, 1} in ``mask_names`` order.
-    """
-    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size),
-                            indexing='ij')
-    radius = 0.22 * size
-
-    def disc(cx: float) -> torch.Tensor:
-        return ((xx - cx)**2 + (yy - 0.5 * size)**2 <= radius**2).float()
-
-    right, left = disc(0.38 * size), disc(0.62 * size)
-    masks = dict(r_amodal=right, l_amodal=left, l_visible=left,
-                 r_visible=right * (1 - left))
-    return torch.stack([masks[n] for n in mask_names])
-
-
-class StageInputs:
-    """The inputs of every stage for a batch of N two-hand crops.
-
-    Args:
-        model: The pipeline (gives the mask order and hand crop size).
-        batch_size: N.
-        size: Side S of the two-hand crops.
-        device: Where the tensors live (the end-to-end input stays in host
-            memory, as a data loader gives it).
-        seed: Seed of the random pixels.
-    """
-
-    def __init__(self, model, batch_size: int, size: int,
-                 device: torch.device, seed: int = 0) -> None:
-        from mmpose.structures import PoseDataSample
-        g = torch.Generator().manual_seed(seed)
-        pixels = torch.randint(0, 256, (batch_size, 3, size, size),
-                               generator=g, dtype=torch.uint8)
-        self.crops = pixels.float().to(device)
-        self.masks = two_hand_masks(size, model.mask_names)[None].repeat(
-            batch_size, 1, 1, 1).to(device)
-        with torch.no_grad():
-            hands, hand_masks, _, _ = model.hand_crops(self.crops,
-                                                       self.masks)
-        self.hands, self.hand_masks = hands, hand_masks
-        self.bones = torch.zeros(2 * batch_size)
-        samples = []
-        for _ in range(batch_size):
-            s = PoseDataSample()
-            s.set_metainfo(dict(
-                input_size=(size, size),
-                input_center=np.array([size / 2, size / 2], np.float32),
-                input_scale=np.array([size, size], np.float32)))
-            samples.append(s)
-        self.data = dict(inputs=list(pixels), data_samples=samples)
-
-
-#: stage name -> (what one image feeds it, function running it on the
-#: prepared inputs)
-STAGE_RUNNERS: Dict[str, Tuple[str, Callable]] = {
-    'hasm': ('1 two-hand crop',
-             lambda m, x: m.segment(x.crops)),
-    'crop': ('1 two-hand crop -> 2 hand crops',
-             lambda m, x: m.hand_crops(x.crops, x.masks)),
-    'tdr': ('2 hand crops',
-            lambda m, x: m.deocclude(x.hands, x.hand_masks)),
-    'shpe': ('2 hand crops',
-             lambda m, x: m.estimate(x.hands, x.bones)),
-    'hdr': ('1 two-hand crop (uint8, host memory)',
-            lambda m, x: m.test_step(x.data)),
-}
-
-
-# ----------------------------------------------------------------------
-# sizes and FLOPs
-class _Segment(nn.Module):
-    """``segment`` as a module, for the FLOP tracer."""
-
-    def __init__(self, model) -> None:
+    def __init__(self, seg: nn.Module) -> None:
         super().__init__()
-        self.model = model
+        self.seg = seg
 
-    def forward(self, crops: torch.Tensor) -> torch.Tensor:
-        return self.model.segment(crops)
-
-
-class _HandCrops(_Segment):
-
-    def forward(self, crops: torch.Tensor, masks: torch.Tensor):
-        return self.model.hand_crops(crops, masks)[:2]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.seg.decode_head.forward(self.seg.extract_feat(x))
 
 
-class _Deocclude(_Segment):
+class _TDRNet(nn.Module):
+    """TDR's generator."""
 
-    def forward(self, hands: torch.Tensor, hand_masks: torch.Tensor):
-        return self.model.deocclude(hands, hand_masks)
+    def __init__(self, gen: nn.Module) -> None:
+        super().__init__()
+        self.gen = gen
 
-
-class _ShpeMaps(_Segment):
-    """SHPE's network (trunk and heat/delta/location maps) on normalised
-    crops; the arg-max decoding of ``estimate`` runs in numpy and is not
-    traceable (nor does it multiply)."""
-
-    def forward(self, hands: torch.Tensor):
-        shpe = self.model.shpe
-        return shpe.head.forward(shpe.extract_feat(hands))
+    def forward(self, x: torch.Tensor, m: torch.Tensor):
+        return self.gen(x, m)
 
 
-def stage_modules(model) -> Dict[str, List[nn.Module]]:
-    """The networks whose weights each stage uses at inference."""
-    tdr = [model.tdr.generator] if model.use_tdr else []
-    return dict(
-        hasm=[model.hasm], crop=[], tdr=tdr, shpe=[model.shpe],
-        hdr=[model.hasm, *tdr, model.shpe])
+class _SHPENet(nn.Module):
+    """SHPE's trunk and heat/delta/location maps."""
+
+    def __init__(self, pe: nn.Module) -> None:
+        super().__init__()
+        self.pe = pe
+
+    def forward(self, x: torch.Tensor):
+        return self.pe.head.forward(self.pe.extract_feat(x))
 
 
-def stage_flops(model, size: int) -> Dict[str, Dict[str, Any]]:
-    """FLOPs per two-hand image of each stage (batch 1, on CPU).
+def stage_input_size(stage_model: nn.Module) -> int:
+    """A stage's square input side from its config (``input_size`` mmpose
+    style or ``crop_size`` mmseg style)."""
+    for key in ('input_size', 'crop_size'):
+        size = stage_model.cfg.get(key)
+        if size is not None:
+            return int(size if isinstance(size, int) else size[0])
+    raise KeyError('stage config states neither input_size nor crop_size')
 
-    Returns:
-        dict: stage -> :func:`count_flops` output plus ``note``; ``hdr``
-        is the sum of the stages that could be counted.
+
+class BenchInputs:
+    """Inputs of every stage network for a batch of N two-hand images.
+
+    Args:
+        model: The pipeline.
+        cfg: The HDR config (its ``infer_pipeline`` packs the end-to-end
+            input, as the inferencer does); None: no end-to-end input.
+        batch_size: N.
+        device: Where the tensors live (the end-to-end input stays in
+            host memory, as a data loader gives it).
     """
-    x = StageInputs(model, 1, size, torch.device('cpu'))
-    s = model.shpe_size
-    plans = dict(
-        hasm=(_Segment(model), (x.crops, )),
-        crop=(_HandCrops(model), (x.crops, x.masks)),
-        tdr=(_Deocclude(model), (x.hands, x.hand_masks)),
-        shpe=(_ShpeMaps(model), (torch.zeros(2, 3, s, s), )))
-    if not model.use_tdr:
-        plans.pop('tdr')
+
+    def __init__(self, model, cfg: Optional[Any], batch_size: int,
+                 device: torch.device) -> None:
+        from mmengine.dataset import Compose, pseudo_collate
+        g = torch.Generator().manual_seed(0)
+        n = batch_size
+        size = stage_input_size(model.hasm)
+        crops = [torch.randint(0, 256, (3, size, size), generator=g,
+                               dtype=torch.uint8) for _ in range(n)]
+        with torch.no_grad():
+            self.hasm = model.hasm.data_preprocessor(
+                dict(inputs=crops), False)['inputs'].to(device)
+        self.hasm_metas = [dict(img_shape=(size, size),
+                                pad_shape=(size, size),
+                                ori_shape=(size, size))] * n
+        if model.tdr is not None:
+            t = stage_input_size(model.tdr)
+            c = model.tdr.generator.in_channels
+            disc = (torch.rand(2 * n, 1, t, t, generator=g) > 0.3).float()
+            self.tdr_mask = disc.expand(-1, c, -1, -1).contiguous().to(
+                device)
+            self.tdr_x = (torch.randn(2 * n, c, t, t, generator=g) *
+                          self.tdr_mask.cpu()).to(device)
+        s = stage_input_size(model.shpe)
+        self.shpe = torch.randn(2 * n, 3, s, s, generator=g).to(device)
+        self.data = None
+        if cfg is None:
+            return
+        # end to end: a 640x480 frame whose two-hand box is a quarter of
+        # its width, through the config's inference pipeline
+        frame = torch.randint(0, 256, (480, 640, 3), generator=g,
+                              dtype=torch.uint8).numpy()
+        pipeline = Compose(cfg.infer_pipeline)
+        self.data = pseudo_collate([
+            pipeline(dict(img=frame, img_path=f'{i}.jpg',
+                          bbox=np.array([[240, 160, 400, 320]], np.float32),
+                          bbox_score=np.ones(1, np.float32)))
+            for i in range(n)
+        ])
+
+
+def stage_networks(model) -> Dict[str, nn.Module]:
+    """The networks of the stages (what is timed and counted)."""
+    nets = dict(hasm=_HASMNet(model.hasm), shpe=_SHPENet(model.shpe))
+    if model.tdr is not None:
+        nets['tdr'] = _TDRNet(model.tdr.generator)
+    return nets
+
+
+def stage_flops(model, stages: Sequence[str]) -> Dict[str, Dict[str, Any]]:
+    """Multiply-adds per two-hand image of each stage network (batch 1 on
+    the CPU; ``hdr`` is the sum of the three)."""
+    x = BenchInputs(model, None, 1, torch.device('cpu'))
+    nets = stage_networks(model)
+    plans = dict(hasm=(x.hasm, ), shpe=(x.shpe, ))
+    if 'tdr' in nets:
+        plans['tdr'] = (x.tdr_x, x.tdr_mask)
     out = {}
-    for name, (module, inputs) in plans.items():
-        out[name] = dict(count_flops(module, inputs), note='')
-    counted = [n for n in plans if out[n]['flops'] is not None]
+    for name, inputs in plans.items():
+        if name in stages or 'hdr' in stages:
+            out[name] = count_flops(nets[name], inputs)
+    counted = [n for n in out if out[n]['flops'] is not None]
     out['hdr'] = dict(
         flops=sum(out[n]['flops'] for n in counted) if counted else None,
-        unsupported={}, error=None,
-        note='sum of ' + '+'.join(counted) if counted else '')
+        unsupported={}, error=None)
     return out
 
 
-def model_sizes(model) -> Dict[str, Dict[str, Any]]:
-    """Parameters and state-dict values (M) of each network, with the
-    reference size where docs/method.md gives one."""
-    nets = dict(hasm=model.hasm, shpe=model.shpe)
-    if model.tdr is not None:
-        nets['tdr'] = model.tdr.generator
-    sizes = {}
-    for name, net in nets.items():
-        ref = (reference_state_values(net)
-               if name == 'tdr' else num_state_values(net))
-        sizes[name] = dict(
-            params_m=num_parameters(net) / 1e6,
-            state_values_m=num_state_values(net) / 1e6,
-            reference_values_m=ref / 1e6,
-            spec_m=SPEC_VALUES_M.get(name))
-    return sizes
+# ----------------------------------------------------------------------
+# modes
+def prepare_mode(model, mode: str, tmpdir: str, threads: Optional[int]
+                 ) -> Tuple[Dict[str, Callable], Callable[[], Any]]:
+    """Set the pipeline up for ``mode``.
+
+    Returns:
+        tuple: stage -> runner ``f(inputs: BenchInputs)``, and the context
+        factory every timed call runs in.
+    """
+    nets = stage_networks(model)
+    context: Callable[[], Any] = nullcontext
+    if mode in ('fp32', 'fp32c', 'bf16'):
+        try:
+            from hdr_mm.models.utils.precision import (inference_autocast,
+                                                       prepare_for_inference)
+        except ImportError:
+            raise SystemExit(f'--modes {mode}: this hdr_mm has no '
+                             'hdr_mm.models.utils.precision (only eager)')
+        stage_models = [model.hasm, model.shpe] + (
+            [model.tdr.generator] if model.tdr is not None else [])
+        precision = 'bf16' if mode == 'bf16' else 'fp32'
+        for m in stage_models:
+            prepare_for_inference(m, precision, compile=mode == 'fp32c')
+        device_type = next(model.hasm.parameters()).device.type
+
+        def context():  # noqa: F811
+            return inference_autocast(precision, device_type)
+
+    runners: Dict[str, Callable] = dict(
+        hasm=lambda x: model.hasm.encode_decode(x.hasm, x.hasm_metas),
+        shpe=lambda x: nets['shpe'](x.shpe),
+        hdr=lambda x: model.test_step(x.data))
+    if 'tdr' in nets:
+        runners['tdr'] = lambda x: nets['tdr'](x.tdr_x, x.tdr_mask)
+    if mode == 'ort':
+        from hdr_mm.deploy import export_stage, load_ort_stage
+        os.makedirs(tmpdir, exist_ok=True)
+        sizes = dict(hasm=stage_input_size(model.hasm),
+                     shpe=stage_input_size(model.shpe))
+        stage_models = dict(hasm=model.hasm, shpe=model.shpe)
+        if model.tdr is not None:
+            sizes['tdr'] = stage_input_size(model.tdr)
+            stage_models['tdr'] = model.tdr
+        ort = {}
+        for name, m in stage_models.items():
+            path = osp.join(tmpdir, f'{name}.onnx')
+            export_stage(name, m, path, sizes[name], check=False)
+            ort[name] = load_ort_stage(path, num_threads=threads)
+        runners = dict(
+            hasm=lambda x: ort['hasm'].encode_decode(x.hasm, x.hasm_metas),
+            shpe=lambda x: ort['shpe'](x.shpe),
+            hdr=ort_pipeline_runner(model, ort))
+        if 'tdr' in ort:
+            runners['tdr'] = lambda x: ort['tdr'](x.tdr_x, x.tdr_mask)
+    return runners, context
+
+
+class _Call(nn.Module):
+    """A callable where the model expects a submodule."""
+
+    def __init__(self, fn: Callable, like: nn.Module) -> None:
+        super().__init__()
+        self.fn = fn
+        self.in_channels = like.in_channels
+
+    def forward(self, *args):
+        return self.fn(*args)
+
+
+def ort_pipeline_runner(model, ort: Dict[str, Any]) -> Callable:
+    """End to end with the onnxruntime networks in the torch pipeline.
+
+    The pipeline has no backend switch yet, so this routes the calls its
+    glue makes today (``hasm.encode_decode``, ``tdr.generator(x, m)``,
+    ``shpe.extract_feat`` + ``shpe.head.forward``) to the runners, on this
+    benchmark's own copy of the model. Every runner counts its calls: a
+    pipeline that no longer makes these calls (another glue) raises
+    instead of silently timing PyTorch.
+    """
+    calls = {name: 0 for name in ort}
+
+    def counted(name, fn):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return call
+
+    model.hasm.encode_decode = counted('hasm', ort['hasm'].encode_decode)
+    model.shpe.extract_feat = lambda x: (x, )
+    model.shpe.head.forward = counted('shpe', lambda feats: ort['shpe'](
+        feats[-1]))
+    if 'tdr' in ort and model.tdr is not None:
+        model.tdr.generator = _Call(counted('tdr', ort['tdr']),
+                                    model.tdr.generator)
+
+    def run(x):
+        before = dict(calls)
+        out = model.test_step(x.data)
+        missed = [n for n in calls if calls[n] == before[n] and
+                  (n != 'tdr' or model.use_tdr)]
+        if missed:
+            raise RuntimeError(f'the pipeline did not call the onnxruntime '
+                               f'{missed} network(s): its glue changed')
+        return out
+
+    return run
 
 
 # ----------------------------------------------------------------------
@@ -556,295 +671,256 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _is_oom(e: BaseException) -> bool:
-    return isinstance(e, torch.cuda.OutOfMemoryError) or \
-        'out of memory' in str(e).lower()
+def time_interleaved(fns: Dict[str, Callable[[], Any]],
+                     device: torch.device, warmup: int,
+                     iters: int) -> Dict[str, Any]:
+    """Wall times (s) of several callables, interleaved.
 
-
-def time_callable(fn: Callable[[], Any], device: torch.device, warmup: int,
-                  iters: int) -> List[float]:
-    """Wall time (s) of ``iters`` calls of ``fn`` after ``warmup`` calls.
-
-    On a GPU the device is synchronised before the clock starts and
-    before it stops, so that queued kernels count for the call that
-    queued them.
-    """
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(iters):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def bench_device(model, device: torch.device, stages: Sequence[str],
-                 batch_sizes: Sequence[int], size: int, warmup: int,
-                 iters: int, amp: Optional[str]
-                 ) -> Dict[str, Dict[int, Dict[str, Any]]]:
-    """Time every stage at every batch size on one device.
-
-    A batch size that fails (e.g. out of GPU memory) is recorded with its
-    ``error`` and ends that stage's larger batch sizes.
+    Each callable is called ``warmup`` times, then the timed calls go
+    round-robin (A B C A B C ...), so a change of the shared machine's
+    speed hits every callable alike and their ratios stay meaningful. On
+    a GPU the device is synchronised around each timed call.
 
     Returns:
-        dict: stage -> batch size -> :func:`summarize` output or
+        dict: name -> list of ``iters`` times, or the exception's message
+        (str) for a callable that failed (it is not called again).
+    """
+    out: Dict[str, Any] = {}
+    for name, fn in fns.items():
+        try:
+            for _ in range(warmup):
+                fn()
+            out[name] = []
+        except Exception as e:
+            out[name] = f'{type(e).__name__}: {str(e).splitlines()[0][:160]}'
+    for _ in range(iters):
+        for name, fn in fns.items():
+            if isinstance(out[name], str):
+                continue
+            try:
+                _sync(device)
+                start = time.perf_counter()
+                fn()
+                _sync(device)
+                out[name].append(time.perf_counter() - start)
+            except Exception as e:
+                out[name] = (f'{type(e).__name__}: '
+                             f'{str(e).splitlines()[0][:160]}')
+    return out
+
+
+def bench_modes(config: str, cfg_options: Optional[dict],
+                modes: Sequence[str], device: torch.device,
+                stages: Sequence[str], batch_sizes: Sequence[int],
+                warmup: int, iters: int, threads: Optional[int]
+                ) -> Dict[str, Dict[str, Dict[int, Dict[str, Any]]]]:
+    """Time the stages in every mode, the modes interleaved.
+
+    A pipeline is built per mode (preparing changes the networks in
+    place), all are kept in memory, and for every stage and batch size
+    the modes take turns call by call (:func:`time_interleaved`).
+
+    Returns:
+        dict: mode -> stage -> batch size -> :func:`summarize` output or
         ``{'error': message}``.
     """
-    model.to(device)
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True  # fixed input shapes
+    results: Dict[str, Dict[str, Dict[int, Dict[str, Any]]]] = {
+        m: {} for m in modes}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        models, setups = {}, {}
+        for mode in modes:
+            model, cfg = build_pipeline(config, cfg_options)
+            models[mode] = model.to(device)
+            setups[mode] = prepare_mode(model, mode,
+                                        osp.join(tmpdir, mode), threads)
+        for n in batch_sizes:
+            inputs = {m: BenchInputs(models[m], cfg, n, device)
+                      for m in modes}
+            for stage in stages:
+                fns = {}
+                for m in modes:
+                    runners, context = setups[m]
+                    if stage not in runners:
+                        continue
 
-    def autocast():
-        return (torch.autocast(device.type, dtype=AMP_DTYPES[amp])
-                if amp else nullcontext())
+                    def call(run=runners[stage], x=inputs[m], ctx=context):
+                        with torch.inference_mode(), ctx():
+                            return run(x)
 
-    results = {s: {} for s in stages}
-    failed = set()
-    for n in batch_sizes:
-        try:
-            inputs = StageInputs(model, n, size, device)
-        except RuntimeError as e:
-            if not _is_oom(e):
-                raise
-            for s in stages:
-                results[s][n] = dict(error='out of memory (inputs)')
-            break
-        for stage in stages:
-            if stage in failed:
-                continue
-            run = STAGE_RUNNERS[stage][1]
-            try:
-                with torch.inference_mode(), autocast():
-                    times = time_callable(partial(run, model, inputs),
-                                          device, warmup, iters)
-                results[stage][n] = summarize(times, n)
-            except Exception as e:
-                msg = ('out of memory' if _is_oom(e) else
-                       f'{type(e).__name__}: {e}'.splitlines()[0][:160])
-                results[stage][n] = dict(error=msg)
-                failed.add(stage)
-                if device.type == 'cuda':
-                    torch.cuda.empty_cache()
-            print(f'[{device}] {stage:5s} batch {n:3d}: '
-                  + (f'{results[stage][n]["median_ms"]:.1f} ms/batch'
-                     if 'median_ms' in results[stage][n] else
-                     results[stage][n]['error']),
-                  file=sys.stderr, flush=True)
-        inputs = None  # free the batch before the next one
-        if device.type == 'cuda':
-            torch.cuda.empty_cache()
+                    fns[m] = call
+                times = time_interleaved(fns, device, warmup, iters)
+                for m, t in times.items():
+                    res = (dict(error=t) if isinstance(t, str) else
+                           summarize(t, n))
+                    results[m].setdefault(stage, {})[n] = res
+                    print(f'[{m}] {stage:5s} batch {n}: ' +
+                          (f'{res["median_ms"]:.1f} ms' if 'median_ms' in
+                           res else res['error']), file=sys.stderr,
+                          flush=True)
     return results
 
 
 # ----------------------------------------------------------------------
 # report
-def _flop_cell(entry: Optional[Dict[str, Any]], notes: List[str]) -> str:
-    """GFLOPs per image, with a footnote (appended to ``notes``) naming
-    the ops that could not be counted or why nothing could be."""
-    if entry is None:
-        return 'n/a'
-    cell = fmt(None if entry['flops'] is None else entry['flops'] / 1e9, 2)
-    if entry.get('error'):
-        notes.append('not counted: the jit tracer cannot follow this '
-                     f'stage ({entry["error"].split(":")[0]}; the message '
-                     'is in the --out JSON)')
-        cell += f' [{len(notes)}]'
-    elif entry['unsupported']:
-        ops = ', '.join(f'{k} x{v}' for k, v in
-                        sorted(entry['unsupported'].items()))
-        notes.append(f'ops not counted (no FLOP formula): {ops}')
-        cell += f' [{len(notes)}]'
-    if entry['note']:
-        cell += f' ({entry["note"]})'
-    return cell
+def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
+           flops: Dict[str, Dict[str, Any]], peaks: Dict[str, Dict],
+           stages: Sequence[str]) -> Tuple[str, Dict[str, Dict[str, Any]]]:
+    """The latency table and the efficiency table.
 
+    Args:
+        results: mode -> :func:`bench_mode` output.
+        flops: :func:`stage_flops` output (may be empty).
+        peaks: ``'fp32'``/``'bf16'`` -> :func:`gemm_peak` output.
+        stages: Stages in order.
 
-def report_device(device: str, results: Dict[str, Dict[int, Dict]],
-                  flops: Dict[str, Dict[str, Any]],
-                  params: Dict[str, int]) -> str:
-    """The summary and the per-batch Markdown tables of one device."""
-    notes: List[str] = []
-    rows = []
-    for stage, per_batch in results.items():
-        one = per_batch.get(1, {})
-        best = best_throughput(per_batch)
-        rows.append([
-            stage, STAGE_RUNNERS[stage][0],
-            fmt(params[stage] / 1e6, 1) if params[stage] else '-',
-            _flop_cell(flops.get(stage), notes),
-            fmt(one.get('median_ms'), 1) if 'error' not in one else
-            one['error'],
-            fmt(one.get('p90_ms'), 1) if 'error' not in one else '',
-            fmt(best[1]['images_per_s'], 2) if best else 'n/a',
-            str(best[0]) if best else '-'])
+    Returns:
+        tuple: the Markdown text and, per mode and stage, the summary
+        numbers (``ms``, ``img_per_s``, ``gflops``, ``of_peak``).
+    """
+    modes = list(results)
+    summary: Dict[str, Dict[str, Any]] = {m: {} for m in modes}
+    lat_rows, eff_rows = [], []
+    for stage in stages:
+        macs = (flops.get(stage) or {}).get('flops')
+        fl = 2.0 * macs if macs else None
+        lat, eff = [stage, STAGE_INPUT[stage],
+                    fmt(fl / 1e9 if fl else None, 2)], [stage]
+        for mode in modes:
+            per_batch = results[mode].get(stage, {})
+            one = per_batch.get(1, {})
+            best = best_throughput(per_batch)
+            ms = one.get('median_ms')
+            peak = peaks.get(MODE_PEAK[mode], {}).get('gflops')
+            gflops, frac = efficiency(fl, ms, peak)
+            summary[mode][stage] = dict(
+                ms=ms, img_per_s=best[1]['images_per_s'] if best else None,
+                gflops=gflops, of_peak=frac, error=one.get('error'))
+            lat += [fmt(ms) if 'error' not in one else 'failed',
+                    fmt(best[1]['images_per_s'], 2) if best else 'n/a']
+            eff += [fmt(gflops), fmt(100 * frac, 1) + '%' if frac is not
+                    None else 'n/a']
+        lat_rows.append(lat)
+        eff_rows.append(eff)
     lines = [markdown_table(
-        ['stage', 'input per image', 'params (M)', 'GFLOPs / image',
-         'latency median (ms)', 'latency p90 (ms)', 'throughput (img/s)',
-         'at batch'], rows)]
-    lines += [f'[{i}] {n}' for i, n in enumerate(notes, 1)]
-    detail = []
-    for stage, per_batch in results.items():
-        for n, s in per_batch.items():
-            if 'error' in s:
-                detail.append([stage, n, s['error'], '', '', ''])
-            else:
-                detail.append([stage, n, fmt(s['median_ms']),
-                               fmt(s['p90_ms']), fmt(s['ms_per_image']),
-                               fmt(s['images_per_s'], 2)])
+        ['stage', 'input per image', 'GFLOP / image'] +
+        [h for m in modes for h in (f'{m} ms', f'{m} img/s')], lat_rows)]
+    if 'eager' in modes:
+        ref = summary['eager'].get('hdr', {}).get('ms')
+        speed = [f'{m} {ref / summary[m]["hdr"]["ms"]:.2f}x'
+                 for m in modes if m != 'eager' and ref and
+                 summary[m].get('hdr', {}).get('ms')]
+        if speed:
+            lines.append('\nend-to-end speed-up over eager: ' +
+                         ', '.join(speed))
     lines += ['', markdown_table(
-        ['stage', 'batch', 'median (ms/batch)', 'p90 (ms/batch)',
-         'ms / image', 'img/s'], detail)]
-    stage_sum = [results[s].get(1, {}).get('median_ms')
-                 for s in ('hasm', 'crop', 'tdr', 'shpe') if s in results]
-    if 'hdr' in results and len(stage_sum) == 4 and None not in stage_sum \
-            and 'median_ms' in results['hdr'].get(1, {}):
-        lines.append(
-            f'\nbatch 1: sum of the stage medians {sum(stage_sum):.1f} ms, '
-            f'end to end {results["hdr"][1]["median_ms"]:.1f} ms (end to '
-            'end adds the data pre-processor, the host-to-device copy and '
-            'the packing of the outputs; the rest is run-to-run noise)')
-    return '\n'.join(lines)
-
-
-def report_sizes(sizes: Dict[str, Dict[str, Any]]) -> str:
-    """Markdown table of the network sizes against docs/method.md."""
-    rows = []
-    for name, s in sizes.items():
-        rows.append([
-            name, fmt(s['params_m'], 2), fmt(s['state_values_m'], 2),
-            fmt(s['reference_values_m'], 2),
-            fmt(s['spec_m'], 1) if s['spec_m'] else '-'])
-    return markdown_table(
-        ['network', 'parameters (M)', 'state-dict values (M)',
-         "values as the authors' code stores them (M)",
-         'paper (M)'], rows)
+        ['stage'] + [h for m in modes for h in
+                     (f'{m} GFLOP/s', f'{m} of {MODE_PEAK[m]} peak')],
+        eff_rows)]
+    notes = []
+    for stage, entry in flops.items():
+        if entry.get('error'):
+            notes.append(f'{stage}: FLOPs not counted ('
+                         f'{entry["error"].split(":")[0]})')
+        elif entry.get('unsupported'):
+            notes.append(f'{stage}: ops without a FLOP formula: ' + ', '.join(
+                f'{k} x{v}' for k, v in sorted(entry['unsupported'].items())))
+    if notes:
+        lines += [''] + notes
+    errors = [f'{m} {s} batch {b}: {r["error"]}' for m in modes
+              for s, per in results[m].items() for b, r in per.items()
+              if 'error' in r]
+    if errors:
+        lines += ['', 'failed: ' + '; '.join(errors)]
+    return '\n'.join(lines), summary
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
-        description='Latency/throughput of the HDR pipeline and its stages '
-        '(random weights).')
+        description='Latency, throughput and efficiency of the HDR stages '
+        'and pipeline (random weights) in several precisions/backends.')
     parser.add_argument('--config', default=DEFAULT_CONFIG,
-                        help='HDR pipeline config (default: the paper-size '
-                        'one)')
-    for stage in ('hasm', 'tdr', 'shpe'):
-        parser.add_argument(f'--{stage}-config',
-                            help=f'replace the {stage.upper()} stage config '
-                            'of --config')
+                        help='HDR pipeline config (default: paper size)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides of the HDR config, key=value')
-    parser.add_argument('--device', default='auto',
-                        help="'auto' (CPU, plus CUDA when present), 'cpu', "
-                        "'cuda', 'cuda:1' or a comma list")
-    parser.add_argument('--batch-sizes', type=parse_int_list,
-                        help='two-hand images per batch (default 1,2,4,8 '
-                        'on CPU, up to 64 on a GPU)')
-    parser.add_argument('--num-iters', type=int, default=20,
+    parser.add_argument('--modes', type=parse_modes, default=['eager'],
+                        help=f'comma list of {",".join(MODES)} (default '
+                        'eager)')
+    parser.add_argument('--device', default='cpu',
+                        help="'cpu', 'cuda' or 'cuda:N'")
+    parser.add_argument('--batch-sizes', type=parse_int_list, default=[1],
+                        help='two-hand images per batch (default 1)')
+    parser.add_argument('--num-iters', type=int, default=10,
                         help='timed iterations per stage and batch size')
-    parser.add_argument('--warmup', type=int, default=5,
+    parser.add_argument('--warmup', type=int, default=2,
                         help='untimed iterations first')
     parser.add_argument('--threads', type=int,
-                        help='torch.set_num_threads (default: torch\'s)')
-    parser.add_argument('--stages', type=parse_stages,
-                        default=list(STAGES),
+                        help="torch.set_num_threads and onnxruntime's "
+                        'intra-op threads (default: torch\'s)')
+    parser.add_argument('--stages', type=parse_stages, default=list(STAGES),
                         help=f'comma list of {",".join(STAGES)}')
-    parser.add_argument('--crop-size', type=int,
-                        help='side of the two-hand crop (default: the HDR '
-                        "config's crop_size, else the HASM input size)")
-    parser.add_argument('--amp', choices=sorted(AMP_DTYPES),
-                        help='run under torch.autocast with this dtype')
     parser.add_argument('--no-flops', action='store_true',
-                        help='skip the FLOP count (jit tracing)')
+                        help='skip the FLOP count')
     parser.add_argument('--out', help='also write the results as JSON')
     args = parser.parse_args(argv)
     if args.num_iters < 1 or args.warmup < 0:
         parser.error('--num-iters must be >= 1 and --warmup >= 0')
     if args.threads is not None and args.threads < 1:
         parser.error('--threads must be >= 1')
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        parser.error(f'--device {args.device}: CUDA is not available')
+    if device.type not in ('cpu', 'cuda'):
+        parser.error('--device: only cpu and cuda are supported')
+    if device.type == 'cuda' and 'ort' in args.modes:
+        parser.error('--modes ort runs on the CPU only')
+    if 'fp32c' in args.modes and args.warmup < 1:
+        parser.error('--modes fp32c compiles during the warm-up: '
+                     '--warmup must be >= 1')
     return args
-
-
-def resolve_devices(text: str) -> List[torch.device]:
-    """``--device`` -> devices; 'auto' is CPU plus the GPU if present."""
-    if text == 'auto':
-        names = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
-    else:
-        names = [d.strip() for d in text.split(',') if d.strip()]
-    devices = [torch.device(n) for n in names]
-    for d in devices:
-        if d.type == 'cuda' and not torch.cuda.is_available():
-            raise SystemExit(f'--device {text}: CUDA is not available '
-                             '(torch.cuda.is_available() is False)')
-        if d.type not in ('cpu', 'cuda'):
-            raise SystemExit(f'--device {text}: only cpu and cuda are '
-                             'supported')
-    return devices
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    devices = resolve_devices(args.device)
-    stage_cfgs = dict(hasm=args.hasm_config, tdr=args.tdr_config,
-                      shpe=args.shpe_config)
-    model, cfg = build_pipeline(args.config, stage_cfgs, args.cfg_options)
-    stages = [s for s in args.stages if s != 'tdr' or model.use_tdr]
-    crop = cfg.get('crop_size')
-    size = int(args.crop_size or (crop[0] if crop else model.hasm_size))
+    device = torch.device(args.device)
+    info = machine_line(device)
+    peaks = dict(fp32=gemm_peak(torch.float32, device))
+    if 'bf16' in args.modes:
+        peaks['bf16'] = gemm_peak(torch.bfloat16, device)
 
-    info = machine_info(devices)
+    model, cfg = build_pipeline(args.config, args.cfg_options)
+    stages = [s for s in args.stages if s != 'tdr' or model.tdr is not None]
+    flops = {} if args.no_flops else stage_flops(model, stages)
+    model = None
+    results = bench_modes(args.config, args.cfg_options, args.modes, device,
+                          stages, args.batch_sizes, args.warmup,
+                          args.num_iters, args.threads)
+    text, summary = report(results, flops, peaks, stages)
+
     print('# HDR benchmark\n')
-    print(f'config: {args.config}')
-    for name in ('hasm', 'tdr', 'shpe'):
-        if cfg.model.get(name):
-            print(f'  {name}: {cfg.model[name]["config"]}')
-    print(f'two-hand crop {size}x{size}, hand crops {model.hand_size}x'
-          f'{model.hand_size} (TDR runs at {model.tdr_size}, SHPE at '
-          f'{model.shpe_size}); random weights; '
-          f'{args.warmup} warm-up + {args.num_iters} timed iterations; '
-          f'precision {args.amp or "fp32"}')
+    print(f'config: {args.config}; random weights; batch sizes '
+          f'{",".join(map(str, args.batch_sizes))}; {args.warmup} warm-up '
+          f'+ {args.num_iters} timed iterations, modes interleaved; latency = '
+          'median at batch 1, per two-hand image')
     print('machine: ' + ', '.join(f'{k} {v}' for k, v in info.items()))
-    print('paper (poster, one Tesla P40; batch and precision not stated): '
-          + ', '.join(f'{"HDRM" if k == "tdr" else k.upper()} {v} ms'
-                      for k, v in PAPER_MS.items()) + '\n')
-
-    sizes = model_sizes(model)
-    print('## Network sizes\n')
-    print(report_sizes(sizes) + '\n')
-    params = {s: sum(num_parameters(m) for m in mods)
-              for s, mods in stage_modules(model).items()}
-    flops = {} if args.no_flops else stage_flops(model, size)
-
-    results = {}
-    for device in devices:
-        batch_sizes = args.batch_sizes or DEFAULT_BATCH_SIZES[device.type]
-        res = bench_device(model, device, stages, batch_sizes, size,
-                           args.warmup, args.num_iters, args.amp)
-        results[str(device)] = res
-        title = (torch.cuda.get_device_name(device)
-                 if device.type == 'cuda' else info['cpu'])
-        print(f'\n## {device} ({title}, torch threads '
-              f'{torch.get_num_threads()})\n')
-        print(report_device(str(device), res, flops, params))
-    print('\nGFLOPs: mmengine FlopAnalyzer on batch 1, one multiply-add = '
-          '1 FLOP; element-wise, reduction and shape ops are not counted.')
-
-    out = dict(
-        config=args.config, stage_configs={
-            n: cfg.model[n]['config'] for n in ('hasm', 'tdr', 'shpe')
-            if cfg.model.get(n)},
-        crop_size=size, amp=args.amp, warmup=args.warmup,
-        num_iters=args.num_iters, machine=info, sizes=sizes,
-        params=params, flops=flops, paper_ms=PAPER_MS,
-        results={d: {s: {str(b): v for b, v in per.items()}
-                     for s, per in r.items()} for d, r in results.items()})
+    print('GEMM peak: ' + ', '.join(
+        f'{k} {v["gflops"]:.1f} GFLOP/s ({v["kernel"]}, n={v["size"]})'
+        for k, v in peaks.items()) + '\n')
+    print(text)
+    print('\nGFLOP: 2 x multiply-adds of the network (mmengine FlopAnalyzer; '
+          'element-wise ops not counted); hdr adds the glue (crops, '
+          'pre-processing, read-out) to the time but not to the count.')
+    out = dict(config=args.config, modes=args.modes,
+               batch_sizes=args.batch_sizes, warmup=args.warmup,
+               num_iters=args.num_iters, machine=info, gemm_peak=peaks,
+               flops=flops, summary=summary,
+               results={m: {s: {str(b): v for b, v in per.items()}
+                            for s, per in r.items()}
+                        for m, r in results.items()})
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(out, f, indent=2, default=str)

@@ -29,6 +29,7 @@ from mmseg.utils import SampleList
 from torch import Tensor
 
 from hdr_mm.structures import HAND_MASK_NAMES
+from ..utils.precision import to_fp32
 
 
 def split_branch_logits(seg_logits: Tensor,
@@ -79,6 +80,11 @@ class HandAmodalSegformerHead(SegformerHead):
         - ``gt_sem_seg.data`` of each data sample: ``(num_masks, H, W)``
           with values 0/1 (255 = ignored, e.g. padding).
     """
+
+    #: kept float32 by a bf16 inference preparation
+    #: (:func:`hdr_mm.models.utils.prepare_for_inference`): the 2-class
+    #: classifiers, whose arg-max gives the masks
+    fp32_submodules = ('conv_segs', )
 
     def __init__(self,
                  mask_names: Sequence[str] = HAND_MASK_NAMES,
@@ -181,8 +187,9 @@ class HandAmodalSegformerHead(SegformerHead):
             the pixel accuracy ``acc_seg_<m>``.
         """
         seg_label = self._stack_batch_gt(batch_data_samples)
+        # float32 softmax/Dice also when the forward ran under bf16 autocast
         seg_logits = resize(
-            seg_logits,
+            to_fp32(seg_logits),
             size=seg_label.shape[2:],
             mode='bilinear',
             align_corners=self.align_corners)

@@ -27,6 +27,7 @@ from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
 
 from hdr_mm.structures import SHPE_ROOT
 from ..utils import coordinate_channels
+from ..utils.precision import to_fp32
 
 
 class MapBranch(nn.Module):
@@ -96,6 +97,12 @@ class DetNetHead(BaseHead):
         decoder: The codec (``DetNetHandCodec``) config.
         init_cfg: Initialisation.
     """
+
+    #: kept float32 by a bf16 inference preparation
+    #: (:func:`hdr_mm.models.utils.prepare_for_inference`): the 1x1
+    #: predictors whose maps are arg-maxed and read out
+    fp32_submodules = ('heatmap_branch.predict', 'delta_branch.predict',
+                       'location_branch.predict')
 
     def __init__(self,
                  in_channels: int = 256,
@@ -179,7 +186,9 @@ class DetNetHead(BaseHead):
             dict: ``loss_heatmap``, ``loss_delta``, ``loss_location`` and
             ``acc_pose`` (PCK@0.05 of the heat maps, for logging).
         """
-        hm, dm, lm = self.forward(feats)
+        # the losses (and the accuracy's numpy) in float32 also when the
+        # forward ran under bf16 autocast (CPUAmpOptimWrapper)
+        hm, dm, lm = (to_fp32(t) for t in self.forward(feats))
 
         def labels(name: str) -> Tensor:
             return torch.cat([
@@ -232,12 +241,39 @@ class DetNetHead(BaseHead):
                              'crops are already mirrored to right hands')
         if self.decoder is None:
             raise RuntimeError('DetNetHead.predict needs a decoder (codec)')
+        return self.decode_maps(self.forward(feats), batch_data_samples,
+                                test_cfg)
+
+    def decode_maps(self,
+                    maps: Tuple[Tensor, Tensor, Tensor],
+                    batch_data_samples: OptSampleList,
+                    test_cfg: ConfigType = {}) -> Predictions:
+        """Read the joints out of maps computed elsewhere.
+
+        The second half of :meth:`predict`, for maps that another backend
+        (e.g. onnxruntime, :mod:`hdr_mm.deploy`) or a reduced precision
+        computed; maps of any floating dtype are read in float32.
+
+        Args:
+            maps: ``(heatmaps (B, K, H, W), delta (B, K, 3, H, W),
+                location (B, K, 3, H, W))`` as :meth:`forward` returns
+                them (tensors or numpy arrays).
+            batch_data_samples: As :meth:`predict`.
+            test_cfg: As :meth:`predict`.
+
+        Returns:
+            list[InstanceData]: one per sample, see the class docstring.
+        """
+        if self.decoder is None:
+            raise RuntimeError('DetNetHead.decode_maps needs a decoder '
+                               '(codec)')
         mode = test_cfg.get('bone_length', 'gt')
         default_mm = float(test_cfg.get('bone_length_mm', 95.0))
         if mode != 'gt' and not isinstance(mode, (int, float)):
             raise ValueError("test_cfg['bone_length'] must be 'gt' or a "
                              f'number of mm, got {mode!r}')
-        hm, dm, lm = (to_numpy(t) for t in self.forward(feats))
+        hm, dm, lm = (np.asarray(to_numpy(to_fp32(t)), dtype=np.float32)
+                      for t in maps)
         preds = []
         for i, sample in enumerate(batch_data_samples):
             kpts, scores, xyz, _ = self.decoder.decode((hm[i], dm[i], lm[i]))

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmpose.registry import MODELS
+from ..utils.precision import fp32_region, to_fp32
 
 
 def _pair(v: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
@@ -114,17 +115,22 @@ class PartialConv2d(BaseModule):
                 f'channels, got {x.shape[1]}')
         out = F.conv2d(x * mask, self.conv.weight, None, self.conv.stride,
                        self.conv.padding)
-        with torch.no_grad():
-            cov = self.coverage(mask)
+        # coverage counts reach in_channels * k * k (e.g. 9216): bf16 holds
+        # integers exactly only up to 256, so the coverage, the holes and
+        # the renormalisation are float32 whatever autocast does
+        with torch.no_grad(), fp32_region():
+            cov = self.coverage(to_fp32(mask))
             holes = cov == 0
             scale = 1.0 / cov.masked_fill(holes, 1.0)
             if self.renorm == 'window':
                 scale = scale * (self.in_channels * self.window.numel())
-            valid = (~holes).to(x.dtype)
-        out = out * scale
+            scale = scale.masked_fill(holes, 0.0)
+            valid = (~holes).float()
+        # zero where the window saw no valid entry (scale is 0 there)
+        out = to_fp32(out) * scale
         if self.conv.bias is not None:
-            out = out + self.conv.bias.view(1, -1, 1, 1)
-        out = out * valid
+            out = torch.addcmul(out, self.conv.bias.view(1, -1, 1, 1).float(),
+                                valid)
         new_mask = valid.expand(-1, self.out_channels, -1, -1)
         return out, new_mask
 

@@ -150,3 +150,24 @@ def test_bad_targets_and_config():
 def test_custom_number_of_masks():
     head = build_head(mask_names=('l_amodal', 'r_amodal'))
     assert head(features(n=2)).shape == (2, 4, 8, 8)
+
+
+def test_losses_float32_under_bf16_autocast():
+    """Training under CPUAmpOptimWrapper: bf16 logits, float32 losses."""
+    head = build_head(loss_decode=[
+        dict(type='mmseg.CrossEntropyLoss', loss_weight=1.0),
+        dict(type='mmseg.DiceLoss', use_sigmoid=False, naive_dice=True,
+             ignore_index=0, loss_weight=1.0)
+    ])
+    feats = features(n=2, size=32)
+    gt = torch.zeros(2, 4, 32, 32, dtype=torch.long)
+    gt[:, :, 8:20, 4:16] = 1
+    ref = head.loss(feats, samples(gt), train_cfg={})
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert head(feats).dtype == torch.bfloat16
+        losses = head.loss(feats, samples(gt), train_cfg={})
+    for name in HAND_MASK_NAMES:
+        for key in (f'loss_ce_{name}', f'loss_dice_{name}'):
+            assert losses[key].dtype == torch.float32
+            torch.testing.assert_close(losses[key], ref[key], rtol=0.05,
+                                       atol=1e-3)

@@ -120,3 +120,21 @@ def test_predict_scale():
         head.predict(feats, [ds, ds_m], test_cfg=dict(flip_test=True))
     with pytest.raises(ValueError, match="'gt' or a number"):
         head.predict(feats, [ds, ds_m], test_cfg=dict(bone_length='avg'))
+
+
+def test_loss_under_bf16_autocast():
+    """Training under CPUAmpOptimWrapper: bf16 maps, float32 losses."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    codec = DetNetHandCodec(input_size=(64, 64), heatmap_size=(16, 16))
+    head = small_head()
+    ds, _, _ = sample(codec, rng)
+    feats = (torch.randn(1, 8, 16, 16), )
+    ref = head.loss(feats, [ds])
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert head.forward(feats)[0].dtype == torch.bfloat16
+        losses = head.loss(feats, [ds])
+    for k in ('loss_heatmap', 'loss_delta', 'loss_location'):
+        assert losses[k].dtype == torch.float32
+        torch.testing.assert_close(losses[k], ref[k], rtol=0.05, atol=1e-6)
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()

@@ -1,0 +1,19 @@
+"""Deployment of the stage networks: ONNX export and onnxruntime runners.
+
+- :mod:`.onnx_export`: the three networks as ONNX graphs (HASM logits,
+  the TDR generator with its partial convolutions, SHPE's maps).
+- :mod:`.ort_backend`: onnxruntime sessions with the call signatures of
+  the torch networks, so the pipeline can run either.
+
+``onnx`` and ``onnxruntime`` are imported only when used.
+"""
+from .onnx_export import (STAGE_NETWORKS, HASMLogitsNet, SHPEMapsNet,
+                          TDRGeneratorNet, example_inputs, export_stage)
+from .ort_backend import (ORTGenerator, ORTNetwork, ORTPoseMaps,
+                          ORTSegmentor, load_ort_stage)
+
+__all__ = [
+    'STAGE_NETWORKS', 'HASMLogitsNet', 'SHPEMapsNet', 'TDRGeneratorNet',
+    'example_inputs', 'export_stage', 'ORTNetwork', 'ORTSegmentor',
+    'ORTGenerator', 'ORTPoseMaps', 'load_ort_stage'
+]

@@ -1,0 +1,130 @@
+"""Export the HDR stage networks to ONNX and check them with onnxruntime.
+
+    python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] \
+        --out-dir work_dirs/onnx [--stages hasm,tdr,shpe] [--opset 17] \
+        [--verify]
+
+``CONFIG`` is either an HDR pipeline config (``configs/hdr/*``: its three
+stages are exported, with the weights of ``CHECKPOINT``, a combined HDR
+checkpoint, or each stage's own ``checkpoint`` in the config) or a single
+stage config (``configs/{hasm,tdr,shpe}/*``, with that stage's
+checkpoint). Without a checkpoint the weights are random (enough to
+measure speed).
+
+Written: ``<out-dir>/<stage>.onnx`` per stage: HASM ``inputs -> logits``
+(before resizing), the TDR generator ``x, mask -> out, out_mask`` (partial
+convolutions included), SHPE ``inputs -> heatmaps, delta_maps,
+location_maps`` (see :mod:`hdr_mm.deploy.onnx_export`). Run them with
+:func:`hdr_mm.deploy.load_ort_stage`. ``--verify`` runs each graph in
+onnxruntime on random inputs and prints the largest difference to
+PyTorch float32.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import Dict, Optional, Sequence
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+STAGES = ('hasm', 'tdr', 'shpe')
+
+
+def stage_size(model) -> int:
+    """Square input side from a stage config (``input_size`` or
+    ``crop_size``)."""
+    for key in ('input_size', 'crop_size'):
+        size = model.cfg.get(key)
+        if size is not None:
+            return int(size if isinstance(size, int) else size[0])
+    raise KeyError('stage config states neither input_size nor crop_size')
+
+
+def load_stages(config: str, checkpoint: Optional[str],
+                stages: Sequence[str]) -> Dict[str, torch.nn.Module]:
+    """The stage models of an HDR config or the model of a stage config,
+    float32, in eval mode, with their weights."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+
+    import hdr_mm  # noqa: F401
+    from hdr_mm.models.hdr.stage_builder import build_stage
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    model_type = cfg.model.get('type', '')
+    if model_type == 'HDRPoseEstimator':
+        from mmpose.registry import MODELS
+        pipeline = MODELS.build(cfg.model)
+        if checkpoint:
+            load_checkpoint(pipeline, checkpoint, map_location='cpu',
+                            strict=True, logger='silent')
+        models = {s: getattr(pipeline, s) for s in stages
+                  if getattr(pipeline, s, None) is not None}
+    else:
+        name = ('tdr' if model_type == 'TDR' else
+                'hasm' if 'Segmentor' in model_type else 'shpe')
+        if name not in stages:
+            raise SystemExit(f'{config} is a {name} config; --stages '
+                             f'{",".join(stages)} does not include it')
+        models = {name: build_stage(name, config, checkpoint)}
+    for m in models.values():
+        m.eval()
+    return models
+
+
+def verify(stage: str, model, onnx_file: str, size: int) -> float:
+    """Largest |onnxruntime - PyTorch| over the outputs on random inputs
+    (batch 2)."""
+    from hdr_mm.deploy import example_inputs, load_ort_stage
+    from hdr_mm.deploy.onnx_export import (HASMLogitsNet, SHPEMapsNet,
+                                           TDRGeneratorNet)
+    net = dict(hasm=HASMLogitsNet, tdr=TDRGeneratorNet,
+               shpe=SHPEMapsNet)[stage](model).eval()
+    inputs = example_inputs(stage, model, size, batch_size=2)
+    with torch.no_grad():
+        ref = net(*inputs)
+    ref = ref if isinstance(ref, tuple) else (ref, )
+    out = load_ort_stage(onnx_file).run(*inputs)
+    return max(float((a - b).abs().max()) for a, b in zip(out, ref))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, str]:
+    parser = argparse.ArgumentParser(
+        description='Export the HDR stage networks to ONNX')
+    parser.add_argument('config', help='HDR pipeline or stage config')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='combined HDR or stage checkpoint')
+    parser.add_argument('--out-dir', default='work_dirs/onnx')
+    parser.add_argument('--stages', default=','.join(STAGES),
+                        help='comma list of hasm,tdr,shpe')
+    parser.add_argument('--opset', type=int, default=17)
+    parser.add_argument('--verify', action='store_true',
+                        help='compare onnxruntime with PyTorch')
+    args = parser.parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(',') if s.strip()]
+    if not stages or set(stages) - set(STAGES):
+        parser.error(f'--stages: choose from {",".join(STAGES)}')
+    from hdr_mm.deploy import export_stage
+    os.makedirs(args.out_dir, exist_ok=True)
+    written = {}
+    for name, model in load_stages(args.config, args.checkpoint,
+                                   stages).items():
+        size = stage_size(model)
+        path = osp.join(args.out_dir, f'{name}.onnx')
+        export_stage(name, model, path, size, opset=args.opset)
+        written[name] = path
+        msg = f'{name}: {path} (input {size}x{size}, ' \
+              f'{osp.getsize(path) / 2**20:.1f} MiB)'
+        if args.verify:
+            msg += f'; max |onnxruntime - torch| = ' \
+                   f'{verify(name, model, path, size):.2e}'
+        print(msg, flush=True)
+    return written
+
+
+if __name__ == '__main__':
+    main()
