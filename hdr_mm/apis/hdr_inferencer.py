@@ -78,6 +78,12 @@ class HDRInferencer(Hand3DInferencer):
         show_progress: Show a progress bar.
         bone_length_mm: Wrist-to-middle-MCP length (mm) that scales the
             3D joints; default the model's.
+        precision: How the networks run: None (as built), ``'fp32'``
+            (prepared for inference) or ``'bf16'`` (fast only on CPUs with
+            AMX or AVX512-BF16); default the config's
+            ``model.precision``.
+        backend: ``'pytorch'`` or ``'onnxruntime'`` (the networks run by
+            onnxruntime; default the config's ``model.backend``).
         unsafe_load: Read the checkpoints (``weights``, the stages' and the
             detector's) with a full unpickle. Only for files from a source
             you trust: a crafted checkpoint can then run arbitrary code.
@@ -105,6 +111,8 @@ class HDRInferencer(Hand3DInferencer):
                  det_cat_ids: Optional[Union[int, Tuple]] = 0,
                  show_progress: bool = False,
                  bone_length_mm: Optional[float] = None,
+                 precision: Optional[str] = None,
+                 backend: Optional[str] = None,
                  unsafe_load: bool = False) -> None:
         for what, path in (('HDR config', model), ('HDR checkpoint', weights),
                            ('detector config', det_model),
@@ -124,6 +132,9 @@ class HDRInferencer(Hand3DInferencer):
         if bone_length_mm is not None:
             self.model.set_bone_length(self.model.bone_length,
                                        bone_length_mm)
+        # the weights are loaded: prepare the networks once
+        self.model.set_runtime(precision or self.model.precision,
+                               backend or self.model.backend)
 
     def _init_pipeline(self, cfg: Config) -> Compose:
         """The config's ``infer_pipeline``."""

@@ -1,5 +1,5 @@
 """HASM segmentor: mmseg's EncoderDecoder predicting four binary masks."""
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -69,7 +69,8 @@ class HandAmodalSegmentor(EncoderDecoder):
     @torch.no_grad()
     def predict_masks(self,
                       imgs: Tensor,
-                      input_size: Optional[int] = None) -> Tensor:
+                      input_size: Optional[int] = None,
+                      network: Optional[Callable] = None) -> Tensor:
         """The binary masks of a batch of crops, at the crops' size.
 
         The tensor-level inference of HASM for callers that hold image
@@ -82,6 +83,9 @@ class HandAmodalSegmentor(EncoderDecoder):
                 model was trained on (BGR for the configs here).
             input_size: Side the network expects; the crops are resized
                 to it first when it differs from ``S`` (None: as given).
+            network: Another implementation of :meth:`encode_decode`
+                (e.g. an onnxruntime runner, :mod:`hdr_mm.deploy`); None
+                runs this model.
 
         Returns:
             Tensor: (N, num_masks, S, S) float masks in {0, 1}, channel
@@ -96,7 +100,7 @@ class HandAmodalSegmentor(EncoderDecoder):
         shape = tuple(x.shape[-2:])
         metas = [dict(img_shape=shape, pad_shape=shape, ori_shape=shape)
                  ] * x.shape[0]
-        logits = self.encode_decode(x, metas)
+        logits = (network or self.encode_decode)(x, metas).float()
         if tuple(logits.shape[-2:]) != tuple(size):
             logits = F.interpolate(logits, size, mode='bilinear',
                                    align_corners=False)

@@ -41,6 +41,8 @@ from hdr_mm.structures import (HANDS, INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
                                TDR_MASK_NAMES, default_camera,
                                solve_root_translation, tdr_masks)
 from hdr_mm.structures.bbox import batched_transforms as geo
+from .runtime import (StageRuntime, build_runtime, check_runtime,
+                      is_prepared)
 from .stage_builder import StageCheckpointError, build_stage, stage_input_size
 
 
@@ -81,6 +83,14 @@ class HDRPoseEstimator(BaseModel):
             truth falls back to ``bone_length_mm``), a number uses that.
             Set on the SHPE's ``test_cfg``.
         bone_length_mm: The fallback/constant length (mm).
+        precision: How the three networks run: None (as built, eager
+            fp32), ``'fp32'`` (prepared for inference: BatchNorms folded,
+            ``channels_last`` where it pays) or ``'bf16'`` (CPU/CUDA
+            autocast, numerically sensitive parts in float32; fast only
+            on CPUs with AMX or AVX512-BF16). See
+            :mod:`hdr_mm.models.hdr.runtime`.
+        backend: ``'pytorch'`` or ``'onnxruntime'`` (the networks exported
+            to ONNX and run by onnxruntime; same pre/post-processing).
         data_preprocessor: Batches the two-hand crops and the context
             windows (``HDRDataPreprocessor``); each stage normalises its
             own input.
@@ -126,6 +136,8 @@ class HDRPoseEstimator(BaseModel):
                  min_mask_pixels: int = 16,
                  bone_length='gt',
                  bone_length_mm: float = 95.0,
+                 precision: Optional[str] = None,
+                 backend: str = 'pytorch',
                  data_preprocessor: Optional[dict] = dict(
                      type='HDRDataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
@@ -156,7 +168,45 @@ class HDRPoseEstimator(BaseModel):
         self.tdr_size = (stage_input_size(self.tdr.cfg, 'tdr')
                          if self.tdr is not None else None)
         self.set_bone_length(bone_length, bone_length_mm)
+        check_runtime(precision, backend)
+        self.precision, self.backend = precision, backend
+        self._runtime: Optional[StageRuntime] = None
         self._register_load_state_dict_pre_hook(self._check_checkpoint_keys)
+
+    def set_runtime(self,
+                    precision: Optional[str] = None,
+                    backend: str = 'pytorch',
+                    onnx_dir: Optional[str] = None,
+                    num_threads: Optional[int] = None) -> StageRuntime:
+        """Prepare the networks for ``precision`` and ``backend`` now
+        (otherwise the first :meth:`predict` does it with the constructor's
+        choice). Call it after the weights are loaded: preparing folds the
+        BatchNorms, and a checkpoint no longer loads afterwards.
+
+        Args:
+            precision: See the class docstring.
+            backend: See the class docstring.
+            onnx_dir: Where the ONNX graphs go (onnxruntime); None: a
+                temporary folder.
+            num_threads: onnxruntime's intra-op threads.
+
+        Returns:
+            StageRuntime: what the stages now run with.
+        """
+        self.precision, self.backend = precision, backend
+        self._runtime = build_runtime(
+            dict(hasm=self.hasm, tdr=self.tdr, shpe=self.shpe),
+            dict(hasm=self.hasm_size, tdr=self.tdr_size,
+                 shpe=self.shpe_size), precision, backend, onnx_dir,
+            num_threads)
+        return self._runtime
+
+    @property
+    def runtime(self) -> StageRuntime:
+        """The networks' runtime, built on first use."""
+        if self._runtime is None:
+            self.set_runtime(self.precision, self.backend)
+        return self._runtime
 
     def set_bone_length(self, bone_length='gt',
                         bone_length_mm: Optional[float] = None) -> None:
@@ -179,6 +229,11 @@ class HDRPoseEstimator(BaseModel):
         initialisation without more than a warning; for the pipeline that
         is always a mistake (e.g. a checkpoint of another config).
         """
+        if is_prepared(self):
+            raise StageCheckpointError(
+                'HDRPoseEstimator: the networks were prepared for fast '
+                'inference (BatchNorms folded): load the checkpoint before '
+                'the first predict / set_runtime')
         own = {prefix + k for k in self.state_dict()}
         given = {k for k in state_dict if k.startswith(prefix)}
         missing, unexpected = sorted(own - given), sorted(given - own)
@@ -310,8 +365,12 @@ class HDRPoseEstimator(BaseModel):
         """
         data = self.shpe.data_preprocessor(
             dict(inputs=images, data_samples=samples), False)
-        return [s.pred_instances
-                for s in self.shpe.predict(data['inputs'], samples)]
+        if self.runtime.shpe is None:
+            out = self.shpe.predict(data['inputs'], samples)
+        else:
+            out = self.shpe.predict(data['inputs'], samples,
+                                    maps_network=self.runtime.shpe)
+        return [s.pred_instances for s in out]
 
     @staticmethod
     def _camera(sample: PoseDataSample):
@@ -415,13 +474,18 @@ class HDRPoseEstimator(BaseModel):
         """
         crops, context = inputs['img'], inputs['context']
         n = crops.shape[0]
-        masks = self.hasm.predict_masks(crops, self.hasm_size)
+        rt = self.runtime
+        with rt.context():
+            masks = self.hasm.predict_masks(crops, self.hasm_size, rt.hasm)
         hands = self.locate_hands(masks, data_samples)
         cut = self.cut_hands(context, masks, hands)
         fed = cut['images']
-        if self.use_tdr:
-            fed = self.tdr.inpaint(fed, cut['masks'], self.tdr_size)
-        preds = self.estimate(fed, self._shpe_samples(hands, data_samples))
+        with rt.context():
+            if self.use_tdr:
+                fed = self.tdr.inpaint(fed, cut['masks'], self.tdr_size,
+                                       rt.tdr)
+            preds = self.estimate(fed,
+                                  self._shpe_samples(hands, data_samples))
         alone = self._ground_truth_alone(data_samples, hands, context)
         regions = tdr_masks(*cut['masks'].split(1, dim=1))
         holes = torch.cat([regions['hidden_t'], regions['hidden_o']], 1)
@@ -471,7 +535,9 @@ class HDRPoseEstimator(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self.hasm.predict_masks(inputs['img'], self.hasm_size)
+            with self.runtime.context():
+                return self.hasm.predict_masks(inputs['img'], self.hasm_size,
+                                               self.runtime.hasm)
         raise ValueError(
             f'HDRPoseEstimator is inference-only: mode {mode!r} is not '
             "supported ('predict', 'tensor'); train each stage with its "

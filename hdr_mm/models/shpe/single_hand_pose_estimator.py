@@ -1,9 +1,10 @@
 """mmpose's top-down estimator for HDR's (possibly mirrored) hand crops."""
-from typing import Optional
+from typing import Callable, Optional
 
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
 from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
+from torch import Tensor
 
 
 @MODELS.register_module()
@@ -24,6 +25,34 @@ class SingleHandPoseEstimator(TopdownPoseEstimator):
 
     Args: as :class:`~mmpose.models.TopdownPoseEstimator`.
     """
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: SampleList,
+                maps_network: Optional[Callable] = None) -> SampleList:
+        """As mmpose's, or from maps another implementation computed.
+
+        Args:
+            inputs: (N, 3, H, W) normalised crops.
+            data_samples: Their samples.
+            maps_network: ``inputs -> maps`` computing what
+                ``head.forward(extract_feat(inputs))`` computes (e.g. an
+                onnxruntime runner, :mod:`hdr_mm.deploy`); the head reads
+                them with its ``decode_maps``. None: this model.
+
+        Returns:
+            list[PoseDataSample]: the samples with ``pred_instances``.
+        """
+        if maps_network is None:
+            return super().predict(inputs, data_samples)
+        if not hasattr(self.head, 'decode_maps'):
+            raise TypeError(
+                f'{type(self.head).__name__} has no decode_maps: only heads '
+                'that read maps computed elsewhere (DetNetHead) run with '
+                'another backend')
+        preds = self.head.decode_maps(maps_network(inputs), data_samples,
+                                      self.test_cfg)
+        return self.add_pred_to_datasample(preds, None, data_samples)
 
     def add_pred_to_datasample(self, batch_pred_instances: InstanceList,
                                batch_pred_fields: Optional[PixelDataList],

@@ -8,7 +8,7 @@ inside its wrapper's ``optim_context``, the discriminator updated first
 on the detached output, then the generator with the discriminator's
 parameters frozen.
 """
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -225,7 +225,8 @@ class TDR(BaseModel):
     def inpaint(self,
                 images: torch.Tensor,
                 hand_masks: torch.Tensor,
-                input_size: Optional[int] = None) -> torch.Tensor:
+                input_size: Optional[int] = None,
+                network: Optional[Callable] = None) -> torch.Tensor:
         """De-occlusion and removal on a batch of hand crops of any size.
 
         The tensor-level inference of TDR for callers that hold image
@@ -241,6 +242,9 @@ class TDR(BaseModel):
             hand_masks: (M, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
             input_size: Side the generator runs at (its training size);
                 None runs it at ``s``.
+            network: Another implementation of the generator, ``(x,
+                mask) -> (out, out_mask)`` (e.g. an onnxruntime runner,
+                :mod:`hdr_mm.deploy`); None runs :attr:`generator`.
 
         Returns:
             torch.Tensor: (M, 3, s, s) float composite, 0-255 (not
@@ -257,7 +261,8 @@ class TDR(BaseModel):
                 align_corners=False, antialias=True)
             small_masks = F.interpolate(
                 small_masks, (input_size, input_size), mode='nearest')
-        out = self._generate(dict(img=small_img, hand_masks=small_masks))[0]
+        x, m, _ = build_tdr_inputs(small_img, small_masks)
+        out = (network or self.generator)(x, m)[0].float()
         if out.shape[-1] != size:
             out = F.interpolate(
                 out, (size, size), mode='bilinear', align_corners=False)

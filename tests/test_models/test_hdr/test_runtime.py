@@ -1,0 +1,105 @@
+"""The pipeline's runtimes: prepared fp32, bf16 and onnxruntime give the
+eager pipeline's results on the tiny config."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmpose.registry import DATASETS, MODELS
+
+from hdr_mm.models.hdr import StageCheckpointError
+
+CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
+
+
+@pytest.fixture(scope='module')
+def cfg(synthetic_root):
+    cfg = Config.fromfile(CONFIG)
+    ds = cfg.test_dataloader.dataset
+    ds.data_root = str(synthetic_root / 'interhand2.6m')
+    ds.ann_file = 'annotations/test/InterHand2.6M_test_data.json'
+    cfg.test_pipeline[2].out_size = 96
+    ds.pipeline = cfg.test_pipeline
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def batch(cfg):
+    init_default_scope('mmpose')
+    ds = DATASETS.build(cfg.test_dataloader.dataset)
+    return pseudo_collate([ds[i] for i in range(min(len(ds), 2))])
+
+
+def _model(cfg, **kwargs):
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.update(kwargs)
+    return MODELS.build(model_cfg).eval()
+
+
+def _outputs(model, batch):
+    return model.test_step(copy.deepcopy(batch))
+
+
+@pytest.fixture(scope='module')
+def eager(cfg, batch):
+    return _outputs(_model(cfg), batch)
+
+
+def test_prepared_fp32_equals_eager(cfg, batch, eager):
+    model = _model(cfg, precision='fp32')
+    out = _outputs(model, batch)
+    assert model.runtime.precision == 'fp32'
+    for a, b in zip(eager, out):
+        np.testing.assert_array_equal(a.pred_fields.hand_masks,
+                                      b.pred_fields.hand_masks)
+        assert (a.tdr_crops.int() - b.tdr_crops.int()).abs().max() <= 1
+        np.testing.assert_allclose(a.pred_instances.keypoints,
+                                   b.pred_instances.keypoints, atol=1e-3)
+    # prepared networks (BatchNorms folded) refuse a checkpoint
+    with pytest.raises(StageCheckpointError, match='before the first'):
+        model.load_state_dict(_model(cfg).state_dict())
+
+
+def test_onnxruntime_equals_pytorch(cfg, batch, eager, tmp_path):
+    pytest.importorskip('onnxruntime')
+    model = _model(cfg, backend='onnxruntime')
+    model.set_runtime(None, 'onnxruntime', onnx_dir=str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'hasm.onnx', 'shpe.onnx', 'tdr.onnx']
+    out = _outputs(model, batch)
+    for a, b in zip(eager, out):
+        np.testing.assert_array_equal(a.pred_fields.hand_masks,
+                                      b.pred_fields.hand_masks)
+        assert (a.tdr_crops.int() - b.tdr_crops.int()).abs().max() <= 1
+        # the same joints (the maps agree within 1e-4: tests/test_deploy)
+        np.testing.assert_allclose(a.pred_instances.keypoints,
+                                   b.pred_instances.keypoints, atol=1e-3)
+        np.testing.assert_allclose(a.pred_instances.keypoints_3d,
+                                   b.pred_instances.keypoints_3d, atol=1e-2)
+
+
+def test_bf16_runs_end_to_end(cfg, batch, eager):
+    model = _model(cfg, precision='bf16')
+    out = _outputs(model, batch)
+    for a, b in zip(eager, out):
+        pred = b.pred_instances
+        assert pred.keypoints.dtype == np.float32
+        assert np.isfinite(pred.keypoints).all()
+        # random weights: the masks are noise-like, yet nearly all of
+        # their pixels survive bf16
+        same = (a.pred_fields.hand_masks == b.pred_fields.hand_masks)
+        assert same.float().mean() > 0.95
+
+
+def test_bad_runtime_is_refused(cfg):
+    with pytest.raises(ValueError, match='precision'):
+        _model(cfg, precision='fp16')
+    with pytest.raises(ValueError, match='backend'):
+        _model(cfg, backend='tensorrt')
+    with pytest.raises(ValueError, match='float32'):
+        _model(cfg, precision='bf16', backend='onnxruntime')
