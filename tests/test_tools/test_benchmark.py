@@ -148,5 +148,3 @@ def test_main_path_tiny_pipeline(bench, capsys, tmp_path):
         assert out['flops'][stage]['flops'] > 0
     assert out_file.exists()
     assert 'end-to-end speed-up over eager' in text
-
-
