@@ -35,10 +35,10 @@ from mmpose.structures import PoseDataSample
 from hdr_mm.datasets.image_io import read_image
 from hdr_mm.engine.config_check import check_inference_config
 from hdr_mm.utils.checkpoint_loading import checkpoint_loading
-from hdr_mm.structures import (NUM_HAND_JOINTS, bbox_of_points, clip_bbox,
-                               union_bbox)
+from hdr_mm.structures import NUM_HAND_JOINTS
 from hdr_mm.visualization import HDRHandVisualizer
 from .hand_detection import select_hands
+from .two_hand_box import two_hand_box
 
 InputType = Union[str, np.ndarray]
 
@@ -253,46 +253,17 @@ class HDRInferencer(Hand3DInferencer):
         else:
             raise TypeError(f'{name}: expected an image path or array, got '
                             f'{type(input).__name__}')
-        h, w = img.shape[:2]
-        box, source = None, 'image'
-        if bboxes is not None and np.size(bboxes):
-            arr = np.asarray(bboxes, np.float32)
-            if arr.ndim > 2 or arr.shape[-1] not in (4, 5):
-                raise ValueError(f'{name}: bboxes must be (4,) or (N, 4) / '
-                                 f'(N, 5), got shape {arr.shape}')
-            box, source = union_bbox(arr.reshape(-1, arr.shape[-1])), \
-                'bboxes'
-        elif keypoints_2d is not None and np.size(keypoints_2d):
-            kpts = np.asarray(keypoints_2d, np.float32)
-            kpts = kpts.reshape(-1, kpts.shape[-1])
-            if kpts.shape[1] not in (2, 3):
-                raise ValueError(f'{name}: keypoints_2d must be (K, 2) or '
-                                 f'(K, 3), got shape {kpts.shape}')
-            box = bbox_of_points(kpts, kpts[:, 2] if kpts.shape[1] == 3
-                                 else None)
-            if box is None:
-                raise ValueError(f'{name}: no valid joint in keypoints_2d')
-            source = 'keypoints_2d'
-        elif self.detector is not None:
+        detected = None
+        if self.detector is not None and not any(
+                x is not None and np.size(x) for x in (bboxes,
+                                                       keypoints_2d)):
             det = self.detector(img, return_datasamples=True)['predictions']
-            hands = select_hands(
+            detected = select_hands(
                 det[0], self.detector.model.dataset_meta.get('classes'),
                 bbox_thr, hand_labels=getattr(self, 'det_cat_ids', None),
-                image_shape=(h, w))
-            if not hands.is_empty:
-                box, source = hands.union_box, 'detector'
-        if box is None:
-            box = np.array([-0.5, -0.5, w - 0.5, h - 0.5], np.float32)
-        else:
-            if not np.isfinite(box).all() or (box[2:] < box[:2]).any():
-                raise ValueError(f'{name}: hand box {box.tolist()} is not '
-                                 'finite or inverted (x1 <= x2, y1 <= y2)')
-            clipped = clip_bbox(box, w, h)
-            if (clipped[2:] - clipped[:2] <= 0).any() and \
-                    (box[2:] - box[:2] > 0).all():
-                raise ValueError(f'{name}: hand box {box.tolist()} lies '
-                                 f'outside the {w}x{h} image')
-            box = clipped
+                image_shape=img.shape[:2])
+        box, source = two_hand_box(img.shape[:2], name, bboxes, keypoints_2d,
+                                   detected)
         data_info = dict(
             img=img, img_path=input if isinstance(input, str) else
             f'{index}.jpg'.rjust(10, '0'), bbox=box[None],
