@@ -15,11 +15,9 @@ def test_sources_in_order():
     box, src = two_hand_box(shape, 'img', keypoints_2d=kpts)
     assert src == 'keypoints_2d'
     np.testing.assert_array_equal(box, [5, 6, 20, 30])
-    hands = DetectedHands(bboxes=np.array([[10, 10, 30, 30], [40, 5, 50,
-                                                               20]],
-                                          np.float32),
-                          scores=np.ones(2, np.float32),
-                          sides=('right', 'left'))
+    hands = DetectedHands(
+        bboxes=np.array([[10, 10, 30, 30], [40, 5, 50, 20]], np.float32),
+        scores=np.ones(2, np.float32), sides=('right', 'left'))
     box, src = two_hand_box(shape, 'img', detected=hands)
     assert src == 'detector'
     np.testing.assert_array_equal(box, [10, 5, 50, 30])
