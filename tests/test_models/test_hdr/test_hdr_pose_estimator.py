@@ -123,7 +123,7 @@ def test_bypassing_tdr_feeds_the_raw_crops(model, batch):
 
 def _patch_masks(monkeypatch, model, masks):
     monkeypatch.setattr(model.hasm, 'predict_masks',
-                        lambda imgs, size=None: masks.to(imgs))
+                        lambda imgs, size=None, network=None: masks.to(imgs))
 
 
 def test_no_hand_or_one_hand(model, batch, monkeypatch):
