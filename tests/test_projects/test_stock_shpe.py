@@ -19,6 +19,10 @@ from hdr_mm.structures import crop_warp_matrix, warp_to_crop
 PROJECT = 'projects/stock_shpe/configs/'
 HDR_CONFIG = PROJECT + 'hdr_rtmpose-t_tiny_synthetic-256x256.py'
 SHPE_CONFIG = PROJECT + 'rtmpose-t_1xb32-20e_synthetic-hands-128x128.py'
+HDR_HEATMAP_CONFIG = (PROJECT +
+                      'hdr_td-hm-mobilenetv2-w0.5_tiny_synthetic-256x256.py')
+SHPE_HEATMAP_CONFIG = (
+    PROJECT + 'td-hm_mobilenetv2-w0.5_1xb32-30e_synthetic-hands-128x128.py')
 
 
 @pytest.fixture(scope='module')
@@ -224,17 +228,36 @@ def _first(batch):
                 data_samples=copy.deepcopy(batch['data_samples'][0]))
 
 
-def test_project_shpe_config_trains_on_single_hand_renders():
-    """The SHPE config is mmpose's stock RTMPose config with the project's
-    changes: RTMPose-t, SingleHand3DDataset on the renders of each hand
-    alone, right hands only (no RandomFlip)."""
-    shpe = Config.fromfile(SHPE_CONFIG)
-    assert shpe.model.backbone.widen_factor == 0.375
-    assert shpe.model.backbone.deepen_factor == 0.167
+def test_heatmap_shpe_pipeline(synthetic_root, batch):
+    """The second stock model, a top-down heat-map one, through its own
+    pipeline config: the same 2D outputs."""
+    cfg = Config.fromfile(HDR_HEATMAP_CONFIG)
+    init_default_scope('mmpose')
+    model = MODELS.build(cfg.model).eval()
+    assert type(model.shpe.head).__name__ == 'HeatmapHead'
+    assert type(model.shpe.backbone).__name__ == 'MobileNetV2'
+    assert model.shpe_size == 128
+    out = model.test_step(pseudo_collate([_first(batch)]))
+    assert out[0].pred_instances.keypoints.shape == (1, 42, 2)
+    assert 'keypoints_3d' not in out[0].pred_instances
+
+
+@pytest.mark.parametrize('config', [SHPE_CONFIG, SHPE_HEATMAP_CONFIG])
+def test_project_shpe_configs_train_on_single_hand_renders(config):
+    """The SHPE configs are mmpose's stock configs with the project's
+    changes: smaller, from scratch, SingleHand3DDataset on the renders of
+    each hand alone, right hands only (no RandomFlip)."""
+    shpe = Config.fromfile(config)
+    assert shpe.model.type == 'SingleHandPoseEstimator'
     assert shpe.model.backbone.init_cfg is None
     assert shpe.model.test_cfg.flip_test is False
     assert tuple(shpe.input_size) == tuple(shpe.codec.input_size) == (128,
                                                                       128)
+
+    def unscoped(codec):
+        return {k: v for k, v in codec.items() if k != '_scope_'}
+
+    assert unscoped(shpe.model.head.decoder) == unscoped(shpe.codec)
     train = shpe.train_dataloader.dataset
     assert train.type == 'SingleHand3DDataset'
     assert train.alone_img_prefix == 'images_alone/train/'
