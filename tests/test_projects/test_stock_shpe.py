@@ -119,7 +119,7 @@ def test_left_hands_are_unmirrored(cfg, model, monkeypatch):
         for n in model.mask_names
     ]).astype(np.float32))[None]
     monkeypatch.setattr(model.hasm, 'predict_masks',
-                        lambda imgs, size=None: masks.to(imgs))
+                        lambda imgs, *args: masks.to(imgs))
     monkeypatch.setattr(model.shpe, 'extract_feat', lambda inputs: inputs)
     seen = []
 
@@ -194,14 +194,14 @@ def test_input_size_disagreeing_with_codec_is_refused(cfg):
 
 
 def test_mmpose_stock_config_as_it_is(cfg, batch, repo_root):
-    """mmpose's own RTMPose hand config file, untouched, as SHPE: only
-    cfg_options (the SHPE class, no flip test, no download, BN); its crop
-    size comes from its codec (256, no top-level input_size)."""
+    """mmpose's own MobileNetV2 hand config file, untouched, as SHPE: only
+    cfg_options (the SHPE class, no flip test, no download); its crop size
+    comes from its codec (256, no top-level input_size)."""
     import mmpose
     stock = osp.join(
         osp.dirname(mmpose.__file__), '.mim', 'configs', 'hand_2d_keypoint',
-        'rtmpose', 'coco_wholebody_hand',
-        'rtmpose-m_8xb32-210e_coco-wholebody-hand-256x256.py')
+        'topdown_heatmap', 'onehand10k',
+        'td-hm_mobilenetv2_8xb64-210e_onehand10k-256x256.py')
     if not osp.isfile(stock):
         pytest.skip('mmpose was installed without its configs')
     assert 'input_size' not in Config.fromfile(stock)
@@ -213,7 +213,6 @@ def test_mmpose_stock_config_as_it_is(cfg, batch, repo_root):
             'model.type': 'SingleHandPoseEstimator',
             'model.test_cfg.flip_test': False,
             'model.backbone.init_cfg': None,
-            'model.backbone.norm_cfg': dict(type='BN'),
         })
     model = MODELS.build(model_cfg).eval()
     assert model.shpe_size == 256
@@ -265,3 +264,37 @@ def test_project_shpe_configs_train_on_single_hand_renders(config):
     assert 'RandomFlip' not in types and 'MirrorHandCrop' in types
     assert types.index('MirrorHandCrop') < types.index('GenerateTarget')
     assert shpe.test_dataloader.dataset.alone_img_prefix is None
+
+
+def test_bootstrap_gain_tool(repo_root):
+    """The project's comparison of two per-frame files: point values are
+    the metrics', the paired intervals hold them."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'bootstrap_gain',
+        osp.join(repo_root, 'projects/stock_shpe/tools/bootstrap_gain.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    rng = np.random.default_rng(0)
+    n = 30
+    count = np.full(n, 42)
+    alone = dict(frames=np.arange(n).astype(str),
+                 interacting=np.arange(n) % 5 > 0,
+                 EPE_sum=rng.uniform(8, 12, n) * 42, EPE_count=count,
+                 PCK_fail=rng.integers(10, 20, n), PCK_count=count,
+                 hands=np.full(n, 2), missed=np.zeros(n, int))
+    hdr = dict(alone, EPE_sum=alone['EPE_sum'] * 0.8,
+               PCK_fail=alone['PCK_fail'] - 5)
+    res = tool.compare(alone, hdr, num_samples=500)
+    inter = res['interacting']
+    assert inter['frames'] == 24
+    assert inter['epe_gain']['gain'] == pytest.approx(0.2)
+    assert inter['pck_gain']['mean'] == pytest.approx(5 / 42)
+    keep = alone['interacting']
+    assert inter['pck_alone']['mean'] == pytest.approx(
+        1 - alone['PCK_fail'][keep].sum() / (42 * 24))
+    for key in ('epe_alone', 'pck_alone', 'pck_gain', 'epe_diff'):
+        assert inter[key]['low'] <= inter[key]['mean'] <= inter[key]['high']
+    assert '| interacting (24, 48; 0) |' in tool.table(res)
+    with pytest.raises(ValueError, match='different frames'):
+        tool.compare(alone, dict(hdr, frames=alone['frames'][::-1]))

@@ -28,12 +28,16 @@ EPE computed on fewer hands is visible as such. Hands that the pipeline
 finds but the ground truth lacks are not scored (there is nothing to
 compare them with).
 """
+import os
+import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
+
+from hdr_mm.utils.atomic_file import atomic_write
 
 SPLITS = ('interacting', 'single', 'all')
 
@@ -88,6 +92,39 @@ def hand_2d_errors(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
     return dict(dist=dist, box_size=box_size)
 
 
+def frame_sums_2d(result: dict, thr: float = 0.2) -> Dict[str, float]:
+    """One frame's share of the 2D metrics, so that any set of frames (a
+    split, a bootstrap resample) sums to its metrics.
+
+    Args:
+        result: One frame as :meth:`Hand2DMetric.process` stores it.
+        thr: The PCK threshold, a fraction of the hand's box size.
+
+    Returns:
+        dict: ``EPE_sum`` (px) and ``EPE_count`` over the annotated joints
+        of the hands found; ``PCK_fail`` (joints beyond the threshold,
+        every joint of a missed hand) and ``PCK_count`` over the annotated
+        joints of all hands in the ground truth; ``hands`` and ``missed``.
+    """
+    out = dict(EPE_sum=0.0, EPE_count=0, PCK_fail=0, PCK_count=0, hands=0,
+               missed=0)
+    for h, size in enumerate(result['box_size']):
+        if size <= 0:  # not in the ground truth
+            continue
+        d = result['dist'][h]
+        d = d[np.isfinite(d)]
+        out['hands'] += 1
+        out['PCK_count'] += len(d)
+        if not result['found'][h]:
+            out['missed'] += 1
+            out['PCK_fail'] += len(d)
+            continue
+        out['EPE_sum'] += float(d.sum())
+        out['EPE_count'] += len(d)
+        out['PCK_fail'] += int((d >= thr * size).sum())
+    return out
+
+
 def summarise_2d(results: Sequence[dict], thr: float = 0.2
                  ) -> Dict[str, float]:
     """EPE, PCK and hand counts of per-frame results.
@@ -105,33 +142,21 @@ def summarise_2d(results: Sequence[dict], thr: float = 0.2
         (ground-truth hands scored) and ``missed_<split>`` (those the
         model reported absent).
     """
+    sums = [frame_sums_2d(r, thr) for r in results]
     out = {}
     for split in SPLITS:
-        err, hit, hands, missed, joints = 0.0, 0, 0, 0, 0
-        err_joints = 0
-        for r in results:
-            if split != 'all' and r['interacting'] != (
-                    split == 'interacting'):
-                continue
-            for h in range(len(r['box_size'])):
-                size = r['box_size'][h]
-                if size <= 0:  # not in the ground truth
-                    continue
-                d = r['dist'][h]
-                d = d[np.isfinite(d)]
-                hands += 1
-                joints += len(d)
-                if not r['found'][h]:
-                    missed += 1
-                    continue
-                err += d.sum()
-                err_joints += len(d)
-                hit += int((d < thr * size).sum())
-        out[f'EPE_{split}'] = err / err_joints if err_joints else float(
-            'nan')
-        out[f'PCK_{split}'] = hit / joints if joints else float('nan')
-        out[f'hands_{split}'] = float(hands)
-        out[f'missed_{split}'] = float(missed)
+        keep = [f for f, r in zip(sums, results)
+                if split == 'all' or r['interacting'] == (
+                    split == 'interacting')]
+        total = {k: sum(f[k] for f in keep) for k in (
+            'EPE_sum', 'EPE_count', 'PCK_fail', 'PCK_count', 'hands',
+            'missed')}
+        out[f'EPE_{split}'] = (total['EPE_sum'] / total['EPE_count']
+                               if total['EPE_count'] else float('nan'))
+        out[f'PCK_{split}'] = (1 - total['PCK_fail'] / total['PCK_count']
+                               if total['PCK_count'] else float('nan'))
+        out[f'hands_{split}'] = float(total['hands'])
+        out[f'missed_{split}'] = float(total['missed'])
     return out
 
 
@@ -157,11 +182,20 @@ class Hand2DMetric(BaseMetric):
     the counts ``hands_<split>``, ``missed_<split>`` for ``<split>`` in
     ``interacting``, ``single``, ``all`` (:func:`summarise_2d`).
 
+    With ``per_frame_file``, every frame's share is also written there
+    (``.npz``, replaced atomically at each evaluation) for intervals and
+    paired comparisons (:mod:`hdr_mm.evaluation.functional.bootstrap`):
+    ``frames`` (the samples' ``img_path``), ``interacting`` (bool) and the
+    fields of :func:`frame_sums_2d` (``EPE_sum``, ``EPE_count``,
+    ``PCK_fail``, ``PCK_count``, ``hands``, ``missed``).
+
     Args:
         num_hands: Hands per sample; the joints split into equal blocks.
         thr: PCK threshold as a fraction of the hand's box size.
         pred_key: Field of ``pred_instances`` with the 2D joints.
         gt_key: Field of ``gt_instances`` with the 2D joints.
+        per_frame_file: Write the per-frame sums there; None writes
+            nothing.
         collect_device: See :class:`~mmengine.evaluator.BaseMetric`.
         prefix: See :class:`~mmengine.evaluator.BaseMetric`.
     """
@@ -173,6 +207,7 @@ class Hand2DMetric(BaseMetric):
                  thr: float = 0.2,
                  pred_key: str = 'keypoints',
                  gt_key: str = 'keypoints',
+                 per_frame_file: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -183,6 +218,7 @@ class Hand2DMetric(BaseMetric):
         self.thr = float(thr)
         self.pred_key = pred_key
         self.gt_key = gt_key
+        self.per_frame_file = per_frame_file
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Store each frame's joint distances, box sizes and found hands.
@@ -217,6 +253,7 @@ class Hand2DMetric(BaseMetric):
                     f'{len(result["found"])} entries, num_hands is '
                     f'{self.num_hands}')
             result['interacting'] = frame_is_interacting(ds)
+            result['frame'] = str(ds.get('img_path', len(self.results)))
             self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
@@ -227,4 +264,28 @@ class Hand2DMetric(BaseMetric):
             f'{int(metrics["hands_all"])} hands, '
             f'{int(metrics["missed_all"])} missed (PCK@{self.thr:g} of each '
             "hand's box)")
+        if self.per_frame_file:
+            self._write_per_frame(results)
         return metrics
+
+    def _write_per_frame(self, results: List[dict]) -> None:
+        """Per-frame sums (see the class docstring), written atomically."""
+        sums = [frame_sums_2d(r, self.thr) for r in results]
+        out = dict(
+            frames=np.array([r.get('frame', str(i))
+                             for i, r in enumerate(results)]),
+            interacting=np.array([r['interacting'] for r in results],
+                                 bool))
+        for key in sums[0] if sums else ():
+            out[key] = np.array([f[key] for f in sums])
+        path = self.per_frame_file
+        if osp.dirname(path):
+            os.makedirs(osp.dirname(path), exist_ok=True)
+
+        def write(tmp: str) -> None:
+            with open(tmp, 'wb') as f:
+                np.savez(f, **out)
+
+        atomic_write(path, write, overwrite=True)
+        MMLogger.get_current_instance().info(
+            f'{self.__class__.__name__}: per-frame sums -> {path}')

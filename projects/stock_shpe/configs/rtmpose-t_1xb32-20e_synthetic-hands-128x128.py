@@ -13,8 +13,8 @@
 # - schedule: 20 epochs of batch 32 (720 iterations) with the stock
 #   AdamW/cosine recipe, EMA, a 100-iteration warm-up and no stage-2
 #   pipeline switch (too short a run for it);
-# - ChannelsLastHook (this project's engine/): NHWC convolutions, about 3x
-#   faster on CPU; the weights are the same;
+# - hdr_mm's ChannelsLastHook: NHWC convolutions, about 3x faster on CPU
+#   here; the weights are the same;
 # - model type: ``SingleHandPoseEstimator`` (a TopdownPoseEstimator that
 #   un-mirrors predictions on mirrored crops), so that HDR can use it as
 #   its SHPE. The top-level ``input_size`` tells HDR the crop size.
@@ -26,9 +26,7 @@ _base_ = [
     'rtmpose-m_8xb32-210e_coco-wholebody-hand-256x256.py',
     '../../../configs/_base_/datasets/synthetic_hands.py'
 ]
-custom_imports = dict(
-    imports=['hdr_mm', 'projects.stock_shpe.engine'],
-    allow_failed_imports=False)
+custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
 
 input_size = (128, 128)  # read by HDRPoseEstimator (the hand crop size)
 max_epochs = 20

@@ -13,8 +13,8 @@
 # - schedule: 30 epochs of batch 32 (1080 iterations), Adam at 1e-3 (stock
 #   5e-4 for 210 epochs) with a 50-iteration warm-up and a x0.1 step at
 #   epoch 24;
-# - ChannelsLastHook (this project's engine/): NHWC convolutions, faster
-#   on CPU; the weights are the same;
+# - hdr_mm's ChannelsLastHook: NHWC convolutions, faster on CPU; the
+#   weights are the same;
 # - model type: ``SingleHandPoseEstimator`` (a TopdownPoseEstimator that
 #   un-mirrors predictions on mirrored crops), so that HDR can use it as
 #   its SHPE. The top-level ``input_size`` tells HDR the crop size.
@@ -26,9 +26,7 @@ _base_ = [
     'td-hm_mobilenetv2_8xb64-210e_onehand10k-256x256.py',
     '../../../configs/_base_/datasets/synthetic_hands.py'
 ]
-custom_imports = dict(
-    imports=['hdr_mm', 'projects.stock_shpe.engine'],
-    allow_failed_imports=False)
+custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
 
 input_size = (128, 128)  # read by HDRPoseEstimator (the hand crop size)
 max_epochs = 30

@@ -1,108 +1,119 @@
-"""Paired bootstrap of HDR's gain over "SHPE alone" on 2D hand metrics.
+"""Paired bootstrap of HDR's gain over "SHPE alone" on the 2D metrics.
 
-Reads the raw predictions that ``tools/test.py ... --out FILE.pkl`` dumped
-for the two runs of one pipeline config (``model.use_tdr=False`` and the
-full pipeline) on the same frames, scores every frame with
-:class:`hdr_mm.evaluation.metrics.Hand2DMetric` and resamples the frames
-(the same resampled frames for both runs) to give a 95% interval of the
-gain in EPE (px, lower is better: alone minus HDR) and in PCK (HDR minus
-alone), per split.
+Reads the per-frame files that ``Hand2DMetric(per_frame_file=...)``
+wrote for two runs of one pipeline config on the same frames (with
+``model.use_tdr=False`` and the full pipeline) and prints, per split,
+both columns with 95% bootstrap intervals over frames and the paired gain:
+EPE (px; gain = relative error reduction, as the main job reports MPJPE,
+and the difference in px) and PCK (gain in points). Frames are the unit
+of resampling (:mod:`hdr_mm.evaluation.functional.bootstrap`).
 
     python projects/stock_shpe/tools/bootstrap_gain.py \
-        alone.pkl hdr.pkl [--num-samples 10000] [--seed 0] [--thr 0.2]
+        ALONE/per_frame_2d.npz HDR/per_frame_2d.npz [--num-samples 10000]
 """
 import argparse
-import pickle
-from typing import Dict, List
+from typing import Dict
 
 import numpy as np
 
-from hdr_mm.evaluation.metrics.hand_2d_metric import (SPLITS, Hand2DMetric,
-                                                      summarise_2d)
+from hdr_mm.evaluation.functional import bootstrap_gain, bootstrap_mean
+
+SPLITS = ('interacting', 'single', 'all')
 
 
-def frame_results(path: str, thr: float) -> Dict[str, dict]:
-    """Per-frame :class:`Hand2DMetric` results of a dump, keyed by image."""
-    with open(path, 'rb') as f:
-        samples = pickle.load(f)
-    metric = Hand2DMetric(thr=thr)
-    metric.process(None, samples)
-    keys = [str(s.get('img_path', i)) for i, s in enumerate(samples)]
-    if len(set(keys)) != len(keys):
-        raise ValueError(f'{path}: frames are not unique by img_path')
-    return dict(zip(keys, metric.results))
-
-
-def bootstrap(alone: List[dict], hdr: List[dict], num_samples: int,
-              seed: int, thr: float) -> Dict[str, dict]:
-    """Point values and 95% percentile intervals of the gains.
+def compare(alone: Dict[str, np.ndarray], hdr: Dict[str, np.ndarray],
+            num_samples: int = 10000, seed: int = 0) -> Dict[str, dict]:
+    """Both columns and the paired gains, per split.
 
     Args:
-        alone: Per-frame results of "SHPE alone".
+        alone: Per-frame arrays of "SHPE alone".
         hdr: Those of "HDR + SHPE", the same frames in the same order.
         num_samples: Bootstrap resamples.
-        seed: Random seed.
-        thr: PCK threshold.
+        seed: Seed of the resampling.
 
     Returns:
-        dict: per split, ``alone`` and ``hdr`` (the metrics of
-        :func:`summarise_2d`), ``epe_gain`` / ``pck_gain`` (point value,
-        low, high) and ``frames``.
+        dict: per split, ``epe_alone``, ``epe_hdr`` (px), ``epe_gain``
+        (relative), ``epe_diff`` (px, alone minus HDR; only when both
+        columns scored the same joints), ``pck_alone``, ``pck_hdr``,
+        ``pck_gain`` (HDR minus alone), each a dict with the value and its
+        interval, and the counts ``frames``, ``hands``, ``missed_alone``,
+        ``missed_hdr``.
+
+    Raises:
+        ValueError: the two runs saw different frames.
     """
-    rng = np.random.default_rng(seed)
+    if alone['frames'].tolist() != hdr['frames'].tolist():
+        raise ValueError('the two runs saw different frames')
+    kw = dict(num_samples=num_samples, seed=seed)
     out = {}
     for split in SPLITS:
-        idx = [i for i, r in enumerate(alone)
-               if split == 'all' or r['interacting'] == (
-                   split == 'interacting')]
-        if not idx:
+        keep = {'interacting': alone['interacting'],
+                'single': ~alone['interacting'],
+                'all': np.ones_like(alone['interacting'])}[split]
+        if not keep.any():
             continue
-        a = summarise_2d([alone[i] for i in idx], thr)
-        h = summarise_2d([hdr[i] for i in idx], thr)
-        epe, pck = [], []
-        for _ in range(num_samples):
-            pick = rng.choice(idx, size=len(idx), replace=True)
-            sa = summarise_2d([alone[i] for i in pick], thr)
-            sh = summarise_2d([hdr[i] for i in pick], thr)
-            epe.append(sa[f'EPE_{split}'] - sh[f'EPE_{split}'])
-            pck.append(sh[f'PCK_{split}'] - sa[f'PCK_{split}'])
-        out[split] = dict(
-            frames=len(idx), alone=a, hdr=h,
-            epe_gain=(a[f'EPE_{split}'] - h[f'EPE_{split}'],
-                      *np.nanpercentile(epe, [2.5, 97.5])),
-            pck_gain=(h[f'PCK_{split}'] - a[f'PCK_{split}'],
-                      *np.nanpercentile(pck, [2.5, 97.5])))
+        a = {k: v[keep] for k, v in alone.items()}
+        h = {k: v[keep] for k, v in hdr.items()}
+        pck = {}
+        for name, fail in (('pck_alone', a['PCK_fail']),
+                           ('pck_hdr', h['PCK_fail'])):
+            r = bootstrap_mean(fail, a['PCK_count'], **kw)
+            pck[name] = dict(mean=1 - r['mean'], low=1 - r['high'],
+                             high=1 - r['low'])
+        r = dict(
+            frames=int(keep.sum()),
+            hands=int(a['hands'].sum()),
+            missed_alone=int(a['missed'].sum()),
+            missed_hdr=int(h['missed'].sum()),
+            epe_alone=bootstrap_mean(a['EPE_sum'], a['EPE_count'], **kw),
+            epe_hdr=bootstrap_mean(h['EPE_sum'], h['EPE_count'], **kw),
+            epe_gain=bootstrap_gain(a['EPE_sum'], a['EPE_count'],
+                                    h['EPE_sum'], h['EPE_count'], **kw),
+            pck_gain=bootstrap_mean(a['PCK_fail'] - h['PCK_fail'],
+                                    a['PCK_count'], **kw),
+            **pck)
+        if np.array_equal(a['EPE_count'], h['EPE_count']):
+            r['epe_diff'] = bootstrap_mean(a['EPE_sum'] - h['EPE_sum'],
+                                           a['EPE_count'], **kw)
+        out[split] = r
     return out
+
+
+def table(res: Dict[str, dict]) -> str:
+    """The comparison as a markdown table."""
+
+    def ci(d, fmt='{:.2f}', scale=1.0, sign=''):
+        v = [d['mean' if 'mean' in d else 'gain'], d['low'], d['high']]
+        f = fmt.replace('{:', '{:' + sign)
+        return (f.format(v[0] * scale) + ' [' + f.format(v[1] * scale) +
+                ', ' + f.format(v[2] * scale) + ']')
+
+    rows = ['| split (frames, hands; missed) | EPE alone (px) | '
+            'EPE HDR (px) | EPE gain | PCK@0.2 alone | PCK@0.2 HDR | '
+            'PCK gain (points) |', '|---|---:|---:|---:|---:|---:|---:|']
+    for split, r in res.items():
+        gain = ci(r['epe_gain'], '{:.1f}', 100, '+') + ' %'
+        if 'epe_diff' in r:
+            gain += f" ({r['epe_diff']['mean']:+.2f} px)"
+        rows.append(
+            f"| {split} ({r['frames']}, {r['hands']}; {r['missed_alone']}) "
+            f"| {ci(r['epe_alone'])} | {ci(r['epe_hdr'])} | {gain} "
+            f"| {ci(r['pck_alone'], '{:.3f}')} | {ci(r['pck_hdr'], '{:.3f}')}"
+            f" | {ci(r['pck_gain'], '{:.1f}', 100, '+')} |")
+    return '\n'.join(rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('alone', help='dump of the model.use_tdr=False run')
-    parser.add_argument('hdr', help='dump of the full pipeline run')
+    parser.add_argument('alone', help='per-frame file of the run without '
+                        'TDR (model.use_tdr=False)')
+    parser.add_argument('hdr', help='per-frame file of the full pipeline')
     parser.add_argument('--num-samples', type=int, default=10000)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--thr', type=float, default=0.2)
     args = parser.parse_args()
-    alone = frame_results(args.alone, args.thr)
-    hdr = frame_results(args.hdr, args.thr)
-    if set(alone) != set(hdr):
-        raise ValueError('the two dumps hold different frames')
-    keys = sorted(alone)
-    res = bootstrap([alone[k] for k in keys], [hdr[k] for k in keys],
-                    args.num_samples, args.seed, args.thr)
-    print(f'| split (frames; hands, missed alone/HDR) | EPE alone (px) | '
-          f'EPE HDR (px) | EPE gain [95% CI] | PCK@{args.thr:g} alone | '
-          f'PCK@{args.thr:g} HDR | PCK gain [95% CI] |')
-    print('|---|---:|---:|---:|---:|---:|---:|')
-    for split, r in res.items():
-        a, h = r['alone'], r['hdr']
-        eg, pg = r['epe_gain'], r['pck_gain']
-        print(f"| {split} ({r['frames']}; {int(a[f'hands_{split}'])}, "
-              f"{int(a[f'missed_{split}'])}/{int(h[f'missed_{split}'])}) "
-              f"| {a[f'EPE_{split}']:.2f} | {h[f'EPE_{split}']:.2f} "
-              f'| {eg[0]:+.2f} [{eg[1]:+.2f}, {eg[2]:+.2f}] '
-              f"| {a[f'PCK_{split}']:.3f} | {h[f'PCK_{split}']:.3f} "
-              f'| {pg[0]:+.3f} [{pg[1]:+.3f}, {pg[2]:+.3f}] |')
+    res = compare(dict(np.load(args.alone)), dict(np.load(args.hdr)),
+                  args.num_samples, args.seed)
+    print(table(res))
 
 
 if __name__ == '__main__':

@@ -119,3 +119,27 @@ def test_summary_is_a_function_of_frames():
     r = metric.results
     assert summarise_2d([r[0], r[0], r[1]])['EPE_all'] == pytest.approx(
         8 / 3)
+
+
+def test_per_frame_file_sums_to_the_metrics(tmp_path):
+    gt = np.concatenate([_hand(0, 0, 50, 50), _hand(100, 0, 50, 50)])
+    a = gt + [2, 0]
+    b = gt + [20, 0]  # 20 px >= 0.2 * 50: every joint fails
+    path = tmp_path / 'sub' / 'per_frame.npz'
+    metric = Hand2DMetric(per_frame_file=str(path))
+    samples = [_frame(a, gt), _frame(b, gt, found=(1, 0))]
+    samples[0]['img_path'] = 'a.jpg'
+    samples[1]['img_path'] = 'b.jpg'
+    metric.process(None, samples)
+    res = metric.compute_metrics(metric.results)
+    f = np.load(path)
+    assert f['frames'].tolist() == ['a.jpg', 'b.jpg']
+    assert f['interacting'].tolist() == [True, True]
+    np.testing.assert_allclose(f['EPE_sum'], [42 * 2, 21 * 20])
+    np.testing.assert_array_equal(f['EPE_count'], [42, 21])
+    np.testing.assert_array_equal(f['PCK_fail'], [0, 42])
+    np.testing.assert_array_equal(f['PCK_count'], [42, 42])
+    np.testing.assert_array_equal(f['missed'], [0, 1])
+    assert res['EPE_all'] == pytest.approx(f['EPE_sum'].sum() /
+                                           f['EPE_count'].sum())
+    assert res['PCK_all'] == pytest.approx(1 - 42 / 84)
