@@ -54,7 +54,12 @@ def stage_input_size(cfg: Config, name: str) -> int:
     """Square input side of a stage, read from its config.
 
     A config states it at top level as ``input_size`` (mmpose style,
-    ``(w, h)``) or ``crop_size`` (mmseg style, ``(h, w)``).
+    ``(w, h)``) or ``crop_size`` (mmseg style, ``(h, w)``); failing both,
+    the ``input_size`` of a top-level ``codec`` dict, where mmpose's stock
+    top-down configs state it. When both ``input_size`` and the codec's
+    are set, they must agree: the model decodes its joints at the codec's
+    size, while HDR cuts the crops and maps the joints back at the size it
+    reads here.
 
     Args:
         cfg: The stage's config.
@@ -64,19 +69,29 @@ def stage_input_size(cfg: Config, name: str) -> int:
         int: the side in pixels.
 
     Raises:
-        KeyError: neither key is set.
-        ValueError: the input is not square.
+        KeyError: no key states the size.
+        ValueError: the input is not square, or ``input_size`` and
+            ``codec.input_size`` differ.
     """
-    for key in ('input_size', 'crop_size'):
-        size = cfg.get(key)
+    codec = cfg.get('codec')
+    codec_size = codec.get('input_size') if isinstance(codec,
+                                                       dict) else None
+    for key, size in (('input_size', cfg.get('input_size')),
+                      ('crop_size', cfg.get('crop_size')),
+                      ('codec.input_size', codec_size)):
         if size is not None:
-            size = (size, size) if isinstance(size, int) else size
+            size = (size, size) if isinstance(size, int) else tuple(size)
             if size[0] != size[1]:
                 raise ValueError(f'{name} stage: HDR needs square inputs, '
                                  f'the config has {key}={size}')
+            if codec_size is not None and tuple(codec_size) != size:
+                raise ValueError(
+                    f'{name} stage: the config has {key}={size} but '
+                    f'codec.input_size={tuple(codec_size)}; set both to '
+                    'the size the model was trained at')
             return int(size[0])
     raise KeyError(f'{name} stage: its config states neither `input_size` '
-                   'nor `crop_size`')
+                   'nor `crop_size` nor `codec.input_size`')
 
 
 def load_stage_config(name: str,
