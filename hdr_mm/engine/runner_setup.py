@@ -4,7 +4,7 @@
 Before anything heavy is built it
 
 1. generates the embedded synthetic data a config names in its top-level
-   ``synthetic_data`` dict, if it is missing (once, under a file lock, so
+   ``synthetic_data`` dict (or list of dicts), if it is missing (once, under a file lock, so
    that the processes of a distributed run do not race);
 2. checks the config (see :func:`check_config`) so that a misspelled
    component type, a missing data root or a missing checkpoint fails at
@@ -150,22 +150,27 @@ def ensure_config_data(cfg: Config) -> None:
 
     ``synthetic_data`` holds the keyword arguments of
     :func:`hdr_mm.datasets.synthetic.ensure_synthetic_hands` (``out_dir``,
-    ``num_samples``, ...). Processes that start together wait on a lock
-    file beside ``out_dir`` so the data is generated once.
+    ``num_samples``, ...), or a list of such dicts for a config that reads
+    several generated folders (e.g. trains on one and tests on another).
+    Processes that start together wait on a lock file beside ``out_dir``
+    so the data is generated once.
     """
-    spec = cfg.get('synthetic_data')
-    if not spec:
+    specs = cfg.get('synthetic_data')
+    if not specs:
         return
     from hdr_mm.datasets.synthetic import ensure_synthetic_hands
-    spec = dict(spec)
-    out_dir = spec['out_dir']
-    os.makedirs(osp.dirname(osp.abspath(out_dir)), exist_ok=True)
-    with open(osp.abspath(out_dir).rstrip('/') + '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            ensure_synthetic_hands(**spec)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    if not isinstance(specs, (list, tuple)):
+        specs = [specs]
+    for spec in specs:
+        spec = dict(spec)
+        out_dir = spec['out_dir']
+        os.makedirs(osp.dirname(osp.abspath(out_dir)), exist_ok=True)
+        with open(osp.abspath(out_dir).rstrip('/') + '.lock', 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                ensure_synthetic_hands(**spec)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def use_gloo_without_cuda(cfg: Config) -> None:
