@@ -41,6 +41,12 @@ def set_default_launcher_env(launcher: str) -> None:
         os.environ.setdefault('MASTER_PORT', '29500')
 
 
+#: config keys whose dict has a ``type`` that names no registered
+#: component: mmdet's ``nms=dict(type='nms' | 'soft_nms', ...)``, which
+#: mmcv's ``batched_nms`` resolves to a function of ``mmcv.ops``
+UNREGISTERED_TYPE_KEYS = frozenset({'nms'})
+
+
 def _iter_typed(node: Any,
                 path: str = '',
                 scope: str = 'mmpose') -> Iterator[Tuple[str, str, str]]:
@@ -48,11 +54,13 @@ def _iter_typed(node: Any,
 
     A component named with a scope prefix (``mmseg.EncoderDecoder``)
     builds its children in that scope, so their unprefixed types are
-    looked up there.
+    looked up there. Dicts under a key in :data:`UNREGISTERED_TYPE_KEYS`
+    are skipped: their ``type`` is not a registry name.
     """
     if isinstance(node, dict):
         t = node.get('type')
-        if isinstance(t, str):
+        if isinstance(t, str) and path.rsplit('.', 1)[-1] not in \
+                UNREGISTERED_TYPE_KEYS:
             yield path or '<root>', t, scope
             if '.' in t:
                 scope = t.split('.')[0]
