@@ -21,8 +21,14 @@ from hdr_mm.engine.runner_setup import check_config
 
 PROJECT = 'projects/rtmdet_hand_side'
 CONFIG = f'{PROJECT}/configs/rtmdet_nano_1xb16-12e_synthetic-hand-side-256.py'
-#: the model part of mmpose's published hand detector (single class)
-MMPOSE_HAND_CONFIG = 'tests/data/configs/rtmdet_nano_320_hand_single_class.py'
+
+
+def mmpose_hand_detector_config() -> str:
+    """mmpose's published hand detector config (RTMDet-nano, one class
+    'hand'), as its pip package ships it for the demos."""
+    from mmengine.utils import get_installed_path
+    return osp.join(get_installed_path('mmpose'), '.mim', 'demo',
+                    'mmdetection_cfg', 'rtmdet_nano_320-8xb32_hand.py')
 
 
 def _small_cfg(repo_root, root, tmp_path) -> Config:
@@ -245,7 +251,7 @@ def test_helper_on_mmpose_hand_detector(repo_root, synthetic_root, tmp_path):
     """mmpose's published RTMDet-nano hand detector (one class 'hand'),
     with a user's weights file: the best two boxes, side unknown."""
     from mmdet.registry import MODELS
-    cfg_path = osp.join(repo_root, MMPOSE_HAND_CONFIG)
+    cfg_path = mmpose_hand_detector_config()
     cfg = Config.fromfile(cfg_path)
     assert cfg.model.bbox_head.num_classes == 1
     init_default_scope('mmdet')
@@ -257,9 +263,12 @@ def test_helper_on_mmpose_hand_detector(repo_root, synthetic_root, tmp_path):
     det = build_hand_detector(cfg_path, weights)
     img = np.full((240, 320, 3), 127, np.uint8)
     with torch.no_grad():
-        # bias the classifier so that boxes pass the threshold
+        # every prior: a valid box (2 strides each way) above the threshold
         for conv in det.bbox_head.rtm_cls:
             conv.bias.fill_(5.0)
+        for conv in det.bbox_head.rtm_reg:
+            conv.weight.zero_()
+            conv.bias.fill_(2.0)
     hands = detect_hands(det, img, score_thr=0.3)
     assert len(hands) == 2
     assert hands.sides == ('hand', 'hand') and hands.hand_type is None
