@@ -22,7 +22,7 @@ Example::
 
     detector = build_hand_detector(
         'projects/rtmdet_hand_side/configs/'
-        'rtmdet_nano_1xb16-12e_synthetic-hand-side-256.py', 'det.pth')
+        'rtmdet_nano_1xb16-24e_synthetic-hand-side-256.py', 'det.pth')
     hands = detect_hands(detector, 'frame.jpg', score_thr=0.3)
     hands.union_box    # (4,) two-hand box for HDR, or None
     hands.hand_type    # (2,) [right found, left found]

@@ -15,7 +15,7 @@ from hdr_mm.apis import HDRInferencer
 from hdr_mm.apis.hand_detection import build_hand_detector, detect_hands
 
 DET_CONFIG = ('projects/rtmdet_hand_side/configs/'
-              'rtmdet_nano_1xb16-12e_synthetic-hand-side-256.py')
+              'rtmdet_nano_1xb16-24e_synthetic-hand-side-256.py')
 HDR_CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 
 

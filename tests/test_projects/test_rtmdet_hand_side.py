@@ -20,7 +20,7 @@ from hdr_mm.apis.hand_detection import (build_hand_detector, detect_hands,
 from hdr_mm.engine.runner_setup import check_config
 
 PROJECT = 'projects/rtmdet_hand_side'
-CONFIG = f'{PROJECT}/configs/rtmdet_nano_1xb16-12e_synthetic-hand-side-256.py'
+CONFIG = f'{PROJECT}/configs/rtmdet_nano_1xb16-24e_synthetic-hand-side-256.py'
 
 
 def mmpose_hand_detector_config() -> str:

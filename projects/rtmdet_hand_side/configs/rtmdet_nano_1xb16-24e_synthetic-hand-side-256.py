@@ -69,29 +69,31 @@ model = dict(
 #   On real images use RandomFlipHandSide (this project), which swaps the
 #   labels with the mirror;
 # - no hue jitter (the tint is a hue cue), saturation/value jitter kept;
-# - no mosaic/mixup: the test frames are single 256 px frames with whole
-#   hands, and at this schedule (12 epochs) training near the test scale
-#   gives the tightest boxes; the scale jitter stays around 1.
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='RandomResize',
-        scale=(input_size, input_size),
-        ratio_range=(0.8, 1.25),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(input_size, input_size)),
-    dict(type='YOLOXHSVRandomAug', hue_delta=0),
-    dict(
-        type='Pad',
-        size=(input_size, input_size),
-        pad_val=dict(img=(114, 114, 114))),
-    dict(type='PackDetInputs')
-]
+# - no mosaic/mixup: the test frames are single frames with whole hands;
+#   the scale jitter stays around 1.
+# Progressive resizing instead of RTMDet's mosaic stage: the first
+# epochs see the frames at half size (128 px, 3.5x faster an iteration
+# on the CPU, and the loss falls faster per minute), the last ones at the
+# test size, where the boxes get tight.
+def _pipeline(size):
+    return [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True),
+        dict(
+            type='RandomResize',
+            scale=(size, size),
+            ratio_range=(0.8, 1.25),
+            keep_ratio=True),
+        dict(type='RandomCrop', crop_size=(size, size)),
+        dict(type='YOLOXHSVRandomAug', hue_delta=0),
+        dict(type='Pad', size=(size, size), pad_val=dict(img=(114, 114,
+                                                              114))),
+        dict(type='PackDetInputs')
+    ]
 
-# mmdet's RTMDet switches to this pipeline for its last epochs; here it
-# is the only one
-train_pipeline_stage2 = train_pipeline
+
+train_pipeline = _pipeline(input_size // 2)
+train_pipeline_stage2 = _pipeline(input_size)
 
 # annotations loaded after Resize: ground truth in original pixels, for
 # HandednessMetric (CocoMetric reads ann_file)
@@ -176,10 +178,12 @@ test_evaluator = [
 ]
 
 # --------------------------------------------------------------------------
-# schedule: 3200 training frames, 200 iterations of 16 per epoch
-max_epochs = 12
+# schedule: 3200 training frames, 200 iterations of 16 per epoch;
+# epochs 1-20 at 128 px, 21-24 at 256 px
+max_epochs = 24
+stage2_num_epochs = 4
 base_lr = 0.002
-interval = 2
+interval = 4
 
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=interval)
@@ -221,6 +225,10 @@ custom_hooks = [
         momentum=0.0002,
         update_buffers=True,
         priority=49),
+    dict(
+        type='PipelineSwitchHook',
+        switch_epoch=max_epochs - stage2_num_epochs,
+        switch_pipeline=train_pipeline_stage2)
 ]
 
 # batch 16 on one process (mmdet's RTMDet: 8 x 32 with lr 0.004)
