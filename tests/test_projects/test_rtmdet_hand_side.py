@@ -116,7 +116,9 @@ def test_dataset_and_forward(repo_root, det_root, tmp_path):
     model = MODELS.build(cfg.model)
     batch = pseudo_collate([train[0], train[1]])
     data = model.data_preprocessor(batch, training=True)
-    assert data['inputs'].shape[-2:] == (256, 256)
+    # the first epochs at half size (progressive resizing), then 256
+    assert data['inputs'].shape[-2:] == (128, 128)
+    assert cfg.custom_hooks[1].switch_pipeline[-2].size == (256, 256)
     losses = model.loss(data['inputs'], data['data_samples'])
     assert {'loss_cls', 'loss_bbox'} <= set(losses)
     total = sum(sum(v) if isinstance(v, list) else v
