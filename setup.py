@@ -1,8 +1,10 @@
 """Installation script of hdr_mm.
 
-Besides the Python package, ``tools/`` and ``configs/`` are placed in
-``hdr_mm/.mim/`` so that ``mim train hdr_mm <config>`` and ``mim test``
-find them: copied for a regular install, symlinked for a legacy
+Besides the Python package, ``tools/``, ``configs/`` and ``projects/``
+are placed in ``hdr_mm/.mim/`` so that ``mim train hdr_mm <config>`` and
+``mim test`` find them (and a project config's ``custom_imports`` of
+``projects.<name>.models``, since ``tools/train.py`` puts ``.mim`` on the
+path): copied for a regular install, symlinked for a legacy
 development install (``python setup.py develop``).
 """
 import os
@@ -13,7 +15,7 @@ import sys
 from setuptools import find_packages, setup
 
 ROOT = osp.dirname(osp.abspath(__file__))
-MIM_FILES = ('tools', 'configs')
+MIM_FILES = ('tools', 'configs', 'projects')
 
 
 def read_version() -> str:

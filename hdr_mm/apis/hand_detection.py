@@ -22,7 +22,7 @@ Example::
 
     detector = build_hand_detector(
         'projects/rtmdet_hand_side/configs/'
-        'rtmdet_nano_1xb32-3k_synthetic-hand-side-256.py', 'det.pth')
+        'rtmdet_nano_1xb16-24e_synthetic-hand-side-256.py', 'det.pth')
     hands = detect_hands(detector, 'frame.jpg', score_thr=0.3)
     hands.union_box    # (4,) two-hand box for HDR, or None
     hands.hand_type    # (2,) [right found, left found]
@@ -326,7 +326,15 @@ def detect_hands(detector: Any,
         DetectedHands: see :func:`select_hands`.
     """
     from mmdet.apis import inference_detector
-    result = inference_detector(detector, img)
+    from mmengine.registry import DefaultScope
+
+    # the detector's pipeline is built in its own scope, whatever scope
+    # the caller runs in (HDR's is mmpose)
+    cfg = getattr(detector, 'cfg', None)
+    scope = (cfg.get('default_scope', None) if cfg is not None else None) \
+        or 'mmdet'
+    with DefaultScope.overwrite_default_scope(scope):
+        result = inference_detector(detector, img)
     classes = (getattr(detector, 'dataset_meta', None) or {}).get('classes')
     kwargs.setdefault('image_shape', result.metainfo.get('ori_shape'))
     return select_hands(result, classes=classes, score_thr=score_thr,

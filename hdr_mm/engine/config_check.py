@@ -30,6 +30,10 @@ BUILDER_KEYS = frozenset({'type', '_scope_', '_delete_'})
 HOOK_KEYS = BUILDER_KEYS | {'priority'}
 #: Arguments the Runner passes to loops itself.
 LOOP_INJECTED = frozenset({'runner', 'dataloader', 'evaluator'})
+#: Config keys whose dict has a ``type`` that is no registry name: mmdet's
+#: ``nms=dict(type='nms' | 'soft_nms', ...)``, which mmcv's
+#: ``batched_nms`` resolves to a function of ``mmcv.ops``.
+UNREGISTERED_TYPE_KEYS = frozenset({'nms'})
 
 
 def iter_typed(node: Any,
@@ -40,7 +44,8 @@ def iter_typed(node: Any,
 
     A component named with a scope prefix (``mmseg.EncoderDecoder``)
     builds its children in that scope, so their unprefixed types are
-    looked up there.
+    looked up there. Dicts under a key of :data:`UNREGISTERED_TYPE_KEYS`
+    are skipped: their ``type`` is not a registry name.
 
     Args:
         node: A config (as plain dicts and lists) or part of one.
@@ -49,7 +54,8 @@ def iter_typed(node: Any,
     """
     if isinstance(node, dict):
         t = node.get('type')
-        if isinstance(t, str):
+        if isinstance(t, str) and path.rsplit('.', 1)[-1] not in \
+                UNREGISTERED_TYPE_KEYS:
             yield path or '<root>', node, scope
             if '.' in t:
                 scope = t.split('.')[0]

@@ -4,7 +4,7 @@
 Before anything heavy is built it
 
 1. generates the embedded synthetic data a config names in its top-level
-   ``synthetic_data`` dict, if it is missing (once, under a file lock, so
+   ``synthetic_data`` dict (or list of dicts), if it is missing (once,
    that the processes of a distributed run do not race);
 2. checks the config (:func:`~hdr_mm.engine.config_check.check_config`)
    so that a misspelled component type or hook/loop argument, a missing
@@ -53,14 +53,19 @@ def ensure_config_data(cfg: Config) -> None:
 
     ``synthetic_data`` holds the keyword arguments of
     :func:`hdr_mm.datasets.synthetic.ensure_synthetic_hands` (``out_dir``,
-    ``num_samples``, ...). The generator holds a lock per ``out_dir``, so
-    processes that start together generate the data once.
+    ``num_samples``, ...), or a list of such dicts for a config that reads
+    several generated folders (e.g. trains on one and tests on another).
+    The generator holds a lock per ``out_dir``, so processes that start
+    together generate the data once.
     """
-    spec = cfg.get('synthetic_data')
-    if not spec:
+    specs = cfg.get('synthetic_data')
+    if not specs:
         return
     from hdr_mm.datasets.synthetic import ensure_synthetic_hands
-    ensure_synthetic_hands(**dict(spec))
+    if not isinstance(specs, (list, tuple)):
+        specs = [specs]
+    for spec in specs:
+        ensure_synthetic_hands(**dict(spec))
 
 
 def use_gloo_without_cuda(cfg: Config) -> None:

@@ -106,3 +106,28 @@ def test_children_of_a_prefixed_type_resolve_in_its_scope(tmp_path):
     with pytest.raises(ConfigCheckError,
                        match=r"seg.decode_head.type.*scope 'mmseg'"):
         check_config(cfg)
+
+
+def test_nms_type_is_not_a_registry_name(tmp_path):
+    # mmdet configs: nms=dict(type='nms') names an mmcv.ops function
+    cfg = _cfg(tmp_path, default_scope='mmdet')
+    cfg.model = dict(
+        type='RTMDet',
+        test_cfg=dict(nms=dict(type='nms', iou_threshold=0.6)))
+    cfg.train_dataloader = None
+    check_config(cfg)
+    cfg.model.type = 'RTMDett'
+    with pytest.raises(ConfigCheckError, match='RTMDet'):
+        check_config(cfg)
+
+
+def test_synthetic_data_may_list_folders(tmp_path, monkeypatch):
+    from hdr_mm.engine import runner_setup
+    calls = []
+    monkeypatch.setattr('hdr_mm.datasets.synthetic.ensure_synthetic_hands',
+                        lambda **kw: calls.append(kw))
+    one = dict(out_dir=str(tmp_path / 'a'), num_samples=3)
+    two = dict(out_dir=str(tmp_path / 'b'), num_samples=4, seed=1)
+    runner_setup.ensure_config_data(Config(dict(synthetic_data=one)))
+    runner_setup.ensure_config_data(Config(dict(synthetic_data=[one, two])))
+    assert calls == [one, one, two]
