@@ -35,7 +35,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmengine.logging import print_log
 
-HAND_SIDES = ('right', 'left')
+from hdr_mm.structures import HANDS as HAND_SIDES
 #: side of a box from a detector whose classes do not name the side
 UNKNOWN_SIDE = 'hand'
 

@@ -34,13 +34,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from hdr_mm.structures import HANDS as HAND_SIDES
+from hdr_mm.structures import bbox_of_mask
 from ..image_io import read_mask
 
 #: COCO categories of the hand-side detector (category id = label + 1)
 HAND_SIDE_CATEGORIES = [dict(id=1, name='right'), dict(id=2, name='left')]
 #: the single category of a side-agnostic hand detector
 HAND_CATEGORY = [dict(id=1, name='hand')]
-HAND_SIDES = ('right', 'left')
 BOX_SOURCES = ('visible', 'amodal', 'joints')
 #: joints of each side in the 42-joint InterHand2.6M order
 _JOINT_SLICES = {'right': slice(0, 21), 'left': slice(21, 42)}
@@ -54,12 +55,16 @@ def _ih_paths(data_root: str, split: str) -> Tuple[str, str, str]:
 
 
 def _box_of(mask: np.ndarray) -> Optional[np.ndarray]:
-    """Pixel-edge box ``x1, y1, x2, y2`` of a mask, None when empty."""
-    ys = np.flatnonzero(mask.any(axis=1))
-    xs = np.flatnonzero(mask.any(axis=0))
-    if len(xs) == 0:
-        return None
-    return np.array([xs[0], ys[0], xs[-1] + 1, ys[-1] + 1], np.float64)
+    """COCO box ``x1, y1, x2, y2`` of a mask, None when empty.
+
+    :func:`~hdr_mm.structures.bbox_of_mask` gives the exact extent with
+    pixel centres at integer coordinates (``[first - 0.5, last + 0.5]``,
+    the convention of HDR's geometry); COCO's has pixel ``i`` covering
+    ``[i, i + 1)``, so the same extent is shifted by half a pixel
+    (``[first, last + 1]``, never negative).
+    """
+    box = bbox_of_mask(mask)
+    return None if box is None else box.astype(np.float64) + 0.5
 
 
 def hand_boxes_of_frame(mask_stem: str,
