@@ -10,6 +10,12 @@
 5. writes demo panels of a few interacting test frames.
 
     python tools/hdr_main_job.py [--work-dir work_dirs/main_job]
+        [--cfg-options STAGE.KEY=VALUE ...]
+
+``--cfg-options`` overrides the job's configs: ``hasm.``, ``tdr.`` and
+``shpe.`` keys go to that stage's ``tools/train.py --cfg-options``,
+``hdr.`` keys to the pipeline config (test data, evaluation), e.g.
+``tdr.train_cfg.max_iters=600 hdr.synthetic_data.num_samples=1000``.
 
 ``tools/run_main_job.sh`` sets up the environment first and runs this.
 """
@@ -21,7 +27,7 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -33,6 +39,8 @@ STAGES = {
     'shpe': 'configs/shpe/shpe_detnet-tiny_b16-adam_synthetic-128x128.py',
 }
 HDR_CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
+#: the configs ``--cfg-options`` can address: the stages and the pipeline
+OPTION_TARGETS = tuple(STAGES) + ('hdr', )
 
 
 def log(msg: str) -> None:
@@ -61,21 +69,28 @@ def final_checkpoint(cfg, work_dir: str) -> Optional[str]:
 
 
 def train_stage(stage: str, config: str, work_dir: str,
-                extra: List[str]) -> str:
+                options: Sequence[str] = ()) -> str:
     """Train one stage with tools/train.py unless it is already trained.
+
+    Args:
+        stage: Stage name (for the log).
+        config: The stage's config.
+        work_dir: Its work dir.
+        options: ``KEY=VALUE`` overrides for ``--cfg-options``.
 
     Returns:
         str: the stage's final checkpoint.
     """
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg = load_config(config, options)
     done = final_checkpoint(cfg, work_dir)
     if done:
         log(f'{stage}: found {done}, not training again (delete it to '
             'retrain)')
         return done
     cmd = [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
-           '--work-dir', work_dir] + extra
+           '--work-dir', work_dir]
+    if options:
+        cmd += ['--cfg-options', *options]
     if last_checkpoint(work_dir):
         cmd.append('--resume')  # an interrupted run continues
     log(f'{stage}: training: {" ".join(cmd[1:])}')
@@ -89,15 +104,47 @@ def train_stage(stage: str, config: str, work_dir: str,
     return done
 
 
-def evaluate(hdr_ckpt: str, work_dir: str, use_tdr: bool) -> Dict:
+def split_options(options: Sequence[str]) -> Dict[str, List[str]]:
+    """``STAGE.KEY=VALUE`` strings -> ``{STAGE: ['KEY=VALUE', ...]}``.
+
+    Raises:
+        ValueError: an option without ``=`` or for an unknown target.
+    """
+    out: Dict[str, List[str]] = {t: [] for t in OPTION_TARGETS}
+    for opt in options:
+        target, _, rest = opt.partition('.')
+        if target not in out or not rest.partition('=')[0] or \
+                '=' not in rest:
+            raise ValueError(
+                f'--cfg-options {opt!r}: expected STAGE.KEY=VALUE with '
+                f'STAGE one of {OPTION_TARGETS}')
+        out[target].append(rest)
+    return out
+
+
+def load_config(config: str, options: Sequence[str] = ()):
+    """A config with ``KEY=VALUE`` options merged and checked as
+    ``tools/train.py`` and ``tools/test.py`` merge their
+    ``--cfg-options``."""
+    from mmengine.config import Config, DictAction
+
+    from hdr_mm.engine.config_options import merge_cfg_options
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    if options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--o', nargs='+', action=DictAction)
+        merge_cfg_options(cfg, parser.parse_args(['--o', *options]).o)
+    return cfg
+
+
+def evaluate(hdr_ckpt: str, work_dir: str, use_tdr: bool,
+             options: Sequence[str] = ()) -> Dict:
     """Test the pipeline config with or without TDR; returns metrics.
 
     The per-frame errors go to ``<work_dir>/eval_*/per_frame.npz``.
     """
-    from mmengine.config import Config
-
     from hdr_mm.engine.runner_setup import build_runner
-    cfg = Config.fromfile(osp.join(ROOT, HDR_CONFIG))
+    cfg = load_config(HDR_CONFIG, options)
     cfg.model.use_tdr = use_tdr
     cfg.work_dir = osp.join(work_dir, 'eval_hdr' if use_tdr else
                             'eval_shpe_alone')
@@ -171,25 +218,31 @@ def main() -> None:
     parser.add_argument(
         '--demo-frames', type=int, default=3,
         help='how many interacting test frames get a demo panel')
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[], metavar='STAGE.KEY=VALUE',
+        help='override the job\'s configs; STAGE is one of '
+        f'{", ".join(OPTION_TARGETS)} (hasm/tdr/shpe: passed to that '
+        'stage\'s tools/train.py --cfg-options; hdr: the pipeline config '
+        'of the test data and the evaluation)')
     args = parser.parse_args()
+    options = split_options(args.cfg_options)
     os.chdir(ROOT)
     os.environ.setdefault('OMP_NUM_THREADS', '2')
     start = time.time()
-
-    from mmengine.config import Config
 
     import hdr_mm  # noqa: F401
     from hdr_mm.datasets.synthetic import ensure_synthetic_hands
     from hdr_mm.models.hdr.stage_builder import combine_stage_checkpoints
 
-    data = Config.fromfile(HDR_CONFIG).synthetic_data
+    data = load_config(HDR_CONFIG, options['hdr']).synthetic_data
     log(f'data: {data.out_dir}')
     ensure_synthetic_hands(**data, progress=True)
 
     ckpts = {}
     for stage, config in STAGES.items():
         ckpts[stage] = train_stage(stage, config,
-                                   osp.join(args.work_dir, stage), [])
+                                   osp.join(args.work_dir, stage),
+                                   options[stage])
 
     hdr_ckpt = osp.join(args.work_dir, 'hdr.pth')
     stamp = osp.join(args.work_dir, 'hdr.json')
@@ -203,9 +256,9 @@ def main() -> None:
         log(f'pipeline checkpoint: {hdr_ckpt}')
 
     log('evaluating SHPE alone (no TDR) on the generated test split')
-    alone = evaluate(hdr_ckpt, args.work_dir, use_tdr=False)
+    alone = evaluate(hdr_ckpt, args.work_dir, False, options['hdr'])
     log('evaluating HDR + SHPE on the generated test split')
-    hdr = evaluate(hdr_ckpt, args.work_dir, use_tdr=True)
+    hdr = evaluate(hdr_ckpt, args.work_dir, True, options['hdr'])
     errors = compare(args.work_dir)
     table = print_table(alone, hdr, errors)
     with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
