@@ -227,14 +227,16 @@ def _inside(path: str, root: str) -> bool:
 
 
 def check_data_roots(cfg: Config) -> None:
-    """The dataloaders' data roots must exist and agree with a top-level
-    ``data_root``.
+    """The dataloaders' data roots must exist and one of them must read
+    the top-level ``data_root``.
 
     Configs define ``data_root = ...`` at the top and copy it into each
-    dataset when the file is read; a child config or an option that sets
-    the top-level ``data_root`` alone leaves the dataloaders on the old
-    folder. A dataset ``data_root`` that is neither the top-level one nor
-    inside it is therefore refused.
+    dataset when the file is read; a child config that sets the top-level
+    ``data_root`` alone leaves the dataloaders on the old folder. When no
+    dataset reads the top-level ``data_root`` (nor a folder inside it),
+    that is what happened, and it is refused. A config whose datasets
+    read the top-level root *and* other folders (e.g. a test set
+    generated apart, ``test_data_root``) states those on purpose.
 
     Args:
         cfg: The config.
@@ -243,18 +245,20 @@ def check_data_roots(cfg: Config) -> None:
         ConfigCheckError: naming the key and both folders.
     """
     top = cfg.get('data_root')
-    for path, ds in iter_datasets(cfg):
-        root = ds.get('data_root')
-        if not isinstance(root, str) or not root:
-            continue
-        if isinstance(top, str) and top and not _inside(root, top):
-            raise ConfigCheckError(
-                f'{_where(cfg)}: `data_root` = {top!r} but `{path}.data_root`'
-                f' = {root!r}: the dataloaders do not read the top-level '
-                '`data_root` (its value was copied into them when the '
-                'config was read). Set the dataset\'s `data_root` too, '
-                'e.g. in the child config, or override with `--cfg-options '
-                'data_root=...`, which updates both.')
+    roots = [(path, ds.get('data_root')) for path, ds in iter_datasets(cfg)]
+    roots = [(p, r) for p, r in roots if isinstance(r, str) and r]
+    if isinstance(top, str) and top and roots and not any(
+            _inside(r, top) for _, r in roots):
+        path, root = roots[0]
+        raise ConfigCheckError(
+            f'{_where(cfg)}: `data_root` = {top!r} but `{path}.data_root`'
+            f' = {root!r} (and no dataloader reads the top-level folder): '
+            'the dataloaders do not read the top-level `data_root` (its '
+            'value was copied into them when the config was read). Set '
+            'the dataset\'s `data_root` too, e.g. in the child config, or '
+            'override with `--cfg-options data_root=...`, which updates '
+            'both.')
+    for path, root in roots:
         if not osp.isdir(root):
             raise ConfigCheckError(
                 f'{_where(cfg)}: `{path}.data_root` = {root!r} does not '

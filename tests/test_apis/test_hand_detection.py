@@ -1,4 +1,5 @@
-"""Choosing HDR's hands from a detector's boxes (hdr_mm.apis.hand_detection)."""
+"""Choosing HDR's hands from a detector's boxes
+(hdr_mm.apis.hand_detection)."""
 import numpy as np
 import pytest
 import torch

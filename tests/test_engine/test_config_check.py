@@ -108,6 +108,14 @@ def test_top_level_data_root_must_reach_the_dataloaders(tmp_path):
     cfg.train_dataloader.dataset.data_root = str(tmp_path / 'new' / 'sub')
     (tmp_path / 'new' / 'sub').mkdir()
     check_data_roots(cfg)  # inside the top-level root: fine
+    # another loader on another folder, on purpose (a test set apart)
+    (tmp_path / 'other').mkdir()
+    cfg.test_dataloader = dict(dataset=dict(type='X', data_root=str(
+        tmp_path / 'other')))
+    check_data_roots(cfg)
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'old')
+    with pytest.raises(ConfigCheckError, match='no dataloader reads'):
+        check_data_roots(cfg)
 
 
 def test_inference_config_check(tmp_path):

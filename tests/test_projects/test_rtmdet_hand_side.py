@@ -36,6 +36,7 @@ def _small_cfg(repo_root, root, tmp_path) -> Config:
     cfg = Config.fromfile(osp.join(repo_root, CONFIG))
     root = str(root)
     cfg.synthetic_data = None
+    cfg.data_root = root
     for split, key in (('train', 'train_dataloader'),
                        ('val', 'val_dataloader'),
                        ('test', 'test_dataloader')):

@@ -75,6 +75,8 @@ model = dict(
 # epochs see the frames at half size (128 px, 3.5x faster an iteration
 # on the CPU, and the loss falls faster per minute), the last ones at the
 # test size, where the boxes get tight.
+
+
 def _pipeline(size):
     return [
         dict(type='LoadImageFromFile'),

@@ -48,4 +48,3 @@ class RandomFlipHandSide(RandomFlip):
     def __repr__(self) -> str:
         return (super().__repr__()[:-1] +
                 f', swap_labels={self.swap_labels})')
-
