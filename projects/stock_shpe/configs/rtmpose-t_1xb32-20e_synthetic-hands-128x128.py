@@ -24,7 +24,7 @@
 _base_ = [
     'mmpose::hand_2d_keypoint/rtmpose/coco_wholebody_hand/'
     'rtmpose-m_8xb32-210e_coco-wholebody-hand-256x256.py',
-    '../../../configs/_base_/datasets/synthetic_hands.py'
+    './_base_/single_hand_renders.py'
 ]
 custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)
 
@@ -74,10 +74,8 @@ param_scheduler = [
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
 
 dataset_type = 'SingleHand3DDataset'
-data_root = 'data/synthetic_hands/interhand2.6m/'
-meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
-             'input_size', 'input_center', 'input_scale', 'mirrored',
-             'interacting', 'hand_side')
+data_root = _base_.single_hand_root
+meta_keys = _base_.single_hand_meta_keys
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -102,43 +100,27 @@ val_pipeline = [
     dict(type='MirrorHandCrop'),
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
-
-
-def _split(name, pipeline, alone):
-    return dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=f'annotations/{name}/InterHand2.6M_{name}_data.json',
-        camera_param_file=(
-            f'annotations/{name}/InterHand2.6M_{name}_camera.json'),
-        joint_file=f'annotations/{name}/InterHand2.6M_{name}_joint_3d.json',
-        data_prefix=dict(img=f'images/{name}/'),
-        alone_img_prefix=f'images_alone/{name}/' if alone else None,
-        pipeline=pipeline,
-        test_mode=name != 'train')
-
-
-# trained and validated on each hand rendered alone (a single-hand
-# estimator never sees a second hand); the test split reads the real
-# interacting frames, cropped at the ground-truth box of each hand
+# the datasets: projects/stock_shpe/configs/_base_/single_hand_renders.py
 train_dataloader = dict(
     batch_size=32,
     num_workers=1,  # decoding overlaps the training step
     persistent_workers=True,
-    dataset=_split('train', train_pipeline, alone=True))
+    dataset=dict(
+        **_base_.single_hand_datasets['train'], pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=64,
     num_workers=0,
     persistent_workers=False,
-    dataset=_split('val', val_pipeline, alone=True))
+    dataset=dict(
+        **_base_.single_hand_datasets['val'], pipeline=val_pipeline))
 test_dataloader = dict(
     batch_size=64,
     num_workers=0,
     persistent_workers=False,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=_split('test', val_pipeline, alone=False))
+    dataset=dict(
+        **_base_.single_hand_datasets['test'], pipeline=val_pipeline))
 
 custom_hooks = [
     dict(
