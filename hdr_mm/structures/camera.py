@@ -22,6 +22,10 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+#: the 2D joints must span at least this many pixels (largest distance from
+#: their mean) for the hand's size, and so its depth, to be measurable
+MIN_JOINT_SPREAD_PX = 1.0
+
 #: focal length, in units of the image's longer side, assumed when the
 #: camera is unknown (about 37 degrees of horizontal view for a landscape
 #: image; InterHand2.6M's cameras are 2.3-2.9, the generated data 1.5)
@@ -65,8 +69,10 @@ def solve_root_translation(keypoints_2d: np.ndarray,
 
     Returns:
         np.ndarray: (3,) float32 root position ``Tx, Ty, Tz`` in mm; NaN
-        where the system is degenerate (fewer than two usable joints) or
-        puts the hand behind the camera.
+        where the system is degenerate (fewer than two usable joints, or
+        usable 2D joints within :data:`MIN_JOINT_SPREAD_PX` of their mean:
+        an estimator whose joints all land on one pixel says nothing about
+        the hand's apparent size) or puts the hand behind the camera.
     """
     uv = np.asarray(keypoints_2d, np.float64).reshape(-1, 2)
     xyz = np.asarray(keypoints_3d, np.float64).reshape(-1, 3)
@@ -76,6 +82,9 @@ def solve_root_translation(keypoints_2d: np.ndarray,
     cx, cy = float(principal_pt[0]), float(principal_pt[1])
     ok = np.isfinite(uv).all(1) & np.isfinite(xyz).all(1) & (w > 0)
     if ok.sum() < 2:
+        return np.full(3, np.nan, np.float32)
+    spread = np.linalg.norm(uv[ok] - uv[ok].mean(0), axis=1).max()
+    if spread < MIN_JOINT_SPREAD_PX:
         return np.full(3, np.nan, np.float32)
     du, dv = uv[ok, 0] - cx, uv[ok, 1] - cy
     x, y, z, sw = xyz[ok, 0], xyz[ok, 1], xyz[ok, 2], np.sqrt(w[ok])

@@ -27,6 +27,11 @@ def test_degenerate_input_gives_nan():
     xyz = np.zeros((21, 3))
     assert np.isnan(solve_root_translation(uv, xyz, (100, 100),
                                            (50, 50))).all()
+    # all 2D joints on one pixel (an untrained heat-map estimator): the
+    # depth is not measurable, whatever the 3D joints
+    xyz = np.random.RandomState(0).rand(21, 3) * 50
+    assert np.isnan(solve_root_translation(
+        np.full((21, 2), 40.0), xyz, (100, 100), (50, 50))).all()
     w = np.zeros(21)
     w[0] = 1  # one usable joint
     assert np.isnan(solve_root_translation(

@@ -110,7 +110,9 @@ class HDRPoseEstimator(BaseModel):
     - ``hand_bboxes`` (1, 2, 4): each hand's amodal box in image pixels
       (zeros when not found); ``bboxes`` (1, 4): their union;
     - ``root_cam`` (1, 2, 3): each wrist in the camera frame (mm; NaN when
-      not found or with a 2D-only SHPE), from the frame's ``focal`` /
+      not found, with a 2D-only SHPE, or when the hand's 2D joints are
+      degenerate, see :func:`~hdr_mm.structures.solve_root_translation`),
+      from the frame's ``focal`` /
       ``principal_pt`` metainfo or :func:`~hdr_mm.structures.
       default_camera`;
     - ``rel_root_3d`` (1, 3) and ``rel_root_depth`` (1,): left wrist minus
