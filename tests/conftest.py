@@ -52,6 +52,33 @@ HDR_TINY_CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 
 
 @pytest.fixture(scope='session')
+def tiny_pipeline(synthetic_root, repo_root):
+    """``f(config) -> (cfg, model, batch)``: an HDR pipeline config on the
+    session's generated test frames with a 96 px two-hand crop, its model
+    (seed 0, eval mode, random weights) and one batch of all test frames."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import DATASETS, MODELS
+
+    def build(config: str):
+        cfg = Config.fromfile(osp.join(repo_root, config))
+        ds = cfg.test_dataloader.dataset
+        ds.data_root = str(synthetic_root / 'interhand2.6m')
+        cfg.test_pipeline[2].out_size = 96  # CropBothHands: tiny
+        ds.pipeline = cfg.test_pipeline
+        init_default_scope('mmpose')
+        torch.manual_seed(0)
+        model = MODELS.build(cfg.model).eval()
+        dataset = DATASETS.build(ds)
+        batch = pseudo_collate([dataset[i] for i in range(len(dataset))])
+        return cfg, model, batch
+
+    return build
+
+
+@pytest.fixture(scope='session')
 def hdr_pipeline_checkpoint(tmp_path_factory, repo_root) -> str:
     """A combined HDR checkpoint of freshly initialised tiny stages.
 

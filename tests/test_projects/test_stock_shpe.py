@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
-from mmpose.registry import DATASETS, METRICS, MODELS
+from mmpose.registry import METRICS, MODELS
 
 from hdr_mm.structures import crop_warp_matrix, warp_to_crop
 
@@ -26,27 +26,23 @@ SHPE_HEATMAP_CONFIG = (
 
 
 @pytest.fixture(scope='module')
-def cfg(synthetic_root):
-    cfg = Config.fromfile(HDR_CONFIG)
-    ds = cfg.test_dataloader.dataset
-    ds.data_root = str(synthetic_root / 'interhand2.6m')
-    cfg.test_pipeline[2].out_size = 96  # CropBothHands: tiny
-    ds.pipeline = cfg.test_pipeline
-    return cfg
+def pipeline(tiny_pipeline):
+    return tiny_pipeline(HDR_CONFIG)
 
 
 @pytest.fixture(scope='module')
-def model(cfg):
-    init_default_scope('mmpose')
-    torch.manual_seed(0)
-    return MODELS.build(cfg.model).eval()
+def cfg(pipeline):
+    return pipeline[0]
 
 
 @pytest.fixture(scope='module')
-def batch(cfg):
-    init_default_scope('mmpose')
-    ds = DATASETS.build(cfg.test_dataloader.dataset)
-    return pseudo_collate([ds[i] for i in range(len(ds))])
+def model(pipeline):
+    return pipeline[1]
+
+
+@pytest.fixture(scope='module')
+def batch(pipeline):
+    return pipeline[2]
 
 
 def test_shpe_is_the_stock_rtmpose(model):

@@ -6,10 +6,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmpose.registry import DATASETS, MODELS
+from mmpose.registry import MODELS
 
 from hdr_mm.models.hdr import StageCheckpointError
 from hdr_mm.models.hdr.stage_builder import combine_stage_checkpoints
@@ -21,27 +20,23 @@ REAL_FRAME = 'tests/data/interhand2.6m/image2017.jpg'
 
 
 @pytest.fixture(scope='module')
-def cfg(synthetic_root):
-    cfg = Config.fromfile(CONFIG)
-    ds = cfg.test_dataloader.dataset
-    ds.data_root = str(synthetic_root / 'interhand2.6m')
-    cfg.test_pipeline[2].out_size = 96  # CropBothHands: tiny
-    ds.pipeline = cfg.test_pipeline
-    return cfg
+def pipeline(tiny_pipeline):
+    return tiny_pipeline(CONFIG)
 
 
 @pytest.fixture(scope='module')
-def model(cfg):
-    init_default_scope('mmpose')
-    torch.manual_seed(0)
-    return MODELS.build(cfg.model).eval()
+def cfg(pipeline):
+    return pipeline[0]
 
 
 @pytest.fixture(scope='module')
-def batch(cfg):
-    init_default_scope('mmpose')
-    ds = DATASETS.build(cfg.test_dataloader.dataset)
-    return pseudo_collate([ds[i] for i in range(len(ds))])
+def model(pipeline):
+    return pipeline[1]
+
+
+@pytest.fixture(scope='module')
+def batch(pipeline):
+    return pipeline[2]
 
 
 def _run(model, batch):
