@@ -12,11 +12,18 @@ of resampling (:mod:`hdr_mm.evaluation.functional.bootstrap`).
         ALONE/per_frame_2d.npz HDR/per_frame_2d.npz [--num-samples 10000]
 """
 import argparse
+import os.path as osp
+import sys
 from typing import Dict
 
 import numpy as np
 
-from hdr_mm.evaluation.functional import bootstrap_gain, bootstrap_mean
+# the checkout's hdr_mm, as tools/*.py use it
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__))))))
+from hdr_mm.evaluation.functional import (  # noqa: E402
+    bootstrap_gain, bootstrap_mean)
 
 SPLITS = ('interacting', 'single', 'all')
 
