@@ -83,27 +83,13 @@ val_pipeline = [
     dict(type='MirrorHandCrop'),
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
-# the datasets: projects/stock_shpe/configs/_base_/single_hand_renders.py
-train_dataloader = dict(
-    batch_size=32,
-    num_workers=1,  # decoding overlaps the training step
-    persistent_workers=True,
-    dataset=dict(
-        **_base_.single_hand_datasets['train'], pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(
-        **_base_.single_hand_datasets['val'], pipeline=val_pipeline))
-test_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    persistent_workers=False,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        **_base_.single_hand_datasets['test'], pipeline=val_pipeline))
+# the dataloaders: projects/stock_shpe/configs/_base_/single_hand_renders.py
+train_dataloader = _base_.single_hand_loaders['train']
+train_dataloader.dataset.pipeline = train_pipeline
+val_dataloader = _base_.single_hand_loaders['val']
+val_dataloader.dataset.pipeline = val_pipeline
+test_dataloader = _base_.single_hand_loaders['test']
+test_dataloader.dataset.pipeline = val_pipeline
 
 custom_hooks = [
     dict(type='SyncBuffersHook'),

@@ -6,8 +6,8 @@
 # at the ground-truth box of each hand.
 #
 # The names do not collide with those of mmpose's stock configs, which the
-# SHPE configs inherit too: each SHPE config builds its dataloaders from
-# `_base_.single_hand_datasets[split]` plus its own pipeline.
+# SHPE configs inherit too: each SHPE config takes its dataloaders from
+# `_base_.single_hand_loaders[split]` and sets their pipelines.
 _base_ = ['../../../../configs/_base_/datasets/synthetic_hands.py']
 
 single_hand_root = 'data/synthetic_hands/interhand2.6m/'
@@ -31,7 +31,21 @@ def _split(name, alone):
         test_mode=name != 'train')
 
 
-single_hand_datasets = dict(
-    train=_split('train', alone=True),
-    val=_split('val', alone=True),
-    test=_split('test', alone=False))
+single_hand_loaders = dict(
+    train=dict(
+        batch_size=32,
+        num_workers=1,  # decoding overlaps the training step
+        persistent_workers=True,
+        dataset=_split('train', alone=True)),
+    val=dict(
+        batch_size=64,
+        num_workers=0,
+        persistent_workers=False,
+        dataset=_split('val', alone=True)),
+    test=dict(
+        batch_size=64,
+        num_workers=0,
+        persistent_workers=False,
+        drop_last=False,
+        sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+        dataset=_split('test', alone=False)))
