@@ -64,7 +64,13 @@ def test_allowed_objects_load_and_safe_globals_are_restored(tmp_path):
     ckpt = load_local_checkpoint(path)
     assert ckpt['meta']['score'] == 0.5
     assert ckpt['meta']['colors'].shape == (2, 3)
-    assert torch.serialization.get_safe_globals() == before
+    # the allow-list is marked safe only during the load (torch itself may
+    # mark types of its own meanwhile, e.g. on a lazy import of
+    # torch.distributed.tensor: only ours are checked)
+    after = torch.serialization.get_safe_globals()
+    assert all(g in after for g in before)
+    assert not [g for g in after
+                if g in SAFE_CHECKPOINT_GLOBALS and g not in before]
     # globals a caller had marked safe stay marked
     torch.serialization.add_safe_globals([np.ndarray])
     try:
