@@ -29,13 +29,13 @@ import fcntl
 import json
 import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from hdr_mm.structures import HANDS as HAND_SIDES
-from hdr_mm.structures import bbox_of_mask
+from hdr_mm.structures import bbox_of_mask, bbox_of_points
+from hdr_mm.utils import atomic_write
 from ..image_io import read_mask
 
 #: COCO categories of the hand-side detector (category id = label + 1)
@@ -105,8 +105,12 @@ def hand_boxes_of_frame(mask_stem: str,
         elif box == 'amodal':
             b = _box_of(amodal)
         else:
-            j = joints[sl][valid[sl] > 0]
-            b = np.concatenate([j.min(0), j.max(0)])
+            b = bbox_of_points(joints[sl], valid[sl])
+        if b is None:  # visible pixels but no amodal mask / valid joints
+            raise ValueError(
+                f'{mask_stem}: the {side} hand has {n_vis} visible pixels '
+                f'but no {box} box (empty {side[0]}_amodal mask or no '
+                'finite valid joints)')
         h, w = visible.shape
         b = np.clip(b, 0, [w, h, w, h])
         if b[2] - b[0] <= 0 or b[3] - b[1] <= 0:
@@ -184,22 +188,15 @@ def synthetic_to_coco_det(data_root: str,
         images=images, annotations=annotations,
         categories=HAND_CATEGORY if single_class else HAND_SIDE_CATEGORIES)
     if out_file is not None:
-        _dump_atomic(coco, out_file)
+        os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+        atomic_write(out_file, lambda tmp: _dump_json(coco, tmp),
+                     overwrite=True)
     return coco
 
 
-def _dump_atomic(obj: dict, path: str) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=osp.basename(path) + '.',
-                               dir=osp.dirname(osp.abspath(path)))
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+def _dump_json(obj: dict, path: str) -> None:
+    with open(path, 'w') as f:
+        json.dump(obj, f)
 
 
 def coco_det_file(data_root: str,
