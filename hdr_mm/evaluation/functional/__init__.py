@@ -1,4 +1,8 @@
 """Functions behind the metrics and the reports."""
 from .bootstrap import bootstrap_gain, bootstrap_mean
+from .per_frame import frame_is_interacting, write_per_frame
 
-__all__ = ['bootstrap_mean', 'bootstrap_gain']
+__all__ = [
+    'bootstrap_mean', 'bootstrap_gain', 'frame_is_interacting',
+    'write_per_frame'
+]

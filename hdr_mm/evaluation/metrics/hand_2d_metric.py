@@ -28,8 +28,6 @@ EPE computed on fewer hands is visible as such. Hands that the pipeline
 finds but the ground truth lacks are not scored (there is nothing to
 compare them with).
 """
-import os
-import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -37,25 +35,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
-from hdr_mm.utils.atomic_file import atomic_write
+from ..functional import frame_is_interacting, write_per_frame
 
 SPLITS = ('interacting', 'single', 'all')
-
-
-def frame_is_interacting(data_sample: dict) -> bool:
-    """Whether a frame shows two interacting hands: its metainfo
-    ``interacting`` or, failing that, InterHand2.6M's ``hand_type`` (both
-    hands set).
-
-    Raises:
-        KeyError: the sample has neither.
-    """
-    if 'interacting' in data_sample:
-        return bool(data_sample['interacting'])
-    if 'hand_type' in data_sample:
-        return bool(np.asarray(data_sample['hand_type']).all())
-    raise KeyError("Hand2DMetric needs metainfo 'interacting' or "
-                   "'hand_type' to split single/interacting frames")
 
 
 def hand_2d_errors(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
@@ -252,7 +234,8 @@ class Hand2DMetric(BaseMetric):
                     f'Hand2DMetric: pred_instances.hand_type has '
                     f'{len(result["found"])} entries, num_hands is '
                     f'{self.num_hands}')
-            result['interacting'] = frame_is_interacting(ds)
+            result['interacting'] = frame_is_interacting(
+                ds, type(self).__name__)
             result['frame'] = str(ds.get('img_path', len(self.results)))
             self.results.append(result)
 
@@ -278,14 +261,7 @@ class Hand2DMetric(BaseMetric):
                                  bool))
         for key in sums[0] if sums else ():
             out[key] = np.array([f[key] for f in sums])
-        path = self.per_frame_file
-        if osp.dirname(path):
-            os.makedirs(osp.dirname(path), exist_ok=True)
-
-        def write(tmp: str) -> None:
-            with open(tmp, 'wb') as f:
-                np.savez(f, **out)
-
-        atomic_write(path, write, overwrite=True)
+        write_per_frame(self.per_frame_file, out)
         MMLogger.get_current_instance().info(
-            f'{self.__class__.__name__}: per-frame sums -> {path}')
+            f'{self.__class__.__name__}: per-frame sums -> '
+            f'{self.per_frame_file}')

@@ -11,8 +11,6 @@ keypoint_mpjpe`; Procrustes alignment uses mmpose's
 (mmpose's ``alignment='procrustes'`` fits on all joints, including
 unannotated ones, whose ground truth is meaningless).
 """
-import os
-import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -23,6 +21,8 @@ from mmpose.evaluation.functional import keypoint_mpjpe
 from mmpose.evaluation.functional.mesh_eval import \
     compute_similarity_transform
 from mmpose.registry import METRICS
+
+from ..functional import frame_is_interacting, write_per_frame
 
 
 def root_relative_hands(joints: np.ndarray,
@@ -136,15 +136,6 @@ class HandMPJPEMetric(BaseMetric):
         self.modes = tuple(modes)
         self.per_frame_file = per_frame_file
 
-    @staticmethod
-    def _is_interacting(data_sample: dict) -> bool:
-        if 'interacting' in data_sample:
-            return bool(data_sample['interacting'])
-        if 'hand_type' in data_sample:
-            return bool(np.asarray(data_sample['hand_type']).all())
-        raise KeyError("HandMPJPEMetric needs metainfo 'interacting' or "
-                       "'hand_type' to split single/interacting frames")
-
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Store each hand's per-joint errors (mm) and its frame type."""
         for ds in data_samples:
@@ -172,7 +163,8 @@ class HandMPJPEMetric(BaseMetric):
             p = root_relative_hands(pred, self.root_indices)
             g = root_relative_hands(gt, self.root_indices)
             result = dict(
-                interacting=self._is_interacting(ds), mask=mask, gt=g,
+                interacting=frame_is_interacting(ds, type(self).__name__),
+                mask=mask, gt=g,
                 frame=str(ds.get('img_path', len(self.results))))
             if 'MPJPE' in self.modes:
                 result['pred'] = p
@@ -212,7 +204,7 @@ class HandMPJPEMetric(BaseMetric):
 
     def _write_per_frame(self, results: List[dict]) -> None:
         """Per-frame error sums and joint counts (see the class
-        docstring), written to a temporary file and renamed."""
+        docstring), replaced atomically."""
         out = dict(frames=np.array([r['frame'] for r in results]),
                    interacting=np.array([r['interacting']
                                          for r in results]))
@@ -224,11 +216,7 @@ class HandMPJPEMetric(BaseMetric):
             out[f'{mode}_sum'] = np.array([e.sum() for e in err])
             out[f'{mode}_count'] = np.array(
                 [r['mask'].sum() for r in results])
-        path = self.per_frame_file
-        if osp.dirname(path):
-            os.makedirs(osp.dirname(path), exist_ok=True)
-        tmp = f'{path}.tmp.npz'
-        np.savez(tmp, **out)
-        os.replace(tmp, path)
+        write_per_frame(self.per_frame_file, out)
         MMLogger.get_current_instance().info(
-            f'{self.__class__.__name__}: per-frame errors -> {path}')
+            f'{self.__class__.__name__}: per-frame errors -> '
+            f'{self.per_frame_file}')
