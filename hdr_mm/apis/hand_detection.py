@@ -36,6 +36,7 @@ import numpy as np
 from mmengine.logging import print_log
 
 from hdr_mm.structures import HANDS as HAND_SIDES
+from hdr_mm.structures import bbox_iou, union_bbox
 #: side of a box from a detector whose classes do not name the side
 UNKNOWN_SIDE = 'hand'
 
@@ -69,11 +70,7 @@ class DetectedHands:
     def union_box(self) -> Optional[np.ndarray]:
         """(4,) float32 box around all hands (HDR's two-hand box), or
         None when no hand was found."""
-        if self.is_empty:
-            return None
-        b = self.bboxes
-        return np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(),
-                         b[:, 3].max()], np.float32)
+        return None if self.is_empty else union_bbox(self.bboxes)
 
     @property
     def hand_type(self) -> Optional[np.ndarray]:
@@ -126,21 +123,11 @@ def hand_side_labels(classes: Optional[Sequence[str]]
 
 
 def _to_numpy(x: Any) -> np.ndarray:
+    """A tensor, array or list as an array (mmpose's ``to_numpy``
+    refuses lists)."""
     if hasattr(x, 'detach'):
         x = x.detach().cpu().numpy()
     return np.asarray(x)
-
-
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one (4,) box with (N, 4) boxes."""
-    if len(boxes) == 0:
-        return np.zeros(0)
-    lt = np.maximum(box[:2], boxes[:, :2])
-    rb = np.minimum(box[2:], boxes[:, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=1)
-    area = np.prod(box[2:] - box[:2])
-    areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
-    return inter / np.maximum(area + areas - inter, 1e-9)
 
 
 def select_hands(pred_instances: Any,
@@ -217,7 +204,8 @@ def select_hands(pred_instances: Any,
                 UNKNOWN_SIDE)
         if side != UNKNOWN_SIDE and side in sides:
             continue
-        if chosen and _iou(bboxes[i], bboxes[chosen]).max() > same_hand_iou:
+        if chosen and bbox_iou(bboxes[i], bboxes[chosen]).max() > \
+                same_hand_iou:
             continue
         chosen.append(i)
         sides.append(side)

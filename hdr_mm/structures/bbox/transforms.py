@@ -26,7 +26,9 @@ from typing import Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
-from mmpose.structures.bbox import bbox_xyxy2cs, get_warp_matrix
+import torch
+from mmpose.structures.bbox import (bbox_overlaps, bbox_xyxy2cs,
+                                    get_warp_matrix)
 
 #: cv2 flags of the two kinds of content a crop carries
 INTERPOLATION = {'bilinear': cv2.INTER_LINEAR, 'nearest': cv2.INTER_NEAREST}
@@ -93,6 +95,22 @@ def union_bbox(bboxes: np.ndarray) -> np.ndarray:
     if len(b) == 0:
         raise ValueError('union_bbox: no box given')
     return np.concatenate([b[:, :2].min(0), b[:, 2:].max(0)])
+
+
+def bbox_iou(bboxes1: np.ndarray, bboxes2: np.ndarray) -> np.ndarray:
+    """IoU of every box of one set with every box of another (mmpose's
+    ``bbox_overlaps`` on numpy arrays).
+
+    Args:
+        bboxes1: (N, 4) or (4,) ``x1, y1, x2, y2``.
+        bboxes2: (M, 4) or (4,).
+
+    Returns:
+        np.ndarray: (N, M) float64; 0 where the union has no area.
+    """
+    a = torch.from_numpy(np.asarray(bboxes1, np.float64).reshape(-1, 4))
+    b = torch.from_numpy(np.asarray(bboxes2, np.float64).reshape(-1, 4))
+    return bbox_overlaps(a, b).numpy()
 
 
 def clip_bbox(bbox: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -5,6 +5,8 @@ import numpy as np
 from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 
+from hdr_mm.structures import bbox_iou, union_bbox
+
 
 def _arr(x: Any) -> np.ndarray:
     if hasattr(x, 'tensor'):  # mmdet HorizontalBoxes
@@ -12,18 +14,6 @@ def _arr(x: Any) -> np.ndarray:
     if hasattr(x, 'detach'):
         x = x.detach().cpu().numpy()
     return np.asarray(x)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) IoU of ``x1, y1, x2, y2`` boxes."""
-    a = a.reshape(-1, 4).astype(np.float64)
-    b = b.reshape(-1, 4).astype(np.float64)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)
 
 
 def match_hands(pred_boxes: np.ndarray, pred_scores: np.ndarray,
@@ -36,7 +26,7 @@ def match_hands(pred_boxes: np.ndarray, pred_scores: np.ndarray,
     """
     if len(pred_boxes) == 0 or len(gt_boxes) == 0:
         return []
-    iou = box_iou(pred_boxes, gt_boxes)
+    iou = bbox_iou(pred_boxes, gt_boxes)
     taken = np.zeros(len(gt_boxes), bool)
     pairs = []
     for i in np.argsort(-pred_scores, kind='stable'):
@@ -117,14 +107,13 @@ class HandednessMetric(BaseMetric):
             side_ok = 0
             for j, lab in enumerate(gt_labels):
                 box = chosen.box_of(classes[int(lab)])
-                if box is not None and box_iou(
+                if box is not None and bbox_iou(
                         box, gt_boxes[j])[0, 0] >= self.iou_thr:
                     side_ok += 1
             union_iou = 0.0
             if len(gt_boxes) and chosen.union_box is not None:
-                g = np.concatenate([gt_boxes[:, :2].min(0),
-                                    gt_boxes[:, 2:].max(0)])
-                union_iou = float(box_iou(chosen.union_box, g)[0, 0])
+                union_iou = float(bbox_iou(chosen.union_box,
+                                           union_bbox(gt_boxes))[0, 0])
             self.results.append(
                 dict(num_gt=len(gt_boxes), matched=len(pairs),
                      correct=correct, side_ok=side_ok,

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from hdr_mm.structures import (bbox_of_mask, bbox_of_points, clip_bbox,
-                               context_window, crop_to_image,
+from hdr_mm.structures import (bbox_iou, bbox_of_mask, bbox_of_points,
+                               clip_bbox, context_window, crop_to_image,
                                crop_warp_matrix, square_crop_cs, union_bbox,
                                warp_to_crop)
 from hdr_mm.structures.bbox import batched_transforms as geo
@@ -112,3 +112,12 @@ def test_pad_stack_keeps_coordinates():
     assert out.shape == (2, 3, 6, 5)
     assert out[0, :, :4, :5].eq(1).all() and out[0, :, 4:].eq(0).all()
     assert out[1, :, :, :2].eq(2).all() and out[1, :, :, 2:].eq(0).all()
+
+
+def test_bbox_iou():
+    a = np.array([[0, 0, 10, 10], [0, 0, 0, 0]], np.float32)
+    b = np.array([0, 5, 10, 15], np.float32)
+    iou = bbox_iou(a, b)
+    assert iou.shape == (2, 1)
+    np.testing.assert_allclose(iou[:, 0], [50 / 150, 0.0])
+    np.testing.assert_allclose(bbox_iou(b, b), [[1.0]])
