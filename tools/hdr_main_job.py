@@ -162,17 +162,15 @@ def compare(work_dir: str) -> Dict[str, Dict[str, float]]:
     frames, and the paired gain of HDR + SHPE over SHPE alone."""
     import numpy as np
 
-    from hdr_mm.evaluation.functional import bootstrap_gain, bootstrap_mean
+    from hdr_mm.evaluation.functional import (bootstrap_gain,
+                                              bootstrap_mean, split_masks)
     runs = {k: np.load(osp.join(work_dir, f'eval_{k}', 'per_frame.npz'))
             for k in ('shpe_alone', 'hdr')}
     a, h = runs['shpe_alone'], runs['hdr']
     if a['frames'].tolist() != h['frames'].tolist():
         raise RuntimeError('the two evaluations saw different frames')
     out = {}
-    for split in ('interacting', 'single', 'all'):
-        keep = {'interacting': a['interacting'],
-                'single': ~a['interacting'],
-                'all': np.ones_like(a['interacting'])}[split]
+    for split, keep in split_masks(a['interacting']).items():
         for mode in ('MPJPE', 'PA-MPJPE'):
             s_a, s_h = a[f'{mode}_sum'][keep], h[f'{mode}_sum'][keep]
             cnt = a[f'{mode}_count'][keep]

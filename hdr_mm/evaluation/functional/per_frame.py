@@ -1,6 +1,7 @@
 """What the hand metrics share per frame: its type (single or
-interacting) and the per-frame file that bootstrap intervals and paired
-comparisons read (:mod:`hdr_mm.evaluation.functional.bootstrap`)."""
+interacting), the splits of frames they report, and the per-frame file
+that bootstrap intervals and paired comparisons read
+(:mod:`hdr_mm.evaluation.functional.bootstrap`)."""
 import os
 import os.path as osp
 from typing import Dict
@@ -28,6 +29,24 @@ def frame_is_interacting(data_sample: dict, metric: str) -> bool:
         return bool(np.asarray(data_sample['hand_type']).all())
     raise KeyError(f"{metric} needs metainfo 'interacting' or 'hand_type' "
                    'to split single/interacting frames')
+
+
+#: the splits of frames every hand metric reports
+SPLITS = ('interacting', 'single', 'all')
+
+
+def split_masks(interacting: np.ndarray) -> Dict[str, np.ndarray]:
+    """The frames of each split.
+
+    Args:
+        interacting: (N,) bool, per frame.
+
+    Returns:
+        dict: split name (:data:`SPLITS`) -> (N,) bool mask.
+    """
+    interacting = np.asarray(interacting, bool)
+    return dict(interacting=interacting, single=~interacting,
+                all=np.ones_like(interacting))
 
 
 def write_per_frame(path: str, arrays: Dict[str, np.ndarray]) -> None:

@@ -35,9 +35,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.registry import METRICS
 
-from ..functional import frame_is_interacting, write_per_frame
-
-SPLITS = ('interacting', 'single', 'all')
+from ..functional import (SPLITS, frame_is_interacting, split_masks,
+                          write_per_frame)
 
 
 def hand_2d_errors(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
@@ -125,11 +124,10 @@ def summarise_2d(results: Sequence[dict], thr: float = 0.2
         model reported absent).
     """
     sums = [frame_sums_2d(r, thr) for r in results]
+    masks = split_masks([r['interacting'] for r in results])
     out = {}
     for split in SPLITS:
-        keep = [f for f, r in zip(sums, results)
-                if split == 'all' or r['interacting'] == (
-                    split == 'interacting')]
+        keep = [f for f, m in zip(sums, masks[split]) if m]
         total = {k: sum(f[k] for f in keep) for k in (
             'EPE_sum', 'EPE_count', 'PCK_fail', 'PCK_count', 'hands',
             'missed')}

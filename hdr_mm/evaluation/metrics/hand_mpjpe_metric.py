@@ -22,7 +22,7 @@ from mmpose.evaluation.functional.mesh_eval import \
     compute_similarity_transform
 from mmpose.registry import METRICS
 
-from ..functional import frame_is_interacting, write_per_frame
+from ..functional import frame_is_interacting, split_masks, write_per_frame
 
 
 def root_relative_hands(joints: np.ndarray,
@@ -185,15 +185,14 @@ class HandMPJPEMetric(BaseMetric):
         interacting = np.concatenate([[r['interacting']] * len(r['mask'])
                                       for r in results]).astype(bool)
         mask = np.concatenate([r['mask'] for r in results])
+        splits = split_masks(interacting)
         gt = np.concatenate([r['gt'] for r in results])
         for mode, key in (('MPJPE', 'pred'), ('PA-MPJPE', 'pred_pa')):
             if mode not in self.modes:
                 continue
             pred = np.concatenate([r[key] for r in results])
-            for split, keep in (('all', np.ones_like(interacting)),
-                                ('single', ~interacting),
-                                ('interacting', interacting)):
-                m = mask & keep[:, None]
+            for split in ('all', 'single', 'interacting'):
+                m = mask & splits[split][:, None]
                 metrics[f'{mode}_{split}'] = float(
                     keypoint_mpjpe(pred, gt, m)) if m.any() else float('nan')
         logger.info(f'{self.__class__.__name__}: {len(results)} samples, '

@@ -23,9 +23,7 @@ sys.path.insert(
     0, osp.dirname(osp.dirname(osp.dirname(osp.dirname(
         osp.abspath(__file__))))))
 from hdr_mm.evaluation.functional import (  # noqa: E402
-    bootstrap_gain, bootstrap_mean)
-
-SPLITS = ('interacting', 'single', 'all')
+    bootstrap_gain, bootstrap_mean, split_masks)
 
 
 def compare(alone: Dict[str, np.ndarray], hdr: Dict[str, np.ndarray],
@@ -53,10 +51,7 @@ def compare(alone: Dict[str, np.ndarray], hdr: Dict[str, np.ndarray],
         raise ValueError('the two runs saw different frames')
     kw = dict(num_samples=num_samples, seed=seed)
     out = {}
-    for split in SPLITS:
-        keep = {'interacting': alone['interacting'],
-                'single': ~alone['interacting'],
-                'all': np.ones_like(alone['interacting'])}[split]
+    for split, keep in split_masks(alone['interacting']).items():
         if not keep.any():
             continue
         a = {k: v[keep] for k, v in alone.items()}
