@@ -1,11 +1,9 @@
 """Components of the hand-side RTMDet project, registered in mmdet's
 registries (load with ``custom_imports``)."""
-from .bf16_optim_wrapper import CPUBF16OptimWrapper
 from .hand_side_dataset import SyntheticHandSideDataset
 from .handedness_metric import HandednessMetric
 from .transforms import RandomFlipHandSide
 
 __all__ = [
-    'CPUBF16OptimWrapper', 'HandednessMetric', 'RandomFlipHandSide',
-    'SyntheticHandSideDataset'
+    'HandednessMetric', 'RandomFlipHandSide', 'SyntheticHandSideDataset'
 ]
