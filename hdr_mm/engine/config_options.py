@@ -27,15 +27,14 @@ top-level ``data_root`` option also replaces the old top-level value in
 the ``data_root`` of every dataloader's dataset that had it (configs
 copy the top-level value into the datasets when they are read).
 """
-import difflib
 from typing import Any, Dict, List, Optional, Set
 
 from mmengine.config import Config
 from mmengine.logging import print_log
 
 from .config_check import (BUILDER_KEYS, HOOK_KEYS, LOOP_INJECTED,
-                           accepted_args, iter_datasets, resolve_type,
-                           scope_registries)
+                           accepted_args, close_matches, iter_datasets,
+                           resolve_type, scope_registries)
 
 
 class ConfigOptionError(ValueError):
@@ -159,8 +158,7 @@ def _check_new_key(key: str, path: List[str], node: dict, part: str,
     existing = [str(k) for k in node]
     known = _known_names(path, node, scope)
     if known is not None and part not in known:
-        hints = difflib.get_close_matches(
-            part, sorted(set(existing) | known), n=3)
+        hints = close_matches(part, sorted(set(existing) | known))
         if not path:
             why = ('the config has no top-level key of that name and the '
                    'Runner reads none')
@@ -168,8 +166,7 @@ def _check_new_key(key: str, path: List[str], node: dict, part: str,
             why = (f'`{where}` has no such key and '
                    f'{_consumer(path, node)} takes no such argument')
         raise _refuse(key, where, part, hints, why)
-    typos = difflib.get_close_matches(part, existing, n=3,
-                                      cutoff=TYPO_CUTOFF)
+    typos = close_matches(part, existing, cutoff=TYPO_CUTOFF)
     if typos:
         raise _refuse(key, where, part, typos,
                       f'`{where}` has no such key but has similar ones')
