@@ -1,6 +1,7 @@
 """tools/hdr_main_job.py: its main path on tiny generated data (a couple of
 training iterations per stage), and its option parsing."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def test_main_path(tmp_path):
     cmd = [sys.executable, osp.join(ROOT, 'tools/hdr_main_job.py'),
            '--work-dir', str(work), '--demo-frames', '1', '--cfg-options',
            *opts]
-    env = dict(__import__('os').environ, PYTHONPATH=ROOT)
+    env = dict(os.environ, PYTHONPATH=ROOT)
     run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=1200)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
