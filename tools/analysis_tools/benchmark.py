@@ -18,9 +18,9 @@ random weights (latency does not depend on them), once per mode:
   during the warm-up calls, which must then be >= 1);
 - ``bf16``: prepared for bf16 and run under CPU (or CUDA) autocast;
 - ``ort``: the stage networks exported to ONNX and run by onnxruntime
-  (CPU only); end to end, the pipeline's calls of its networks are routed
-  to the runners (:func:`ort_pipeline_runner`, until the pipeline has a
-  backend switch).
+  (CPU only), through the pipeline's own backend switch
+  (``HDRPoseEstimator.set_runtime(backend='onnxruntime')``), so end to
+  end the same glue calls the onnxruntime networks.
 
 Timed, per two-hand image (a batch of N images is N HASM inputs and 2N
 TDR/SHPE inputs):
@@ -591,77 +591,18 @@ def prepare_mode(model, mode: str, tmpdir: str, threads: Optional[int]
     if 'tdr' in nets:
         runners['tdr'] = lambda x: nets['tdr'](x.tdr_x, x.tdr_mask)
     if mode == 'ort':
-        from hdr_mm.deploy import export_stage, load_ort_stage
-        os.makedirs(tmpdir, exist_ok=True)
-        sizes = dict(hasm=stage_input_size(model.hasm),
-                     shpe=stage_input_size(model.shpe))
-        stage_models = dict(hasm=model.hasm, shpe=model.shpe)
-        if model.tdr is not None:
-            sizes['tdr'] = stage_input_size(model.tdr)
-            stage_models['tdr'] = model.tdr
-        ort = {}
-        for name, m in stage_models.items():
-            path = osp.join(tmpdir, f'{name}.onnx')
-            export_stage(name, m, path, sizes[name], check=False)
-            ort[name] = load_ort_stage(path, num_threads=threads)
+        if not hasattr(model, 'set_runtime'):
+            raise SystemExit('--modes ort: this hdr_mm pipeline has no '
+                             'backend switch (set_runtime)')
+        rt = model.set_runtime(None, 'onnxruntime', onnx_dir=tmpdir,
+                               num_threads=threads)
         runners = dict(
-            hasm=lambda x: ort['hasm'].encode_decode(x.hasm, x.hasm_metas),
-            shpe=lambda x: ort['shpe'](x.shpe),
-            hdr=ort_pipeline_runner(model, ort))
-        if 'tdr' in ort:
-            runners['tdr'] = lambda x: ort['tdr'](x.tdr_x, x.tdr_mask)
+            hasm=lambda x: rt.hasm(x.hasm, x.hasm_metas),
+            shpe=lambda x: rt.shpe(x.shpe),
+            hdr=lambda x: model.test_step(x.data))
+        if rt.tdr is not None:
+            runners['tdr'] = lambda x: rt.tdr(x.tdr_x, x.tdr_mask)
     return runners, context
-
-
-class _Call(nn.Module):
-    """A callable where the model expects a submodule."""
-
-    def __init__(self, fn: Callable, like: nn.Module) -> None:
-        super().__init__()
-        self.fn = fn
-        self.in_channels = like.in_channels
-
-    def forward(self, *args):
-        return self.fn(*args)
-
-
-def ort_pipeline_runner(model, ort: Dict[str, Any]) -> Callable:
-    """End to end with the onnxruntime networks in the torch pipeline.
-
-    The pipeline has no backend switch yet, so this routes the calls its
-    glue makes today (``hasm.encode_decode``, ``tdr.generator(x, m)``,
-    ``shpe.extract_feat`` + ``shpe.head.forward``) to the runners, on this
-    benchmark's own copy of the model. Every runner counts its calls: a
-    pipeline that no longer makes these calls (another glue) raises
-    instead of silently timing PyTorch.
-    """
-    calls = {name: 0 for name in ort}
-
-    def counted(name, fn):
-        def call(*args, **kwargs):
-            calls[name] += 1
-            return fn(*args, **kwargs)
-        return call
-
-    model.hasm.encode_decode = counted('hasm', ort['hasm'].encode_decode)
-    model.shpe.extract_feat = lambda x: (x, )
-    model.shpe.head.forward = counted('shpe', lambda feats: ort['shpe'](
-        feats[-1]))
-    if 'tdr' in ort and model.tdr is not None:
-        model.tdr.generator = _Call(counted('tdr', ort['tdr']),
-                                    model.tdr.generator)
-
-    def run(x):
-        before = dict(calls)
-        out = model.test_step(x.data)
-        missed = [n for n in calls if calls[n] == before[n] and
-                  (n != 'tdr' or model.use_tdr)]
-        if missed:
-            raise RuntimeError(f'the pipeline did not call the onnxruntime '
-                               f'{missed} network(s): its glue changed')
-        return out
-
-    return run
 
 
 # ----------------------------------------------------------------------
