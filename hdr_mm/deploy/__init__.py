@@ -7,13 +7,14 @@
 
 ``onnx`` and ``onnxruntime`` are imported only when used.
 """
-from .onnx_export import (STAGE_NETWORKS, HASMLogitsNet, SHPEMapsNet,
-                          TDRGeneratorNet, example_inputs, export_stage)
+from .onnx_export import (STAGE_NETWORKS, STAGE_WRAPPERS, HASMLogitsNet,
+                          SHPEMapsNet, TDRGeneratorNet, example_inputs,
+                          export_stage)
 from .ort_backend import (ORTGenerator, ORTNetwork, ORTPoseMaps,
                           ORTSegmentor, load_ort_stage)
 
 __all__ = [
-    'STAGE_NETWORKS', 'HASMLogitsNet', 'SHPEMapsNet', 'TDRGeneratorNet',
-    'example_inputs', 'export_stage', 'ORTNetwork', 'ORTSegmentor',
-    'ORTGenerator', 'ORTPoseMaps', 'load_ort_stage'
+    'STAGE_NETWORKS', 'STAGE_WRAPPERS', 'HASMLogitsNet', 'SHPEMapsNet',
+    'TDRGeneratorNet', 'example_inputs', 'export_stage', 'ORTNetwork',
+    'ORTSegmentor', 'ORTGenerator', 'ORTPoseMaps', 'load_ort_stage'
 ]

@@ -97,7 +97,9 @@ class SHPEMapsNet(nn.Module):
         return pe.head.forward(pe.extract_feat(inputs))
 
 
-_WRAPPERS = dict(hasm=HASMLogitsNet, tdr=TDRGeneratorNet, shpe=SHPEMapsNet)
+#: stage -> the module that wraps its network for export
+STAGE_WRAPPERS = dict(hasm=HASMLogitsNet, tdr=TDRGeneratorNet,
+                      shpe=SHPEMapsNet)
 
 
 def example_inputs(stage: str, model: nn.Module, size: int,
@@ -168,14 +170,14 @@ def export_stage(stage: str,
         str: ``out_file``.
     """
     import onnx
-    if stage not in _WRAPPERS:
+    if stage not in STAGE_WRAPPERS:
         raise ValueError(f'unknown stage {stage!r}; expected one of '
-                         f'{sorted(_WRAPPERS)}')
+                         f'{sorted(STAGE_WRAPPERS)}')
     if any(p.dtype != torch.float32 for p in model.parameters()):
         raise ValueError(f'export_stage({stage!r}): the model has '
                          'non-float32 parameters (prepared for bf16?); '
                          'export the float32 model')
-    net = _WRAPPERS[stage](model).eval()
+    net = STAGE_WRAPPERS[stage](model).eval()
     inputs = tuple(inputs if inputs is not None else
                    example_inputs(stage, model, size))
     in_names, out_names = STAGE_NETWORKS[stage]

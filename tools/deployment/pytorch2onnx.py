@@ -33,16 +33,6 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
 STAGES = ('hasm', 'tdr', 'shpe')
 
 
-def stage_size(model) -> int:
-    """Square input side from a stage config (``input_size`` or
-    ``crop_size``)."""
-    for key in ('input_size', 'crop_size'):
-        size = model.cfg.get(key)
-        if size is not None:
-            return int(size if isinstance(size, int) else size[0])
-    raise KeyError('stage config states neither input_size nor crop_size')
-
-
 def load_stages(config: str, checkpoint: Optional[str],
                 stages: Sequence[str]) -> Dict[str, torch.nn.Module]:
     """The stage models of an HDR config or the model of a stage config,
@@ -79,11 +69,8 @@ def load_stages(config: str, checkpoint: Optional[str],
 def verify(stage: str, model, onnx_file: str, size: int) -> float:
     """Largest |onnxruntime - PyTorch| over the outputs on random inputs
     (batch 2)."""
-    from hdr_mm.deploy import example_inputs, load_ort_stage
-    from hdr_mm.deploy.onnx_export import (HASMLogitsNet, SHPEMapsNet,
-                                           TDRGeneratorNet)
-    net = dict(hasm=HASMLogitsNet, tdr=TDRGeneratorNet,
-               shpe=SHPEMapsNet)[stage](model).eval()
+    from hdr_mm.deploy import STAGE_WRAPPERS, example_inputs, load_ort_stage
+    net = STAGE_WRAPPERS[stage](model).eval()
     inputs = example_inputs(stage, model, size, batch_size=2)
     with torch.no_grad():
         ref = net(*inputs)
@@ -109,11 +96,12 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, str]:
     if not stages or set(stages) - set(STAGES):
         parser.error(f'--stages: choose from {",".join(STAGES)}')
     from hdr_mm.deploy import export_stage
+    from hdr_mm.models.hdr.stage_builder import stage_input_size
     os.makedirs(args.out_dir, exist_ok=True)
     written = {}
     for name, model in load_stages(args.config, args.checkpoint,
                                    stages).items():
-        size = stage_size(model)
+        size = stage_input_size(model.cfg, name)
         path = osp.join(args.out_dir, f'{name}.onnx')
         export_stage(name, model, path, size, opset=args.opset)
         written[name] = path
