@@ -433,8 +433,12 @@ def build_pipeline(config: str, cfg_options: Optional[dict] = None):
     return model.eval(), cfg
 
 
+# The stage wrappers and stage_input_size below have twins in hdr_mm
+# (hdr_mm.deploy.STAGE_WRAPPERS, stage_builder.stage_input_size); the
+# script keeps its own so that its eager mode runs in a worktree of a
+# commit that predates them (the e4b4b32 baseline of docs/benchmark.md).
 class _HASMNet(nn.Module):
-    """HASM's network: backbone + head logits (for FLOPs and ONNX)."""
+    """HASM's network: backbone + head logits (for FLOPs)."""
 
     def __init__(self, seg: nn.Module) -> None:
         super().__init__()
