@@ -101,6 +101,17 @@ class DetNetHandCodec(BaseKeypointCodec):
         ref_index: Index of the middle finger's MCP joint.
         require_3d: Raise when ``encode`` gets no 3D joints (in a pipeline:
             ``MirrorHandCrop`` is missing). False allows 2D-only targets.
+        heatmap_type: What the predicted heat maps are, for ``decode``:
+            ``'gaussian'`` (DetNet's sigmoid maps; the joint is the arg-max
+            cell, its score the maximum) or ``'softmax'`` (one
+            distribution per joint, ``DetNetHead(heatmap_activation=
+            'softmax')``; the joint is the probability-weighted mean of the
+            5 x 5 cells around the arg-max, its score their mass in
+            [0, 1]). The targets are the same Gaussians for both.
+        readout: Where the 3D joint and the bone direction are read from
+            their maps: ``'argmax'`` (DetNet: at the arg-max cell) or
+            ``'expectation'`` (the mean over all cells weighted by the heat
+            map normalised to sum 1).
     """
 
     auxiliary_encode_keys = {'keypoints_3d'}
@@ -131,8 +142,18 @@ class DetNetHandCodec(BaseKeypointCodec):
                  parents: Sequence[int] = tuple(SHPE_PARENTS.tolist()),
                  root_index: int = SHPE_ROOT,
                  ref_index: int = SHPE_MIDDLE_MCP,
-                 require_3d: bool = True) -> None:
+                 require_3d: bool = True,
+                 heatmap_type: str = 'gaussian',
+                 readout: str = 'argmax') -> None:
         super().__init__()
+        if heatmap_type not in ('gaussian', 'softmax'):
+            raise ValueError("DetNetHandCodec: heatmap_type must be "
+                             f"'gaussian' or 'softmax', got {heatmap_type!r}")
+        if readout not in ('argmax', 'expectation'):
+            raise ValueError("DetNetHandCodec: readout must be 'argmax' or "
+                             f"'expectation', got {readout!r}")
+        self.heatmap_type = heatmap_type
+        self.readout = readout
         self.input_size = tuple(int(v) for v in input_size)
         self.heatmap_size = tuple(int(v) for v in heatmap_size)
         sx = self.input_size[0] / self.heatmap_size[0]
@@ -272,8 +293,52 @@ class DetNetHandCodec(BaseKeypointCodec):
         locs, scores = get_heatmap_maximum(heatmaps)
         cells = np.clip(locs, 0, None).astype(np.int64)  # -1 if all <= 0
         idx = np.arange(K)
-        xyz = location_maps[idx, :, cells[:, 1], cells[:, 0]]
-        delta = delta_maps[idx, :, cells[:, 1], cells[:, 0]]
+        if self.heatmap_type == 'softmax':
+            locs, scores = local_mean(heatmaps, cells)
+        if self.readout == 'argmax':
+            xyz = location_maps[idx, :, cells[:, 1], cells[:, 0]]
+            delta = delta_maps[idx, :, cells[:, 1], cells[:, 0]]
+        else:
+            w = np.clip(heatmaps, 0, None).reshape(K, 1, H * W)
+            w = w / np.maximum(w.sum(-1, keepdims=True), 1e-12)
+            xyz = (w * location_maps.reshape(K, 3, H * W)).sum(-1)
+            delta = (w * delta_maps.reshape(K, 3, H * W)).sum(-1)
         keypoints = np.where(locs >= 0, locs * self.stride, -1.0)
         return (keypoints[None].astype(np.float32), scores[None],
                 xyz[None].astype(np.float32), delta[None].astype(np.float32))
+
+
+def local_mean(heatmaps: np.ndarray,
+               cells: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Sub-cell joints from probability maps: the mean cell position in the
+    5 x 5 window around each arg-max, weighted by the probabilities.
+
+    The window keeps a second mode elsewhere on the map from pulling the
+    joint (as a mean over the whole map would); 5 x 5 rather than 3 x 3
+    because the smaller window truncates a distribution that lies between
+    two cells on one side only and pulls it towards the arg-max cell.
+
+    Args:
+        heatmaps: (K, H, W) non-negative maps, each summing to about 1.
+        cells: (K, 2) integer arg-max cells (x, y).
+
+    Returns:
+        tuple:
+        - locs (np.ndarray): (K, 2) float cells (x, y)
+        - mass (np.ndarray): (K,) the window's probability mass
+    """
+    K, H, W = heatmaps.shape
+    locs = np.zeros((K, 2), np.float32)
+    mass = np.zeros(K, np.float32)
+    for k, (x, y) in enumerate(cells):
+        x0, x1 = max(x - 2, 0), min(x + 3, W)
+        y0, y1 = max(y - 2, 0), min(y + 3, H)
+        win = np.clip(heatmaps[k, y0:y1, x0:x1], 0, None).astype(np.float64)
+        m = win.sum()
+        mass[k] = m
+        if m <= 0:
+            locs[k] = (x, y)
+            continue
+        gy, gx = np.mgrid[y0:y1, x0:x1]
+        locs[k] = ((win * gx).sum() / m, (win * gy).sum() / m)
+    return locs, mass

@@ -105,3 +105,67 @@ def test_bad_sizes():
         codec.encode(np.zeros((1, 21, 2)))
     with pytest.raises(ValueError, match='keypoints_3d'):
         codec.encode(np.zeros((1, 21, 2)), None, np.zeros((1, 21, 2)))
+
+
+def _softmax_maps(codec, kpts):
+    """Per-joint distributions of a perfect softmax head: the targets
+    normalised to sum 1."""
+    enc = codec.encode(kpts, np.ones((1, 21)), require_3d_dummy(kpts))
+    hm = enc['heatmaps']
+    return enc, hm / hm.sum(axis=(1, 2), keepdims=True)
+
+
+def require_3d_dummy(kpts):
+    rng = np.random.default_rng(1)
+    cam = rng.normal(0, 40, size=(1, 21, 3)).astype(np.float32)
+    cam[..., 2] += 600
+    return cam
+
+
+def test_softmax_decode_is_sub_cell_and_scores_are_mass():
+    """A distribution centred between cells decodes between them (the 5x5
+    mean), not on a cell as the arg-max does; its score is the window's
+    probability mass, near 1 for a sharp map."""
+    codec = DetNetHandCodec(input_size=(128, 128), heatmap_size=(32, 32),
+                            sigma=1.0, heatmap_type='softmax')
+    rng = np.random.default_rng(3)
+    kpts = rng.uniform(16, 112, size=(1, 21, 2)).astype(np.float32)
+    enc, prob = _softmax_maps(codec, kpts)
+    # move each distribution half a cell right: average with its shift
+    shifted = 0.5 * (prob + np.roll(prob, 1, axis=2))
+    dm = codec.dense_maps(enc['delta_targets'][0])
+    lm = codec.dense_maps(enc['location_targets'][0])
+    kp, scores, xyz, _ = codec.decode((shifted, dm, lm))
+    cells = np.floor(kpts / 4 + 0.5)[0]
+    # between the two cells, much closer to the true mean (+0.5) than the
+    # arg-max cell (+0); the window truncates the tails a little
+    assert np.all(np.abs(kp[0, :, 0] / 4 - (cells[:, 0] + 0.5)) < 0.1)
+    np.testing.assert_allclose(kp[0, :, 1] / 4, cells[:, 1], atol=0.02)
+    assert np.all(scores > 0.85) and np.all(scores <= 1.0 + 1e-6)
+    # a flat map has little mass in any window
+    flat = np.full_like(prob, 1.0 / (32 * 32))
+    _, flat_scores, _, _ = codec.decode((flat, dm, lm))
+    assert np.all(flat_scores <= 25 / 1024 + 1e-6)
+
+
+def test_expectation_readout():
+    """'expectation' reads the location maps as the heat-map-weighted mean
+    over all cells; 'argmax' reads the arg-max cell only."""
+    kw = dict(input_size=(64, 64), heatmap_size=(16, 16), sigma=1.0,
+              heatmap_type='softmax', require_3d=False)
+    arg = DetNetHandCodec(readout='argmax', **kw)
+    exp = DetNetHandCodec(readout='expectation', **kw)
+    hm = np.zeros((21, 16, 16), np.float32)
+    hm[:, 5, 5], hm[:, 5, 6] = 0.75, 0.25  # arg-max at (5, 5)
+    lm = np.zeros((21, 3, 16, 16), np.float32)
+    lm[:, :, 5, 5], lm[:, :, 5, 6] = 1.0, 3.0
+    dm = lm.copy()
+    _, _, xyz_arg, d_arg = arg.decode((hm, dm, lm))
+    _, _, xyz_exp, d_exp = exp.decode((hm, dm, lm))
+    np.testing.assert_allclose(xyz_arg, 1.0)
+    np.testing.assert_allclose(xyz_exp, 0.75 * 1 + 0.25 * 3)
+    np.testing.assert_allclose(d_exp, xyz_exp)
+    with pytest.raises(ValueError, match='readout'):
+        DetNetHandCodec(readout='mean')
+    with pytest.raises(ValueError, match='heatmap_type'):
+        DetNetHandCodec(heatmap_type='logits')

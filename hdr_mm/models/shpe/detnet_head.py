@@ -4,7 +4,8 @@ docs/method.md section 3: the trunk's 256-channel map gets two coordinate
 channels (x then y, linearly spaced in [-1, 1]); three branches, each a
 3x3 conv + BN + ReLU then a 1x1 conv, predict
 
-- heat maps (K, sigmoid) from the 258 channels,
+- heat maps (K, sigmoid; or a softmax over each map, see
+  ``heatmap_activation``) from the 258 channels,
 - delta maps (K x 3) from the 258 channels + the heat maps,
 - location maps (K x 3) from those + the delta maps (channel ``3k + c``
   is coordinate ``c`` of joint ``k``).
@@ -95,6 +96,14 @@ class DetNetHead(BaseHead):
         delta_loss: Loss on delta maps (weighted by the GT heat map).
         location_loss: Loss on location maps (weighted by the GT heat map).
         decoder: The codec (``DetNetHandCodec``) config.
+        heatmap_activation: ``'sigmoid'`` (DetNet: each cell in [0, 1],
+            trained with ``heatmap_loss`` on the sigmoid output) or
+            ``'softmax'`` (each joint's map is a distribution over its
+            cells; ``heatmap_loss`` gets the logits, e.g.
+            :class:`HeatmapCrossEntropyLoss`). With ``'softmax'`` the delta
+            branch sees each map divided by its maximum (peak 1, like a
+            sigmoid map), and the decoder should use
+            ``heatmap_type='softmax'``.
         init_cfg: Initialisation.
     """
 
@@ -115,11 +124,17 @@ class DetNetHead(BaseHead):
                  location_loss: ConfigType = dict(
                      type='MapL2Loss', loss_weight=5.0),
                  decoder: OptConfigType = None,
+                 heatmap_activation: str = 'sigmoid',
                  init_cfg: OptConfigType = [
                      dict(type='Normal', layer=['Conv2d'], std=0.001),
                      dict(type='Constant', layer='BatchNorm2d', val=1)
                  ]) -> None:
         super().__init__(init_cfg)
+        if heatmap_activation not in ('sigmoid', 'softmax'):
+            raise ValueError("DetNetHead: heatmap_activation must be "
+                             f"'sigmoid' or 'softmax', got "
+                             f'{heatmap_activation!r}')
+        self.heatmap_activation = heatmap_activation
         self.in_channels = in_channels
         self.num_joints = num_joints
         K = num_joints
@@ -141,10 +156,16 @@ class DetNetHead(BaseHead):
 
         Returns:
             tuple:
-            - heatmaps (Tensor): (B, K, H, W) in [0, 1]
+            - heatmaps (Tensor): (B, K, H, W) in [0, 1] (sigmoid), or
+              per-joint distributions summing to 1 (softmax)
             - delta_maps (Tensor): (B, K, 3, H, W)
             - location_maps (Tensor): (B, K, 3, H, W)
         """
+        return self._forward_maps(feats)[1:]
+
+    def _forward_maps(self, feats: Tuple[Tensor]
+                      ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """:meth:`forward` with the heat map logits first (for the loss)."""
         x = feats[-1]
         if x.shape[1] != self.in_channels:
             raise ValueError(f'DetNetHead expects {self.in_channels} input '
@@ -162,12 +183,18 @@ class DetNetHead(BaseHead):
         B, _, H, W = x.shape
         K = self.num_joints
         x = torch.cat([x, coordinate_channels(x)], dim=1)
-        heatmaps = self.heatmap_branch(x).sigmoid()
-        x = torch.cat([x, heatmaps], dim=1)
+        logits = self.heatmap_branch(x)
+        if self.heatmap_activation == 'sigmoid':
+            heatmaps = logits.sigmoid()
+            heat_in = heatmaps
+        else:
+            heatmaps = logits.flatten(2).softmax(-1).view_as(logits)
+            heat_in = heatmaps / heatmaps.amax((2, 3), keepdim=True)
+        x = torch.cat([x, heat_in], dim=1)
         delta = self.delta_branch(x)
         x = torch.cat([x, delta], dim=1)
         location = self.location_branch(x)
-        return (heatmaps, delta.view(B, K, 3, H, W),
+        return (logits, heatmaps, delta.view(B, K, 3, H, W),
                 location.view(B, K, 3, H, W))
 
     def loss(self,
@@ -188,7 +215,7 @@ class DetNetHead(BaseHead):
         """
         # the losses (and the accuracy's numpy) in float32 also when the
         # forward ran under bf16 autocast (CPUAmpOptimWrapper)
-        hm, dm, lm = (to_fp32(t) for t in self.forward(feats))
+        logits, hm, dm, lm = (to_fp32(t) for t in self._forward_maps(feats))
 
         def labels(name: str) -> Tensor:
             return torch.cat([
@@ -199,9 +226,13 @@ class DetNetHead(BaseHead):
             [d.gt_fields.heatmaps for d in batch_data_samples]).to(hm)
         kw = labels('keypoint_weights')
         map_w = gt_hm.unsqueeze(2)
+        if self.heatmap_activation == 'sigmoid':
+            loss_heatmap = self.heatmap_loss(
+                hm.unsqueeze(2), map_w, joint_weights=kw)
+        else:
+            loss_heatmap = self.heatmap_loss(logits, gt_hm, joint_weights=kw)
         losses = dict(
-            loss_heatmap=self.heatmap_loss(
-                hm.unsqueeze(2), map_w, joint_weights=kw),
+            loss_heatmap=loss_heatmap,
             loss_delta=self.delta_loss(
                 dm,
                 labels('delta_targets')[..., None, None],

@@ -138,3 +138,66 @@ def test_loss_under_bf16_autocast():
         assert losses[k].dtype == torch.float32
         torch.testing.assert_close(losses[k], ref[k], rtol=0.05, atol=1e-6)
     sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+
+
+def test_heatmap_cross_entropy_loss_hand_computed():
+    from hdr_mm.models.shpe import HeatmapCrossEntropyLoss
+    loss = HeatmapCrossEntropyLoss(loss_weight=2.0)
+    logits = torch.zeros(1, 2, 2, 2)
+    logits[0, 0, 0, 0] = np.log(5.0)  # p = (5, 1, 1, 1) / 8
+    target = torch.zeros(1, 2, 2, 2)
+    target[0, 0, 0, 0] = 3.0  # normalised: all mass on cell (0, 0)
+    target[0, 1] = 1.0  # uniform target for joint 1 (uniform prediction)
+    w = torch.tensor([[1.0, 1.0]])
+    ce0, ce1 = -np.log(5 / 8), -np.log(1 / 4)
+    assert loss(logits, target, w).item() == pytest.approx(
+        2.0 * (ce0 + ce1) / 2, rel=1e-5)
+    # an invalid joint and a joint with an empty target do not count
+    assert loss(logits, target, torch.tensor([[1.0, 0.0]])).item() == \
+        pytest.approx(2.0 * ce0, rel=1e-5)
+    target[0, 1] = 0
+    assert loss(logits, target, w).item() == pytest.approx(2.0 * ce0,
+                                                           rel=1e-5)
+    with pytest.raises(ValueError, match='same shape'):
+        loss(logits, target[:, :1], w)
+
+
+def test_softmax_head_fits_one_batch():
+    """The softmax formulation learns: a tiny trunk + head fitted to one
+    batch of four crops for 350 Adam steps puts every joint within half a
+    heat-map cell of its target (the 21 joints spread over the crop, not
+    collapsed onto one pixel) and reads the 3D joints within 0.1 of the
+    wrist-to-middle-MCP length. (Measured: <= 0.14 cells and <= 0.03.)"""
+    torch.manual_seed(0)
+    codec_cfg = dict(type='DetNetHandCodec', input_size=(64, 64),
+                     heatmap_size=(16, 16), sigma=1.0,
+                     heatmap_type='softmax')
+    codec = DetNetHandCodec(**{k: v for k, v in codec_cfg.items()
+                               if k != 'type'})
+    trunk = DetNetResNet(stem_channels=8, stage_blocks=(2, 1, 1),
+                         stage_out_channels=(16, 32, 32), out_channels=16)
+    head = DetNetHead(in_channels=16, mid_channels=16, decoder=codec_cfg,
+                      heatmap_activation='softmax',
+                      heatmap_loss=dict(type='HeatmapCrossEntropyLoss'))
+    rng = np.random.default_rng(0)
+    samples = [sample(codec, rng)[0] for _ in range(4)]
+    x = torch.from_numpy(rng.normal(0, 1, (4, 3, 64, 64)).astype(np.float32))
+    params = list(trunk.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=1e-2)
+    for _ in range(350):
+        losses = head.loss(trunk(x), samples)
+        total = sum(v for k, v in losses.items() if k.startswith('loss'))
+        opt.zero_grad()
+        total.backward()
+        opt.step()
+    trunk.eval(), head.eval()
+    with torch.no_grad():
+        preds = head.predict(trunk(x), samples, dict(bone_length=1.0))
+    for pred, ds in zip(preds, samples):
+        peaks = np.nonzero(ds.gt_fields.heatmaps.numpy() == 1.0)
+        assert np.array_equal(peaks[0], np.arange(21))
+        target_cells = np.stack([peaks[2], peaks[1]], 1)  # (x, y)
+        assert np.abs(pred.keypoints[0] / 4 - target_cells).max() <= 0.5
+        assert pred.keypoints[0].std(0).min() > 4  # spread, not collapsed
+        loc = ds.gt_instance_labels.location_targets.numpy()[0]
+        assert np.abs(pred.keypoints_3d_norm[0] - loc).max() < 0.1
