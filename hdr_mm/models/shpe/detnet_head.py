@@ -102,7 +102,9 @@ class DetNetHead(BaseHead):
             cells; ``heatmap_loss`` gets the logits, e.g.
             :class:`HeatmapCrossEntropyLoss`). With ``'softmax'`` the delta
             branch sees each map divided by its maximum (peak 1, like a
-            sigmoid map), and the decoder should use
+            sigmoid map) and detached (the 3D losses do not move the heat
+            maps: PCK@0.2 0.31 instead of 0.21 after 150 iterations of the
+            small synthetic config), and the decoder should use
             ``heatmap_type='softmax'``.
         init_cfg: Initialisation.
     """
@@ -189,7 +191,10 @@ class DetNetHead(BaseHead):
             heat_in = heatmaps
         else:
             heatmaps = logits.flatten(2).softmax(-1).view_as(logits)
-            heat_in = heatmaps / heatmaps.amax((2, 3), keepdim=True)
+            # detached: the delta/location losses (five times the heat map
+            # loss and on another scale) would otherwise pull the maps
+            # away from the joints
+            heat_in = (heatmaps / heatmaps.amax((2, 3), keepdim=True)).detach()
         x = torch.cat([x, heat_in], dim=1)
         delta = self.delta_branch(x)
         x = torch.cat([x, delta], dim=1)
