@@ -1,7 +1,7 @@
 """The top-level HDR model: composes the three stages."""
 from .data_preprocessor import HDRDataPreprocessor
-from .hdr_pose_estimator import (SHPE_INPUTS, HandCrops, HDRPoseEstimator,
-                                 resolve_shpe_input)
+from .hdr_pose_estimator import HandCrops, HDRPoseEstimator
+from .shpe_input import SHPE_INPUTS, resolve_shpe_input
 from .stage_builder import (StageCheckpointError, build_stage,
                             combine_stage_checkpoints, stage_input_size)
 

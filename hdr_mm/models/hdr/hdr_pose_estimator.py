@@ -46,43 +46,8 @@ from hdr_mm.structures import (HANDS, INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
 from hdr_mm.structures.bbox import batched_transforms as geo
 from .runtime import (StageRuntime, build_runtime, check_runtime,
                       is_prepared)
+from .shpe_input import resolve_shpe_input
 from .stage_builder import StageCheckpointError, build_stage, stage_input_size
-
-#: what SHPE can be fed: TDR's output, the raw hand crops, or each hand
-#: rendered alone (the ground truth; a perfect TDR)
-SHPE_INPUTS = ('tdr', 'crop', 'gt_alone')
-
-
-def resolve_shpe_input(shpe_input: str = 'tdr',
-                       use_tdr: Optional[bool] = None) -> str:
-    """The SHPE input from ``shpe_input`` and its older alias
-    ``use_tdr``.
-
-    Args:
-        shpe_input: One of :data:`SHPE_INPUTS`.
-        use_tdr: None (not given), True (``'tdr'``) or False
-            (``'crop'``). False together with the default ``'tdr'`` means
-            ``'crop'``.
-
-    Returns:
-        str: the resolved value.
-
-    Raises:
-        ValueError: an unknown value, or ``use_tdr`` contradicting
-            ``shpe_input``.
-    """
-    if shpe_input not in SHPE_INPUTS:
-        raise ValueError(f'HDRPoseEstimator: shpe_input must be one of '
-                         f'{SHPE_INPUTS}, got {shpe_input!r}')
-    if use_tdr is None:
-        return shpe_input
-    if use_tdr and shpe_input != 'tdr' or \
-            not use_tdr and shpe_input == 'gt_alone':
-        raise ValueError(
-            f'HDRPoseEstimator: use_tdr={use_tdr} contradicts shpe_input='
-            f'{shpe_input!r}; use_tdr is an alias (True: shpe_input=\'tdr\','
-            " False: shpe_input='crop'): set only shpe_input")
-    return 'tdr' if use_tdr else 'crop'
 
 
 class HandCrops(NamedTuple):
@@ -111,8 +76,9 @@ class HDRPoseEstimator(BaseModel):
         tdr: The same for the de-occlusion/removal stage (``TDR``).
         shpe: The same for the single-hand pose stage (an mmpose top-down
             model, e.g. ``SingleHandPoseEstimator`` with a ``DetNetHead``).
-        shpe_input: What SHPE is fed (:data:`SHPE_INPUTS`): ``'tdr'``
-            the hand crops after TDR (HDR); ``'crop'`` the raw hand crops,
+        shpe_input: What SHPE is fed (``SHPE_INPUTS`` of
+            :mod:`~hdr_mm.models.hdr.shpe_input`): ``'tdr'`` the hand
+            crops after TDR (HDR); ``'crop'`` the raw hand crops,
             TDR skipped (the "SHPE alone" baseline); ``'gt_alone'`` each
             hand rendered alone, cut exactly like its crop (what a perfect
             TDR would give: the ceiling; needs the ground truth of
@@ -545,7 +511,7 @@ class HDRPoseEstimator(BaseModel):
         cut = self.cut_hands(context, masks, hands)
         alone = self._ground_truth_alone(data_samples, hands, context)
         with rt.context():
-            fed = self.shpe_inputs(cut, alone)
+            fed = self.shpe_feed(cut, alone)
             preds = self.estimate(fed,
                                   self._shpe_samples(hands, data_samples))
         regions = tdr_masks(*cut['masks'].split(1, dim=1))
@@ -567,8 +533,8 @@ class HDRPoseEstimator(BaseModel):
                 sample.set_field(holes[rows].byte(), 'holes')
         return data_samples
 
-    def shpe_inputs(self, cut: Dict[str, Tensor],
-                    alone: Optional[Tensor]) -> Tensor:
+    def shpe_feed(self, cut: Dict[str, Tensor],
+                  alone: Optional[Tensor]) -> Tensor:
         """The hand crops SHPE is fed, as ``shpe_input`` chooses.
 
         Args:
