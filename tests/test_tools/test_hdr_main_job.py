@@ -13,6 +13,7 @@ import pytest
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 import hdr_main_job  # noqa: E402
+import hdr_main_job_report as report  # noqa: E402
 
 
 def _data(root, seed, splits):
@@ -70,6 +71,39 @@ def test_seed_goes_to_every_stage_without_one():
     assert opts['hasm'] == ['randomness.seed=7']
     assert opts['tdr'] == opts['shpe'] == ['randomness.seed=3']
     assert opts['hdr'] == []
+
+
+def test_last_val_metrics_of_a_training_run(tmp_path):
+    """The last validation line over every run in the work dir (train
+    lines have ``lr`` and losses), with PCK and MPJPE picked out."""
+    for stamp, lines in (
+            ('20260101_000000', [
+                dict(lr=0.1, loss=1.0, epoch=1, iter=10, step=10),
+                dict(**{'shpe/PCK@0.2': 0.1, 'shpe/MPJPE': 90.0},
+                     data_time=0.1, time=0.2, step=1)]),
+            ('20260102_000000', [
+                dict(**{'shpe/PCK@0.2': 0.3, 'shpe/PA-MPJPE': 40.0,
+                        'shpe/MPJPE': 70.0}, time=0.2, step=2),
+                dict(lr=0.1, loss_kpt=0.5, epoch=3, iter=30, step=30)])):
+        folder = tmp_path / stamp / 'vis_data'
+        folder.mkdir(parents=True)
+        (folder / 'scalars.json').write_text(
+            ''.join(json.dumps(line) + '\n' for line in lines) + '{"cut')
+    last = report.last_val_metrics(str(tmp_path))
+    assert last == {'shpe/PCK@0.2': 0.3, 'shpe/PA-MPJPE': 40.0,
+                    'shpe/MPJPE': 70.0, 'step': 2}
+    metrics = dict(shpe_alone={'hdr/deocc/psnr': 10.0},
+                   hdr={'hdr/deocc/psnr': 12.5, 'hdr/mask/mIoU': 0.5})
+    stages = report.stage_numbers(metrics, str(tmp_path))
+    assert stages['shpe']['pck'] == 0.3 and stages['shpe']['mpjpe'] == 70.0
+    assert stages['hasm'] == dict(mIoU=0.5)
+    assert stages['tdr']['deocc_gain_db'] == 2.5
+    assert stages['tdr']['removal_gain_db'] is None
+    assert report.stage_numbers(metrics, str(tmp_path / 'none'))['shpe'] \
+        == {}
+    gain = dict(gain=0.1)
+    assert report.share_of_gain(gain, dict(gain=0.4)) == pytest.approx(0.25)
+    assert report.share_of_gain(gain, dict(gain=0.0)) is None
 
 
 def test_main_path(tmp_path):
