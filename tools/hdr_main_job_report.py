@@ -38,8 +38,16 @@ NOT_METRICS = frozenset(
 
 
 def metric(metrics: Dict[str, float], suffix: str) -> Optional[float]:
-    """The value of the first key that is ``suffix`` or ends with
-    ``/suffix`` (metric keys carry their metric's prefix), or None."""
+    """A metric by its name without its metric's prefix.
+
+    Args:
+        metrics: Metric key -> value, as ``runner.test()`` returns them.
+        suffix: E.g. ``'mask/mIoU'`` for ``'hdr/mask/mIoU'``.
+
+    Returns:
+        float or None: the value of the first key that is ``suffix`` or
+        ends with ``/suffix``; None if there is none.
+    """
     for key, value in metrics.items():
         if key == suffix or key.endswith('/' + suffix):
             return value
@@ -92,8 +100,17 @@ def compare(work_dir: str) -> Dict[str, Dict]:
 
 def share_of_gain(gain: Dict[str, float],
                   ceiling_gain: Dict[str, float]) -> Optional[float]:
-    """HDR's gain as a fraction of the ceiling's (the share of what a
-    perfect TDR would give), or None when the ceiling gains nothing."""
+    """HDR's gain as a fraction of the ceiling's: the share of what a
+    perfect TDR would give.
+
+    Args:
+        gain: HDR's ``bootstrap_gain`` over SHPE alone.
+        ceiling_gain: The ceiling's.
+
+    Returns:
+        float or None: the ratio of the two gains; None when the ceiling
+        gains nothing (or either is undefined).
+    """
     g, c = gain['gain'], ceiling_gain['gain']
     if not (np.isfinite(g) and np.isfinite(c)) or c <= 0:
         return None
@@ -133,10 +150,19 @@ def last_val_metrics(work_dir: str) -> Dict[str, float]:
     return last
 
 
-def _named(metrics: Dict[str, float], pattern: str) -> Optional[float]:
-    """The first metric whose last key part matches ``pattern``."""
+def matching_metric(metrics: Dict[str, float],
+                    pattern: str) -> Optional[float]:
+    """A metric by a pattern of its whole key.
+
+    Args:
+        metrics: Metric key -> value.
+        pattern: Regular expression the whole key must match.
+
+    Returns:
+        float or None: the value of the first match; None if none.
+    """
     for key, value in metrics.items():
-        if re.fullmatch(pattern, key.rsplit('/', 1)[-1]):
+        if re.fullmatch(pattern, key):
             return value
     return None
 
@@ -155,8 +181,9 @@ def stage_numbers(metrics: Dict[str, Dict[str, float]],
         the hole with HDR minus SHPE alone) and the raw
         ``<region>_psnr_{hdr,shpe_alone}``; ``shpe``: the last validation
         metrics of its training (:func:`last_val_metrics`), with ``pck``
-        (a key ``PCK`` or ``PCK@...``) and ``mpjpe`` (a key ``MPJPE``,
-        PA-MPJPE aside) copied when present.
+        (a key ending with ``PCK`` or ``PCK@<threshold>``) and ``mpjpe``
+        (a key ending with ``MPJPE``, not ``PA-``/``P-``/``N-MPJPE``)
+        copied when present.
     """
     tdr: Dict[str, Optional[float]] = {}
     for region in ('deocc', 'removal'):
@@ -168,8 +195,9 @@ def stage_numbers(metrics: Dict[str, Dict[str, float]],
                                     else None)
     shpe = last_val_metrics(shpe_work_dir)
     scores = {k: v for k, v in shpe.items() if k != 'step'}
-    for name, pattern in (('pck', r'PCK(@.*)?'), ('mpjpe', r'MPJPE')):
-        value = _named(scores, pattern)
+    for name, pattern in (('pck', r'.*PCK(@[^/]*)?'),
+                          ('mpjpe', r'(.*[^-])?MPJPE')):
+        value = matching_metric(scores, pattern)
         if value is not None:
             shpe[name] = value
     return dict(
