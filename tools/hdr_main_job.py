@@ -1,25 +1,38 @@
 """The main job: HDR end to end on the embedded generated data.
 
-1. generates the synthetic interacting-hand data (once);
-2. trains the three stages with their small CPU configs, each with
+1. checks every stage's config and ``--cfg-options`` (a typo fails in
+   seconds, before anything is generated or trained);
+2. generates the synthetic interacting-hand data (once);
+3. trains the three stages with their small CPU configs, each with
    ``tools/train.py`` in its own work dir (a stage whose final checkpoint
-   exists is not trained again: delete it to retrain);
-3. combines the stage checkpoints into one pipeline checkpoint;
-4. evaluates "SHPE alone" and "HDR + SHPE" on the generated test split
-   (the same crops; the only difference is TDR) and prints the table;
-5. writes demo panels of a few interacting test frames.
+   exists is not trained again: delete it to retrain; it then keeps the
+   seed it was trained with);
+4. combines the stage checkpoints into one pipeline checkpoint;
+5. evaluates on the generated test split what SHPE does when fed the raw
+   hand crops ("SHPE alone"), TDR's output ("HDR + SHPE") and each hand
+   rendered alone ("ceiling": a perfect TDR), the same crops each time,
+   and prints the table, the stages' own numbers and where the time went;
+6. writes demo panels of a few interacting test frames.
 
     python tools/hdr_main_job.py [--work-dir work_dirs/main_job]
-        [--cfg-options STAGE.KEY=VALUE ...]
+        [--seed 0] [--cfg-options STAGE.KEY=VALUE ...]
 
 ``--cfg-options`` overrides the job's configs: ``hasm.``, ``tdr.`` and
 ``shpe.`` keys go to that stage's ``tools/train.py --cfg-options``,
 ``hdr.`` keys to the pipeline config (test data, evaluation), e.g.
 ``tdr.train_cfg.max_iters=600 hdr.synthetic_data.num_samples=1000``.
+``--seed`` is every stage's training seed (``randomness.seed``) unless a
+stage's options set one.
+
+Results go to ``<work_dir>/results.json`` (the metrics of each
+evaluation, ``errors`` with bootstrap intervals, ``stages``, ``timing``,
+``seed``, ``cpu``) and ``results.md``; the reporting is
+``tools/hdr_main_job_report.py``.
 
 ``tools/run_main_job.sh`` sets up the environment first and runs this.
 """
 import argparse
+import copy
 import glob
 import json
 import os
@@ -27,10 +40,12 @@ import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 #: stage name -> (config, how its last checkpoint is named)
 STAGES = {
@@ -68,25 +83,44 @@ def final_checkpoint(cfg, work_dir: str) -> Optional[str]:
     return path if osp.isfile(path) else None
 
 
-def train_stage(stage: str, config: str, work_dir: str,
-                options: Sequence[str] = ()) -> str:
+def stage_timing(work_dir: str) -> Dict:
+    """The ``timing.json`` that ``StageTimingHook`` wrote in a stage's
+    work dir, its loop's wall seconds as ``loop_seconds``; empty if
+    there is none."""
+    path = osp.join(work_dir, 'timing.json')
+    if not osp.isfile(path):
+        return {}
+    with open(path) as f:
+        record = json.load(f)
+    record['loop_seconds'] = record.pop('seconds', None)
+    return record
+
+
+def train_stage(stage: str, config: str, cfg, work_dir: str,
+                options: Sequence[str] = ()) -> Tuple[str, Dict]:
     """Train one stage with tools/train.py unless it is already trained.
 
     Args:
         stage: Stage name (for the log).
-        config: The stage's config.
+        config: The stage's config file.
+        cfg: That config with ``options`` merged (:func:`check_configs`).
         work_dir: Its work dir.
         options: ``KEY=VALUE`` overrides for ``--cfg-options``.
 
     Returns:
-        str: the stage's final checkpoint.
+        tuple: the stage's final checkpoint and its timing: ``seconds``
+        (the training process) with the split of :func:`stage_timing`;
+        for a stage already trained ``skipped`` and that split of the
+        earlier run (``seconds`` its loop's) when it was recorded.
     """
-    cfg = load_config(config, options)
     done = final_checkpoint(cfg, work_dir)
     if done:
         log(f'{stage}: found {done}, not training again (delete it to '
             'retrain)')
-        return done
+        earlier = stage_timing(work_dir)
+        if earlier:
+            earlier['seconds'] = earlier['loop_seconds']
+        return done, dict(earlier, skipped=True)
     cmd = [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
            '--work-dir', work_dir]
     if options:
@@ -94,14 +128,15 @@ def train_stage(stage: str, config: str, work_dir: str,
     if last_checkpoint(work_dir):
         cmd.append('--resume')  # an interrupted run continues
     log(f'{stage}: training: {" ".join(cmd[1:])}')
-    start = time.time()
+    start = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True)
+    seconds = time.perf_counter() - start
     done = final_checkpoint(cfg, work_dir)
     if not done:
         raise RuntimeError(f'{stage}: training ended without its final '
                            f'checkpoint in {work_dir}')
-    log(f'{stage}: trained in {time.time() - start:.0f} s -> {done}')
-    return done
+    log(f'{stage}: trained in {seconds:.0f} s -> {done}')
+    return done, dict(stage_timing(work_dir), seconds=seconds)
 
 
 def split_options(options: Sequence[str]) -> Dict[str, List[str]]:
@@ -137,17 +172,64 @@ def load_config(config: str, options: Sequence[str] = ()):
     return cfg
 
 
-def evaluate(hdr_ckpt: str, work_dir: str, use_tdr: bool,
-             options: Sequence[str] = ()) -> Dict:
-    """Test the pipeline config with or without TDR; returns metrics.
+def check_configs(options: Dict[str, List[str]]) -> Dict:
+    """Every config of the job with its options merged and checked as
+    ``tools/train.py`` and ``tools/test.py`` check theirs, before any data
+    is generated (:func:`~hdr_mm.engine.config_check.check_config` with
+    ``before_data``).
 
-    The per-frame errors go to ``<work_dir>/eval_*/per_frame.npz``.
+    Args:
+        options: From :func:`split_options`.
+
+    Returns:
+        dict: target (:data:`OPTION_TARGETS`) -> its merged ``Config``.
+
+    Raises:
+        ValueError: naming the target and what is wrong.
+    """
+    from hdr_mm.engine.config_check import check_config
+    cfgs = {}
+    for target, config in dict(STAGES, hdr=HDR_CONFIG).items():
+        try:
+            cfg = load_config(config, options[target])
+            check_config(cfg, before_data=True)
+        except ValueError as e:  # ConfigOptionError, ConfigCheckError
+            raise ValueError(f'{target} ({config}): {e}') from e
+        cfgs[target] = cfg
+    return cfgs
+
+
+def with_seed(options: Dict[str, List[str]], seed: int) -> None:
+    """Add ``randomness.seed=seed`` to each stage's options that set no
+    ``randomness`` themselves (in place)."""
+    for stage in STAGES:
+        if not any(o.startswith('randomness.seed=')
+                   or o.startswith('randomness=') for o in options[stage]):
+            options[stage].append(f'randomness.seed={seed}')
+
+
+def evaluate(cfg, hdr_ckpt: str, work_dir: str, name: str,
+             shpe_input: str) -> Dict:
+    """Test the pipeline config with SHPE fed ``shpe_input``; returns the
+    metrics.
+
+    Args:
+        cfg: The pipeline config (not changed).
+        hdr_ckpt: The combined checkpoint.
+        work_dir: The job's work dir; the evaluation's goes to
+            ``eval_<name>``, its per-frame errors to ``per_frame.npz``
+            there.
+        name: The evaluation (``hdr_main_job_report.EVALUATIONS``).
+        shpe_input: ``HDRPoseEstimator.shpe_input``.
+
+    Returns:
+        dict: the metrics of ``runner.test()``.
     """
     from hdr_mm.engine.runner_setup import build_runner
-    cfg = load_config(HDR_CONFIG, options)
-    cfg.model.use_tdr = use_tdr
-    cfg.work_dir = osp.join(work_dir, 'eval_hdr' if use_tdr else
-                            'eval_shpe_alone')
+    cfg = copy.deepcopy(cfg)
+    cfg.model.shpe_input = shpe_input
+    cfg.model.pop('use_tdr', None)  # the job chooses the input
+    cfg.work_dir = osp.join(work_dir, f'eval_{name}')
     for metric in cfg.test_evaluator:
         if metric.type == 'HandMPJPEMetric':
             metric.per_frame_file = osp.join(cfg.work_dir, 'per_frame.npz')
@@ -157,57 +239,47 @@ def evaluate(hdr_ckpt: str, work_dir: str, use_tdr: bool,
     return runner.test()
 
 
-def compare(work_dir: str) -> Dict[str, Dict[str, float]]:
-    """Both columns per split and mode with 95 % bootstrap intervals over
-    frames, and the paired gain of HDR + SHPE over SHPE alone."""
-    import numpy as np
+class StepTimes:
+    """Wall seconds of the job's steps, in the order they ran."""
 
-    from hdr_mm.evaluation.functional import (bootstrap_gain,
-                                              bootstrap_mean, split_masks)
-    runs = {k: np.load(osp.join(work_dir, f'eval_{k}', 'per_frame.npz'))
-            for k in ('shpe_alone', 'hdr')}
-    a, h = runs['shpe_alone'], runs['hdr']
-    if a['frames'].tolist() != h['frames'].tolist():
-        raise RuntimeError('the two evaluations saw different frames')
-    out = {}
-    for split, keep in split_masks(a['interacting']).items():
-        for mode in ('MPJPE', 'PA-MPJPE'):
-            s_a, s_h = a[f'{mode}_sum'][keep], h[f'{mode}_sum'][keep]
-            cnt = a[f'{mode}_count'][keep]
-            out[f'{mode} {split}'] = dict(
-                alone=bootstrap_mean(s_a, cnt),
-                hdr=bootstrap_mean(s_h, cnt),
-                gain=bootstrap_gain(s_a, cnt, s_h, cnt))
-    return out
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.steps: Dict[str, Dict] = {}
+
+    @contextmanager
+    def __call__(self, step: str) -> Iterator[Dict]:
+        """Time the block as ``step``; yields its entry (add to it)."""
+        entry: Dict = {}
+        start = time.perf_counter()
+        try:
+            yield entry
+        finally:
+            entry.setdefault('seconds', time.perf_counter() - start)
+            self.steps[step] = entry
+
+    def as_dict(self) -> Dict[str, Dict]:
+        """The steps and ``total`` (the job so far)."""
+        return dict(self.steps,
+                    total=dict(seconds=time.perf_counter() - self.start))
 
 
-def print_table(alone: Dict, hdr: Dict, errors: Dict) -> str:
-    """Format the comparison; returns the text printed."""
+def write_results(work_dir: str, results: Dict, text: str) -> None:
+    """``results.json`` and ``results.md`` in ``work_dir``, atomically."""
+    from hdr_mm.utils import atomic_write
 
-    def ci(d, scale=1., unit=''):
-        return (f'{d["mean"] * scale:.2f} [{d["low"] * scale:.2f}, '
-                f'{d["high"] * scale:.2f}]{unit}')
+    def dump(obj, as_json):
+        def write(tmp):
+            with open(tmp, 'w') as f:
+                if as_json:
+                    json.dump(obj, f, indent=1)
+                else:
+                    f.write(obj + '\n')
+        return write
 
-    rows = ['| generated test split | SHPE alone | HDR + SHPE | gain |',
-            '|---|---:|---:|---:|']
-    for key, d in errors.items():
-        g = d['gain']
-        rows.append(
-            f'| {key} (mm, {d["alone"]["frames"]} frames) | '
-            f'{ci(d["alone"])} | {ci(d["hdr"])} | {100 * g["gain"]:+.1f}% '
-            f'[{100 * g["low"]:+.1f}, {100 * g["high"]:+.1f}] |')
-    for key, label in (('mrrpe/MRRPE', 'MRRPE (mm)'),
-                       ('hdr/mask/mIoU', 'HASM mask mIoU'),
-                       ('hdr/deocc/psnr', 'PSNR, de-occlusion hole (dB)'),
-                       ('hdr/removal/psnr', 'PSNR, removal hole (dB)'),
-                       ('hdr/repaint/psnr', 'PSNR, repaint region (dB)')):
-        found = [k for k in alone if k.endswith(key.split('/', 1)[1])]
-        if found:
-            k = found[0]
-            rows.append(f'| {label} | {alone[k]:.3f} | {hdr[k]:.3f} | |')
-    text = '\n'.join(rows)
-    print(text, flush=True)
-    return text
+    atomic_write(osp.join(work_dir, 'results.json'), dump(results, True),
+                 overwrite=True)
+    atomic_write(osp.join(work_dir, 'results.md'), dump(text, False),
+                 overwrite=True)
 
 
 def main() -> None:
@@ -217,6 +289,10 @@ def main() -> None:
         '--demo-frames', type=int, default=3,
         help='how many interacting test frames get a demo panel')
     parser.add_argument(
+        '--seed', type=int, default=0,
+        help='training seed of every stage (randomness.seed) unless its '
+        '--cfg-options set one')
+    parser.add_argument(
         '--cfg-options', nargs='+', default=[], metavar='STAGE.KEY=VALUE',
         help='override the job\'s configs; STAGE is one of '
         f'{", ".join(OPTION_TARGETS)} (hasm/tdr/shpe: passed to that '
@@ -224,46 +300,67 @@ def main() -> None:
         'of the test data and the evaluation)')
     args = parser.parse_args()
     options = split_options(args.cfg_options)
+    with_seed(options, args.seed)
     os.chdir(ROOT)
     os.environ.setdefault('OMP_NUM_THREADS', '2')
-    start = time.time()
+    times = StepTimes()
 
     import hdr_mm  # noqa: F401
     from hdr_mm.datasets.synthetic import ensure_synthetic_hands
     from hdr_mm.models.hdr.stage_builder import combine_stage_checkpoints
+    from hdr_mm.utils import cpu_info, cpu_line
+    from hdr_main_job_report import (EVALUATIONS, compare, results_table,
+                                     stage_numbers, stages_table,
+                                     timing_table)
 
-    data = load_config(HDR_CONFIG, options['hdr']).synthetic_data
+    cpu = cpu_info()
+    log(f'cpu: {cpu_line(cpu)}')
+    try:
+        cfgs = check_configs(options)
+    except ValueError as e:
+        sys.exit(f'main job: {e}')
+    log('configs and options of every stage checked')
+
+    data = cfgs['hdr'].synthetic_data
     log(f'data: {data.out_dir}')
-    ensure_synthetic_hands(**data, progress=True)
+    with times('data'):
+        ensure_synthetic_hands(**data, progress=True)
 
     ckpts = {}
     for stage, config in STAGES.items():
-        ckpts[stage] = train_stage(stage, config,
-                                   osp.join(args.work_dir, stage),
-                                   options[stage])
+        ckpts[stage], times.steps[f'train_{stage}'] = train_stage(
+            stage, config, cfgs[stage], osp.join(args.work_dir, stage),
+            options[stage])
 
     hdr_ckpt = osp.join(args.work_dir, 'hdr.pth')
     stamp = osp.join(args.work_dir, 'hdr.json')
-    if osp.isfile(stamp) and json.load(open(stamp)) == ckpts \
-            and osp.isfile(hdr_ckpt):
-        log(f'pipeline checkpoint {hdr_ckpt} is up to date')
-    else:
-        combine_stage_checkpoints(ckpts, hdr_ckpt, HDR_CONFIG, overwrite=True)
-        with open(stamp, 'w') as f:
-            json.dump(ckpts, f)
-        log(f'pipeline checkpoint: {hdr_ckpt}')
+    with times('combine'):
+        if osp.isfile(stamp) and json.load(open(stamp)) == ckpts \
+                and osp.isfile(hdr_ckpt):
+            log(f'pipeline checkpoint {hdr_ckpt} is up to date')
+        else:
+            combine_stage_checkpoints(ckpts, hdr_ckpt, HDR_CONFIG,
+                                      overwrite=True)
+            with open(stamp, 'w') as f:
+                json.dump(ckpts, f)
+            log(f'pipeline checkpoint: {hdr_ckpt}')
 
-    log('evaluating SHPE alone (no TDR) on the generated test split')
-    alone = evaluate(hdr_ckpt, args.work_dir, False, options['hdr'])
-    log('evaluating HDR + SHPE on the generated test split')
-    hdr = evaluate(hdr_ckpt, args.work_dir, True, options['hdr'])
+    metrics = {}
+    for name, (shpe_input, label) in EVALUATIONS.items():
+        log(f'evaluating {label} on the generated test split')
+        with times(f'eval_{name}'):
+            metrics[name] = evaluate(cfgs['hdr'], hdr_ckpt, args.work_dir,
+                                     name, shpe_input)
     errors = compare(args.work_dir)
-    table = print_table(alone, hdr, errors)
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
-        f.write(table + '\n')
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(shpe_alone=alone, hdr=hdr, errors=errors), f,
-                  indent=1)
+    stages = stage_numbers(metrics, osp.join(args.work_dir, 'shpe'))
+    text = results_table(metrics, errors) + '\n\n' + stages_table(stages)
+    print(text, flush=True)
+    results = dict(
+        metrics, errors=errors, stages=stages, seed=args.seed,
+        stage_seeds={s: cfgs[s].get('randomness', {}).get('seed')
+                     for s in STAGES}, cpu=cpu)
+    write_results(args.work_dir, dict(results, timing=times.as_dict()),
+                  text)
 
     demo = osp.join(ROOT, 'demo', 'hdr_demo.py')
     if osp.isfile(demo) and args.demo_frames > 0:
@@ -271,13 +368,19 @@ def main() -> None:
             data.out_dir, 'interhand2.6m', 'images', 'test', 'Capture0',
             'synthetic_interacting', '*', '*.jpg')))[:args.demo_frames]
         out_dir = osp.join(args.work_dir, 'demo')
-        for frame in frames:
-            subprocess.run([
-                sys.executable, demo, frame, HDR_CONFIG, hdr_ckpt,
-                '--out-dir', out_dir
-            ], cwd=ROOT, check=True)
+        with times('demo'):
+            for frame in frames:
+                subprocess.run([
+                    sys.executable, demo, frame, HDR_CONFIG, hdr_ckpt,
+                    '--out-dir', out_dir
+                ], cwd=ROOT, check=True)
         log(f'demo panels: {out_dir}')
-    log(f'done in {(time.time() - start) / 60:.1f} min; results in '
+    timing = times.as_dict()
+    table = f'{timing_table(timing)}\n\nCPU: {cpu_line(cpu)}'
+    print(table, flush=True)
+    text += f'\n\n{table}'
+    write_results(args.work_dir, dict(results, timing=timing), text)
+    log(f'done in {timing["total"]["seconds"] / 60:.1f} min; results in '
         f'{args.work_dir}/results.md')
 
 

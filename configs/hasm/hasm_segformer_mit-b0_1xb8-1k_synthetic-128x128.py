@@ -112,3 +112,6 @@ default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=250, max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+# the split of the training time (data loading, train steps, validation)
+# in <work_dir>/timing.json; the main job reports it
+custom_hooks = [dict(type='StageTimingHook')]

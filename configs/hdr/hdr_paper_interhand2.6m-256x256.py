@@ -37,7 +37,7 @@ model = dict(
     shpe=dict(
         config='configs/shpe/'
         'shpe_detnet-r50_b48-adam_interhand2.6m-256x256.py'),
-    use_tdr=True,
+    shpe_input='tdr',  # 'crop': SHPE alone; 'gt_alone': a perfect TDR
     hand_padding=2.0,
     bone_length='gt',
     data_preprocessor=dict(type='HDRDataPreprocessor'))

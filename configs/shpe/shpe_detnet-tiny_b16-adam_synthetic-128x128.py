@@ -117,3 +117,6 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(interval=10, max_keep_ckpts=1))
 log_processor = dict(window_size=10)
+# the split of the training time (data loading, train steps, validation)
+# in <work_dir>/timing.json; the main job reports it
+custom_hooks = [dict(type='StageTimingHook')]

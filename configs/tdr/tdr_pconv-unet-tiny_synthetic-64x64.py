@@ -83,6 +83,8 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='NaNLossGuardHook'),
     dict(type='TDRVisualizationHook', interval=4, max_per_batch=2),
+    # the split of the training time in <work_dir>/timing.json
+    dict(type='StageTimingHook'),
 ]
 log_processor = dict(by_epoch=False, window_size=25)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'),

@@ -226,7 +226,29 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(osp.sep) + osp.sep)
 
 
-def check_data_roots(cfg: Config) -> None:
+def pending_data_dirs(cfg: Config) -> List[str]:
+    """The ``out_dir`` of every ``synthetic_data`` entry of the config
+    (a dict or a list of them) that is not generated yet: the Runner
+    builder generates them (:func:`~hdr_mm.engine.runner_setup.
+    ensure_config_data`).
+
+    Args:
+        cfg: The config.
+
+    Returns:
+        list[str]: the missing folders.
+    """
+    specs = cfg.get('synthetic_data') or []
+    if isinstance(specs, dict):
+        specs = [specs]
+    return [
+        spec['out_dir'] for spec in specs
+        if isinstance(spec, dict) and isinstance(spec.get('out_dir'), str)
+        and not osp.isdir(spec['out_dir'])
+    ]
+
+
+def check_data_roots(cfg: Config, pending: Sequence[str] = ()) -> None:
     """The dataloaders' data roots must exist and one of them must read
     the top-level ``data_root``.
 
@@ -240,6 +262,9 @@ def check_data_roots(cfg: Config) -> None:
 
     Args:
         cfg: The config.
+        pending: Folders that will be generated before the data is read
+            (:func:`pending_data_dirs`): a root inside one of them need
+            not exist yet.
 
     Raises:
         ConfigCheckError: naming the key and both folders.
@@ -259,7 +284,8 @@ def check_data_roots(cfg: Config) -> None:
             'override with `--cfg-options data_root=...`, which updates '
             'both.')
     for path, root in roots:
-        if not osp.isdir(root):
+        if not osp.isdir(root) and not any(
+                _inside(root, folder) for folder in pending):
             raise ConfigCheckError(
                 f'{_where(cfg)}: `{path}.data_root` = {root!r} does not '
                 'exist')
@@ -361,7 +387,7 @@ def check_load_from(cfg: Config) -> None:
             'checkpoint file')
 
 
-def check_config(cfg: Config) -> None:
+def check_config(cfg: Config, before_data: bool = False) -> None:
     """Fail early on names in a config that cannot be resolved.
 
     Checks that every ``type`` resolves in a registry, that hook and loop
@@ -372,13 +398,17 @@ def check_config(cfg: Config) -> None:
 
     Args:
         cfg: The merged config (after ``--cfg-options``).
+        before_data: The config's ``synthetic_data`` is not generated
+            yet (a check before the Runner builder generates it, e.g. of
+            every stage before a job starts): data roots inside those
+            folders need not exist.
 
     Raises:
         ConfigCheckError: naming the config key and what was expected.
     """
     check_types(cfg)
     check_hook_and_loop_args(cfg)
-    check_data_roots(cfg)
+    check_data_roots(cfg, pending_data_dirs(cfg) if before_data else ())
     check_load_from(cfg)
 
 

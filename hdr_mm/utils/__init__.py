@@ -4,10 +4,12 @@ from .checkpoint import (CheckpointKeyError, check_keys, convert_state_dict,
 from .checkpoint_loading import (SAFE_CHECKPOINT_GLOBALS, UNSAFE_HELP,
                                  UnsafeCheckpointError, checkpoint_loading,
                                  load_local_checkpoint)
+from .machine import CPU_ISA_FLAGS, cpu_info, cpu_line
 from .version_check import check_stack_versions
 
 __all__ = [
-    'atomic_write', 'check_stack_versions', 'checkpoint_loading',
+    'atomic_write', 'check_stack_versions', 'CPU_ISA_FLAGS', 'cpu_info',
+    'cpu_line', 'checkpoint_loading',
     'CheckpointKeyError', 'check_keys', 'convert_state_dict',
     'load_local_checkpoint', 'load_reference_state_dict',
     'remove_stale_parts', 'SAFE_CHECKPOINT_GLOBALS',

@@ -10,7 +10,8 @@ import hdr_mm  # noqa: F401
 from hdr_mm.engine.config_check import (ConfigCheckError, accepted_args,
                                         check_data_roots,
                                         check_hook_and_loop_args,
-                                        check_inference_config, check_types)
+                                        check_inference_config, check_types,
+                                        pending_data_dirs)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -116,6 +117,28 @@ def test_top_level_data_root_must_reach_the_dataloaders(tmp_path):
     cfg.train_dataloader.dataset.data_root = str(tmp_path / 'old')
     with pytest.raises(ConfigCheckError, match='no dataloader reads'):
         check_data_roots(cfg)
+
+
+def test_roots_of_data_not_generated_yet(tmp_path):
+    """Before the data is generated (a job checking every stage first),
+    a root inside a ``synthetic_data`` folder still to be made may be
+    missing; any other missing root is an error."""
+    out = tmp_path / 'gen'
+    cfg = Config(dict(
+        synthetic_data=dict(out_dir=str(out), num_samples=4),
+        data_root=str(out / 'interhand2.6m'),
+        train_dataloader=dict(dataset=dict(
+            type='X', data_root=str(out / 'interhand2.6m')))))
+    assert pending_data_dirs(cfg) == [str(out)]
+    with pytest.raises(ConfigCheckError, match='does not exist'):
+        check_data_roots(cfg)
+    check_data_roots(cfg, pending_data_dirs(cfg))
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'elsewhere')
+    cfg.data_root = str(tmp_path / 'elsewhere')
+    with pytest.raises(ConfigCheckError, match='elsewhere'):
+        check_data_roots(cfg, pending_data_dirs(cfg))
+    out.mkdir()  # generated: its roots must exist again
+    assert pending_data_dirs(cfg) == []
 
 
 def test_inference_config_check(tmp_path):

@@ -25,8 +25,10 @@ class HDRStageMetric(BaseMetric):
       truth on the two-hand crop, as :class:`HandAmodalIoU` computes them;
     - ``repaint/{psnr,ssim,l1}``: each hand crop fed to SHPE (after TDR, or
       the raw crop when TDR is bypassed: then the scores are those of
-      copying the input) against the same crop of that hand rendered
-      alone, inside the region TDR repaints (from the predicted masks);
+      copying the input; with ``shpe_input='gt_alone'`` the reference
+      itself: identical images) against the same crop of that hand
+      rendered alone, inside the region TDR repaints (from the predicted
+      masks);
       ``deocc/...`` inside its de-occlusion part (the hand's hidden part
       ``H_t``), ``removal/...`` inside its removal part (the other hand
       ``H_o``), ``crop/...`` on the whole hand crop; ``<region>/count``

@@ -11,8 +11,11 @@ Per frame (docs/method.md):
    warped the same way. Left hands are mirrored so that every later stage
    sees a right hand.
 3. **TDR** repaints the hidden parts of the hand and paints background
-   over the other hand (``inpaint`` of the TDR stage; skipped with
-   ``use_tdr=False``: the "SHPE alone" baseline on the same crops).
+   over the other hand (``inpaint`` of the TDR stage). ``shpe_input``
+   can feed SHPE something else for comparison: the raw crops
+   (``'crop'``: the "SHPE alone" baseline on the same crops) or each hand
+   rendered alone, cut the same way (``'gt_alone'``: a perfect TDR, the
+   ceiling of what TDR can give).
 4. **SHPE** predicts the hand's joints; as an mmpose top-down model it
    un-mirrors them and maps them back to image pixels itself.
 5. Each hand is placed in the camera frame from its 2D and root-relative
@@ -43,6 +46,7 @@ from hdr_mm.structures import (HANDS, INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
 from hdr_mm.structures.bbox import batched_transforms as geo
 from .runtime import (StageRuntime, build_runtime, check_runtime,
                       is_prepared)
+from .shpe_input import resolve_shpe_input
 from .stage_builder import StageCheckpointError, build_stage, stage_input_size
 
 
@@ -72,8 +76,17 @@ class HDRPoseEstimator(BaseModel):
         tdr: The same for the de-occlusion/removal stage (``TDR``).
         shpe: The same for the single-hand pose stage (an mmpose top-down
             model, e.g. ``SingleHandPoseEstimator`` with a ``DetNetHead``).
-        use_tdr: False skips TDR and feeds SHPE the raw hand crops: the
-            "SHPE alone" baseline.
+        shpe_input: What SHPE is fed (``SHPE_INPUTS`` of
+            :mod:`~hdr_mm.models.hdr.shpe_input`): ``'tdr'`` the hand
+            crops after TDR (HDR); ``'crop'`` the raw hand crops,
+            TDR skipped (the "SHPE alone" baseline); ``'gt_alone'`` each
+            hand rendered alone, cut exactly like its crop (what a perfect
+            TDR would give: the ceiling; needs the ground truth of
+            :class:`~hdr_mm.datasets.transforms.LoadHDRTargets`).
+        use_tdr: Alias of ``shpe_input``, kept for older configs: True is
+            ``'tdr'``, False ``'crop'``; None (default) leaves
+            ``shpe_input`` alone. Contradicting ``shpe_input`` is an
+            error. Also a read/write attribute.
         hand_padding: Enlargement of each hand's amodal box (2.0 in HDR).
         min_mask_pixels: A hand whose amodal mask has fewer pixels on the
             two-hand crop is reported absent (``hand_type`` 0, scores 0).
@@ -133,7 +146,8 @@ class HDRPoseEstimator(BaseModel):
                  hasm: dict,
                  tdr: Optional[dict],
                  shpe: dict,
-                 use_tdr: bool = True,
+                 shpe_input: str = 'tdr',
+                 use_tdr: Optional[bool] = None,
                  hand_padding: float = 2.0,
                  min_mask_pixels: int = 16,
                  bone_length='gt',
@@ -145,9 +159,10 @@ class HDRPoseEstimator(BaseModel):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if use_tdr and tdr is None:
-            raise ValueError('HDRPoseEstimator: use_tdr=True needs a tdr '
-                             'stage config')
+        shpe_input = resolve_shpe_input(shpe_input, use_tdr)
+        if shpe_input == 'tdr' and tdr is None:
+            raise ValueError("HDRPoseEstimator: shpe_input='tdr' (use_tdr="
+                             'True) needs a tdr stage config')
         if bone_length != 'gt' and not isinstance(bone_length,
                                                   (int, float)):
             raise ValueError("bone_length must be 'gt' or a number of mm, "
@@ -155,7 +170,7 @@ class HDRPoseEstimator(BaseModel):
         self.hasm = build_stage('hasm', **hasm)
         self.tdr = build_stage('tdr', **tdr) if tdr is not None else None
         self.shpe = build_stage('shpe', **shpe)
-        self.use_tdr = use_tdr
+        self.shpe_input = shpe_input
         self.hand_padding = hand_padding
         self.min_mask_pixels = min_mask_pixels
         self.bone_length = bone_length
@@ -174,6 +189,19 @@ class HDRPoseEstimator(BaseModel):
         self.precision, self.backend = precision, backend
         self._runtime: Optional[StageRuntime] = None
         self._register_load_state_dict_pre_hook(self._check_checkpoint_keys)
+
+    @property
+    def use_tdr(self) -> bool:
+        """Whether SHPE is fed TDR's output (``shpe_input == 'tdr'``);
+        setting it False feeds the raw crops (``'crop'``)."""
+        return self.shpe_input == 'tdr'
+
+    @use_tdr.setter
+    def use_tdr(self, value: bool) -> None:
+        if value and self.tdr is None:
+            raise ValueError('HDRPoseEstimator: use_tdr=True needs a tdr '
+                             'stage config')
+        self.shpe_input = 'tdr' if value else 'crop'
 
     def set_runtime(self,
                     precision: Optional[str] = None,
@@ -481,14 +509,11 @@ class HDRPoseEstimator(BaseModel):
             masks = self.hasm.predict_masks(crops, self.hasm_size, rt.hasm)
         hands = self.locate_hands(masks, data_samples)
         cut = self.cut_hands(context, masks, hands)
-        fed = cut['images']
+        alone = self._ground_truth_alone(data_samples, hands, context)
         with rt.context():
-            if self.use_tdr:
-                fed = self.tdr.inpaint(fed, cut['masks'], self.tdr_size,
-                                       rt.tdr)
+            fed = self.shpe_feed(cut, alone)
             preds = self.estimate(fed,
                                   self._shpe_samples(hands, data_samples))
-        alone = self._ground_truth_alone(data_samples, hands, context)
         regions = tdr_masks(*cut['masks'].split(1, dim=1))
         holes = torch.cat([regions['hidden_t'], regions['hidden_o']], 1)
         for i, sample in enumerate(data_samples):
@@ -507,6 +532,35 @@ class HDRPoseEstimator(BaseModel):
                                  'repaint')
                 sample.set_field(holes[rows].byte(), 'holes')
         return data_samples
+
+    def shpe_feed(self, cut: Dict[str, Tensor],
+                  alone: Optional[Tensor]) -> Tensor:
+        """The hand crops SHPE is fed, as ``shpe_input`` chooses.
+
+        Args:
+            cut: From :meth:`cut_hands`: ``images`` (2N, 3, s, s) and
+                ``masks`` (2N, 4, s, s).
+            alone: (2N, 3, s, s) each hand rendered alone, cut like the
+                crops (:meth:`_ground_truth_alone`), or None.
+
+        Returns:
+            Tensor: (2N, 3, s, s) float 0-255.
+
+        Raises:
+            ValueError: ``'gt_alone'`` without the renders.
+        """
+        if self.shpe_input == 'tdr':
+            return self.tdr.inpaint(cut['images'], cut['masks'],
+                                    self.tdr_size, self.runtime.tdr)
+        if self.shpe_input == 'crop':
+            return cut['images']
+        if alone is None:
+            raise ValueError(
+                "HDRPoseEstimator: shpe_input='gt_alone' feeds SHPE each "
+                'hand rendered alone, but a sample has no gt_alone_context: '
+                'the test pipeline needs LoadHDRTargets (and CropBothHands '
+                'with context_keys=[gt_alone_right, gt_alone_left])')
+        return alone
 
     def _ground_truth_alone(self, data_samples: List[PoseDataSample],
                             hands: HandCrops,

@@ -10,7 +10,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
-from hdr_mm.models.hdr import StageCheckpointError
+from hdr_mm.models.hdr import StageCheckpointError, resolve_shpe_input
 from hdr_mm.models.hdr.stage_builder import combine_stage_checkpoints
 from hdr_mm.structures import (TDR_MASK_NAMES, crop_warp_matrix,
                                square_crop_cs, warp_to_crop)
@@ -114,6 +114,64 @@ def test_bypassing_tdr_feeds_the_raw_crops(model, batch):
             sample.repaint.float(), k, 1, k // 2) > 0
         diff = (sample.tdr_crops.int() - sample.hand_crops.int()).abs()
         assert (diff * ~grown).max() <= 1  # rounding only
+
+
+def test_ceiling_feeds_shpe_the_hands_rendered_alone(model, batch,
+                                                    monkeypatch):
+    """shpe_input='gt_alone': SHPE gets exactly each hand rendered alone,
+    cut like its crop (the ground truth a perfect TDR would give), and
+    TDR does not run."""
+    fed = []
+    estimate = model.estimate
+
+    def spy(images, samples):
+        fed.append(images.clone())
+        return estimate(images, samples)
+
+    def no_tdr(*args, **kwargs):
+        raise AssertionError('TDR ran')
+
+    monkeypatch.setattr(model, 'estimate', spy)
+    monkeypatch.setattr(model.tdr, 'inpaint', no_tdr)
+    monkeypatch.setattr(model, 'shpe_input', 'gt_alone')
+    assert not model.use_tdr
+    out = _run(model, batch)
+    (images, ) = fed
+    n = len(out)
+    alone = torch.stack([s.gt_hand_crops for s in out], 1).flatten(0, 1)
+    # rows right_0..right_N-1, left_0..left_N-1 as the SHPE batch
+    assert images.shape == (2 * n, 3, model.shpe_size, model.shpe_size)
+    assert images.round().byte().equal(alone)
+    for sample in out:
+        assert sample.tdr_crops.equal(sample.gt_hand_crops)
+    assert any(not s.hand_crops.equal(s.gt_hand_crops) for s in out)
+
+
+def test_ceiling_needs_the_renders(model, batch, monkeypatch):
+    data = copy.deepcopy(batch)
+    for sample in data['data_samples']:
+        del sample.gt_alone_context
+    monkeypatch.setattr(model, 'shpe_input', 'gt_alone')
+    with pytest.raises(ValueError, match='LoadHDRTargets'):
+        model.test_step(data)
+
+
+def test_shpe_input_and_its_alias(cfg):
+    assert resolve_shpe_input() == 'tdr'
+    assert resolve_shpe_input('tdr', False) == 'crop'
+    assert resolve_shpe_input('crop', False) == 'crop'
+    assert resolve_shpe_input('gt_alone') == 'gt_alone'
+    assert resolve_shpe_input('tdr', True) == 'tdr'
+    for bad in (('crop', True), ('gt_alone', True), ('gt_alone', False)):
+        with pytest.raises(ValueError, match='contradicts'):
+            resolve_shpe_input(*bad)
+    with pytest.raises(ValueError, match="'perfect'"):
+        resolve_shpe_input('perfect')
+    init_default_scope('mmpose')
+    bad = copy.deepcopy(cfg.model)
+    bad.update(shpe_input='gt_alone', use_tdr=True)
+    with pytest.raises(ValueError, match='contradicts'):
+        MODELS.build(bad)
 
 
 def _patch_masks(monkeypatch, model, masks):
