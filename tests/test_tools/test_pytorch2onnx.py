@@ -70,7 +70,7 @@ def test_wrong_checkpoint_is_refused(tool, tmp_path,
         tool.main([HDR, stage, '--out-dir', str(tmp_path), '--stages',
                    'tdr'])
     assert str(e.value).startswith(
-        f'HDR checkpoint {stage} does not fit the HDR pipeline of {HDR}: ')
+        f'HDR checkpoint {stage} does not fit the model of {HDR}: ')
     assert 'missing key(s)' in str(e.value)
     assert not list(tmp_path.iterdir())
 

@@ -72,7 +72,7 @@ def load_stages(config: str,
         pipeline = MODELS.build(cfg.model)
         if checkpoint:
             load_weights(pipeline, checkpoint, 'HDR checkpoint',
-                         f'the HDR pipeline of {config}', unsafe_load)
+                         f'the model of {config}', unsafe_load)
         models = {s: getattr(pipeline, s) for s in stages
                   if getattr(pipeline, s, None) is not None}
     else:
