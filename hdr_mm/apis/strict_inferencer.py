@@ -33,7 +33,9 @@ class StrictWeightsMixin:
     weights_what: str = 'checkpoint'
     weights_error: Type[CheckpointMismatchError] = CheckpointMismatchError
 
-    def _init_model(self, cfg: ConfigType, weights: Optional[str],
+    def _init_model(self,
+                    cfg: ConfigType,
+                    weights: Optional[str],
                     device: str = 'cpu') -> nn.Module:
         """As mmengine's, remembering the weights file for messages."""
         self._weights_file = weights
@@ -51,10 +53,10 @@ class StrictWeightsMixin:
         """
         if checkpoint is not None:
             where = getattr(cfg, 'filename', None)
-            check_weights_fit(
-                model, checkpoint, self._weights_file, self.weights_what,
-                f'the model of {where}' if where else None,
-                self.weights_error)
+            check_weights_fit(model, checkpoint, self._weights_file,
+                              self.weights_what,
+                              f'the model of {where}' if where else None,
+                              self.weights_error)
         super()._load_weights_to_model(model, checkpoint, cfg)
 
 

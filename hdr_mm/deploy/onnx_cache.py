@@ -91,7 +91,8 @@ class OnnxExportCache:
                 'onnx_dir.')
         print_log(
             f'replacing {path}: the onnxruntime backend wrote it before '
-            'and exports the networks again', logger='current',
+            'and exports the networks again',
+            logger='current',
             level=logging.INFO)
         return path
 

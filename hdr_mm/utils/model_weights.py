@@ -77,13 +77,11 @@ def checkpoint_state_dict(
             f'{what} {filename} holds no state dict of tensors (expected a '
             "mapping of parameter names to tensors, or one under "
             "'state_dict')")
-    return OrderedDict(
-        (_WRAPPER_PREFIX.sub('', k), v) for k, v in sd.items())
+    return OrderedDict((_WRAPPER_PREFIX.sub('', k), v) for k, v in sd.items())
 
 
 def weights_mismatch(state_dict: Mapping[str, torch.Tensor],
-                     shapes: Mapping[str, Tuple[int, ...]]
-                     ) -> Optional[str]:
+                     shapes: Mapping[str, Tuple[int, ...]]) -> Optional[str]:
     """What differs between a state dict and a model's ``key -> shape``.
 
     Args:
@@ -175,8 +173,9 @@ def load_weights(
         CheckpointMismatchError: its tensors do not fit the model.
     """
     with checkpoint_loading(unsafe=unsafe):
-        checkpoint = _load_checkpoint(
-            filename, map_location=map_location, logger='silent')
+        checkpoint = _load_checkpoint(filename,
+                                      map_location=map_location,
+                                      logger='silent')
     check_weights_fit(model, checkpoint, filename, what, model_name, error)
     _load_checkpoint_to_model(model, checkpoint, strict=True)
     return checkpoint

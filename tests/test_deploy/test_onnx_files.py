@@ -11,8 +11,11 @@ import torch.nn as nn
 onnx = pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
 
-from hdr_mm.deploy import (OnnxExportCache, OnnxFileError,  # noqa: E402
-                           export_stage, load_ort_stage)
+from hdr_mm.deploy import (
+    OnnxExportCache,
+    OnnxFileError,  # noqa: E402
+    export_stage,
+    load_ort_stage)
 from hdr_mm.deploy.onnx_cache import MANIFEST  # noqa: E402
 from hdr_mm.utils import UnwritableFolderError  # noqa: E402
 
@@ -55,7 +58,8 @@ def test_a_complete_graph_loads(tmp_path, graph):
 @pytest.mark.parametrize('kind', ['truncated', 'random', 'empty'])
 def test_a_broken_file_is_refused_with_its_name(tmp_path, graph, kind):
     data = dict(truncated=graph[:len(graph) // 2],
-                random=os.urandom(300) + b'\xff' * 8, empty=b'')[kind]
+                random=os.urandom(300) + b'\xff' * 8,
+                empty=b'')[kind]
     path = _write(tmp_path, 'tdr.onnx', data)
     with pytest.raises(OnnxFileError) as e:
         load_ort_stage(path)

@@ -21,7 +21,11 @@ def test_a_fitting_checkpoint_loads(tmp_path):
     path = str(tmp_path / 'ok.pth')
     # weights saved from a distributed wrapper: 'module.' prefixes
     save_mmengine_checkpoint(
-        {f'module.{k}': v for k, v in src.state_dict().items()}, path,
+        {
+            f'module.{k}': v
+            for k, v in src.state_dict().items()
+        },
+        path,
         meta=dict(note='kept'))
     ckpt = load_weights(dst, path)
     assert ckpt['meta'] == dict(note='kept')
