@@ -37,7 +37,16 @@ class StrictWeightsMixin:
                     cfg: ConfigType,
                     weights: Optional[str],
                     device: str = 'cpu') -> nn.Module:
-        """As mmengine's, remembering the weights file for messages."""
+        """As mmengine's, remembering the weights file for messages.
+
+        Args:
+            cfg: The model's config.
+            weights: The checkpoint file, or None.
+            device: Torch device.
+
+        Returns:
+            nn.Module: the model, in eval mode, with the weights.
+        """
         self._weights_file = weights
         return super()._init_model(cfg, weights, device)
 
@@ -46,6 +55,12 @@ class StrictWeightsMixin:
                                cfg: Optional[ConfigType]) -> None:
         """Check that ``checkpoint`` fits ``model``, then load it as the
         inferencer does (with its meta data).
+
+        Args:
+            model: The model built from ``cfg``.
+            checkpoint: What the weights file holds, or None.
+            cfg: The model's config (its ``filename`` names it in
+                messages).
 
         Raises:
             CheckpointMismatchError: keys are missing or unexpected, or

@@ -43,7 +43,14 @@ class OnnxFileError(ValueError):
 
 def _ort_reason(e: Exception) -> str:
     """onnxruntime's own reason, without its error-code prefix and C++
-    location."""
+    location.
+
+    Args:
+        e: The error onnxruntime raised while loading a file.
+
+    Returns:
+        str: e.g. ``'Protobuf parsing failed.'`` (at most 300 characters).
+    """
     text = str(e)
     text = text.split('failed:', 1)[-1].strip().splitlines()[0] \
         if 'failed:' in text else text.strip()
