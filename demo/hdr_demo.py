@@ -29,6 +29,8 @@ from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The demo's arguments; a detector needs both its config and its
+    checkpoint (argparse error otherwise)."""
     parser = argparse.ArgumentParser(
         description='HDR demo: 2D/3D hand poses, hand crops before and '
         'after de-occlusion/removal, one PNG panel per image')
@@ -47,8 +49,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='box around both hands (pixels)')
     parser.add_argument(
         '--det-config', help='mmdet config of a hand detector (e.g. '
-        'projects/rtmdet_hand_side); used when --bbox is not given')
-    parser.add_argument('--det-checkpoint', help="the detector's weights")
+        'projects/rtmdet_hand_side); used when --bbox is not given; needs '
+        '--det-checkpoint')
+    parser.add_argument(
+        '--det-checkpoint',
+        help="the detector's weights, trained with --det-config (loaded "
+        'strictly: a checkpoint of another model is refused)')
     parser.add_argument(
         '--no-refine-box',
         action='store_true',
@@ -72,7 +78,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--dpi', type=int, default=100, help='panel resolution')
     parser.add_argument(
         '--unsafe-load', action='store_true', help=UNSAFE_HELP)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.det_checkpoint and not args.det_config:
+        parser.error('--det-checkpoint needs --det-config: the mmdet config '
+                     'the detector was trained with')
+    if args.det_config and not args.det_checkpoint:
+        parser.error('--det-config needs --det-checkpoint: an untrained '
+                     'detector finds no hands (train one with '
+                     'projects/rtmdet_hand_side)')
+    return args
 
 
 def run(args: argparse.Namespace) -> List[str]:

@@ -207,3 +207,41 @@ def crafted_checkpoint():
     whose unpickling creates the folder ``marker`` (a stand-in for any
     code, e.g. ``os.system``)."""
     return _crafted_checkpoint
+
+
+# ---------------------------------------------------------------------------
+# A folder nothing can be written into, even by root.
+def _can_write(folder) -> bool:
+    import tempfile
+    try:
+        fd, probe = tempfile.mkstemp(dir=str(folder))
+    except OSError:
+        return False
+    os.close(fd)
+    os.remove(probe)
+    return True
+
+
+@pytest.fixture
+def unwritable_folder(tmp_path):
+    """A folder holding ``hasm.onnx`` (bytes ``b'old'``) into which no
+    file can be written: mode 0o555, and for root (who ignores the mode)
+    the immutable attribute (``chattr +i``); skipped where neither
+    works."""
+    import shutil
+    import subprocess
+    folder = tmp_path / 'locked'
+    folder.mkdir()
+    (folder / 'hasm.onnx').write_bytes(b'old')
+    os.chmod(folder, 0o555)
+    immutable = False
+    if _can_write(folder):
+        immutable = shutil.which('chattr') is not None and subprocess.run(
+            ['chattr', '+i', str(folder)], capture_output=True).returncode == 0
+        if not immutable or _can_write(folder):
+            os.chmod(folder, 0o755)
+            pytest.skip('cannot make a folder unwritable here')
+    yield folder
+    if immutable:
+        subprocess.run(['chattr', '-i', str(folder)], check=True)
+    os.chmod(folder, 0o755)

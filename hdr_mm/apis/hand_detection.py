@@ -29,6 +29,7 @@ Example::
 """
 import logging
 import os.path as osp
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
@@ -223,11 +224,15 @@ def select_hands(pred_instances: Any,
 def build_hand_detector(config: Union[str, Any],
                         checkpoint: Optional[str] = None,
                         device: str = 'cpu',
-                        allow_random_weights: bool = False) -> Any:
+                        allow_random_weights: bool = False,
+                        unsafe_load: bool = False) -> Any:
     """Build an mmdet detector for :func:`detect_hands`.
 
     A detector without weights finds nothing useful, so ``checkpoint``
     is required unless ``allow_random_weights`` (tests, speed checks).
+    The checkpoint is read weights-only and must fit the model exactly
+    (:func:`~hdr_mm.utils.model_weights.load_weights`): a checkpoint of
+    another model is refused rather than leaving random weights.
     When the checkpoint carries no class names (or there is none), the
     names are taken from the config's test dataset ``metainfo`` if their
     number matches the head's ``num_classes``, so that a hand-side config
@@ -241,6 +246,8 @@ def build_hand_detector(config: Union[str, Any],
         device: Torch device.
         allow_random_weights: Build with random weights when
             ``checkpoint`` is None (with a warning).
+        unsafe_load: Read ``checkpoint`` with a full unpickle (a crafted
+            file can then run arbitrary code).
 
     Returns:
         torch.nn.Module: The detector in eval mode, with ``cfg`` and
@@ -249,9 +256,15 @@ def build_hand_detector(config: Union[str, Any],
     Raises:
         FileNotFoundError: the config or checkpoint file does not exist.
         ValueError: no checkpoint and ``allow_random_weights`` is False.
+        UnsafeCheckpointError: the checkpoint holds objects a weights-only
+            load refuses.
+        CheckpointMismatchError: the checkpoint does not fit the detector
+            (naming the file and a few keys).
     """
     from mmdet.apis import init_detector
     from mmengine.config import Config
+
+    from hdr_mm.utils.model_weights import load_weights
     if isinstance(config, str) and not osp.isfile(config):
         raise FileNotFoundError(f'detector config not found: {config}')
     if checkpoint is None and not allow_random_weights:
@@ -267,7 +280,19 @@ def build_hand_detector(config: Union[str, Any],
         print_log('build_hand_detector: no checkpoint, the detector has '
                   'random weights', logger='current',
                   level=logging.WARNING)
-    model = init_detector(cfg, checkpoint, device=device)
+    with warnings.catch_warnings():  # 'use COCO classes': set below
+        warnings.simplefilter('ignore')
+        model = init_detector(cfg, None, device=device)
+    if checkpoint is not None:
+        meta = load_weights(model, checkpoint, 'detector checkpoint',
+                            f'the detector of {cfg.filename}',
+                            unsafe_load).get('meta') or {}
+        classes = {k.lower(): v for k, v in (
+            meta.get('dataset_meta') or {}).items()}.get(
+                'classes', meta.get('CLASSES'))
+        if classes:
+            model.dataset_meta = dict(model.dataset_meta or {},
+                                      classes=tuple(classes))
     names = _config_classes(model.cfg)
     num_classes = _num_classes(model.cfg)
     meta_classes = (model.dataset_meta or {}).get('classes')

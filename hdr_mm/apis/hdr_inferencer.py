@@ -34,17 +34,22 @@ from mmpose.structures import PoseDataSample
 
 from hdr_mm.datasets.image_io import read_image
 from hdr_mm.engine.config_check import check_inference_config
-from hdr_mm.utils.checkpoint_loading import checkpoint_loading
+from hdr_mm.models.hdr.stage_builder import StageCheckpointError
 from hdr_mm.structures import NUM_HAND_JOINTS
+from hdr_mm.utils.checkpoint_loading import checkpoint_loading
 from hdr_mm.visualization import HDRHandVisualizer
 from .hand_detection import select_hands
+from .strict_inferencer import HandDetInferencer, StrictWeightsMixin
 from .two_hand_box import two_hand_box
+
+#: ``det_model`` values that mean: no detector
+NO_DETECTOR = (None, 'whole_image', 'whole-image')
 
 InputType = Union[str, np.ndarray]
 
 
 @INFERENCERS.register_module()
-class HDRInferencer(Hand3DInferencer):
+class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
     """mmpose's 3D hand inferencer for the HDR pipeline.
 
     Everything is ``Hand3DInferencer``'s (calling protocol, detector
@@ -62,7 +67,10 @@ class HDRInferencer(Hand3DInferencer):
       hand was found): ``keypoints`` (42, 3) image pixels + depth to the
       wrist, ``keypoints_3d``, ``keypoint_scores``, ``hand_type``,
       ``hand_bboxes``, ``bboxes``, ``root_cam``, ``rel_root_depth``;
-    - drawing with :class:`~hdr_mm.visualization.HDRHandVisualizer`.
+    - drawing with :class:`~hdr_mm.visualization.HDRHandVisualizer`;
+    - ``weights`` and ``det_weights`` are read weights-only and must fit
+      their model exactly (:class:`StrictWeightsMixin`,
+      :class:`HandDetInferencer`).
 
     Args:
         model: HDR pipeline config (file, ``Config`` or dict).
@@ -91,15 +99,21 @@ class HDRInferencer(Hand3DInferencer):
 
     Raises:
         FileNotFoundError: a config or checkpoint file does not exist.
-        ValueError: a detector config without weights.
+        ValueError: a detector config without weights, or detector
+            weights without a config.
         ConfigCheckError: the config names an unregistered type.
         UnsafeCheckpointError: a checkpoint holds objects a weights-only
             load refuses (see ``unsafe_load``).
+        StageCheckpointError: ``weights`` does not fit the pipeline.
+        CheckpointMismatchError: ``det_weights`` does not fit the
+            detector.
     """
 
     preprocess_kwargs: set = {'bbox_thr', 'nms_thr', 'bboxes',
                               'keypoints_2d'}
     forward_kwargs: set = {'refine_box'}
+    weights_what = 'HDR checkpoint'
+    weights_error = StageCheckpointError
 
     def __init__(self,
                  model: Union[ModelType, str],
@@ -120,11 +134,16 @@ class HDRInferencer(Hand3DInferencer):
             if isinstance(path, str) and path != 'whole_image' and \
                     not osp.isfile(path):
                 raise FileNotFoundError(f'{what} not found: {path}')
-        if det_model not in (None, 'whole_image') and det_weights is None:
+        if det_model not in NO_DETECTOR and det_weights is None:
             raise ValueError(
                 f'detector {det_model} has no weights (det_weights): an '
                 'untrained detector finds no hands; train one '
                 '(projects/rtmdet_hand_side) or pass its checkpoint')
+        if det_model in NO_DETECTOR and det_weights is not None:
+            raise ValueError(
+                f'detector weights {det_weights} given without a detector '
+                'config (det_model): pass the mmdet config these weights '
+                'were trained with, or leave det_weights out')
         model = check_inference_config(model)
         with checkpoint_loading(unsafe=unsafe_load):
             super().__init__(model, weights, device, scope, det_model,
@@ -135,6 +154,27 @@ class HDRInferencer(Hand3DInferencer):
         # the weights are loaded: prepare the networks once
         self.model.set_runtime(precision or self.model.precision,
                                backend or self.model.backend)
+
+    def _init_detector(self,
+                       det_model: Optional[Union[ModelType, str]] = None,
+                       det_weights: Optional[str] = None,
+                       det_cat_ids: Optional[Union[int, Tuple]] = None,
+                       device: Optional[str] = None) -> None:
+        """The hand detector, a :class:`HandDetInferencer` (its checkpoint
+        loaded strictly), or none for ``det_model`` None or
+        ``'whole_image'`` (mmpose would pick a default detector to
+        download)."""
+        if det_model in NO_DETECTOR:
+            self.detector = None
+            return
+        det_cfg = (Config.fromfile(det_model)
+                   if isinstance(det_model, str) else det_model)
+        self.detector = HandDetInferencer(
+            det_model, det_weights, device=device,
+            scope=det_cfg.get('default_scope', 'mmdet'),
+            show_progress=False)
+        self.det_cat_ids = (tuple(det_cat_ids) if isinstance(
+            det_cat_ids, (tuple, list)) else (det_cat_ids, ))
 
     def _init_pipeline(self, cfg: Config) -> Compose:
         """The config's ``infer_pipeline``."""

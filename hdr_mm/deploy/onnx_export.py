@@ -22,11 +22,16 @@ stage     inputs                     outputs
 The batch axis is dynamic. The graph's metadata records the stage, the
 input size and, for HASM, what the logits' resizing needs
 (``align_corners``), so a runner (:mod:`.ort_backend`) needs no config.
+The file is written atomically (a temporary file in the target folder,
+then a rename): a failed or killed export leaves an existing file as it
+was, and an unwritable folder is named before torch runs.
 """
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+
+from hdr_mm.utils.atomic_file import atomic_write
 
 #: stage -> (input names, output names)
 STAGE_NETWORKS: Dict[str, Tuple[Tuple[str, ...], Tuple[str, ...]]] = dict(
@@ -160,7 +165,8 @@ def export_stage(stage: str,
         model: The stage model in float32 (not prepared for bf16; a
             model prepared for fp32 inference, with BatchNorms folded,
             exports too).
-        out_file: Path of the ``.onnx`` file (written, replaced).
+        out_file: Path of the ``.onnx`` file (written atomically; an
+            existing file is replaced only once the new one is complete).
         size: Side S of the stage's square input.
         opset: ONNX opset version.
         inputs: Example inputs; default :func:`example_inputs`.
@@ -168,6 +174,11 @@ def export_stage(stage: str,
 
     Returns:
         str: ``out_file``.
+
+    Raises:
+        ValueError: an unknown stage or a model that is not float32.
+        UnwritableFolderError: the folder of ``out_file`` does not exist
+            or is not writable.
     """
     import onnx
     if stage not in STAGE_WRAPPERS:
@@ -182,16 +193,20 @@ def export_stage(stage: str,
                    example_inputs(stage, model, size))
     in_names, out_names = STAGE_NETWORKS[stage]
     dynamic = {name: {0: 'batch'} for name in in_names + out_names}
-    with torch.no_grad():
-        torch.onnx.export(
-            net, inputs, out_file, input_names=list(in_names),
-            output_names=list(out_names), dynamic_axes=dynamic,
-            opset_version=opset, do_constant_folding=True, dynamo=False)
-    proto = onnx.load(out_file)
-    for key, value in _metadata(stage, model, size).items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    if check:
-        onnx.checker.check_model(proto)
-    onnx.save(proto, out_file)
+
+    def write(tmp: str) -> None:
+        with torch.no_grad():
+            torch.onnx.export(
+                net, inputs, tmp, input_names=list(in_names),
+                output_names=list(out_names), dynamic_axes=dynamic,
+                opset_version=opset, do_constant_folding=True, dynamo=False)
+        proto = onnx.load(tmp)
+        for key, value in _metadata(stage, model, size).items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        if check:
+            onnx.checker.check_model(proto)
+        onnx.save(proto, tmp)
+
+    atomic_write(out_file, write, overwrite=True)
     return out_file

@@ -17,11 +17,80 @@ network:
 
 :func:`load_ort_stage` opens a file written by
 :func:`~hdr_mm.deploy.export_stage` and returns the right runner.
+
+A file that onnxruntime cannot load (truncated, corrupt, not ONNX) or
+that is not the graph of a stage is refused with an
+:class:`OnnxFileError` naming it and what was expected; nothing here
+writes or replaces a file.
 """
+import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+
+from .onnx_export import STAGE_NETWORKS
+
+#: what to do about a file that is not a usable stage graph
+REEXPORT_HINT = ('export it again (tools/deployment/pytorch2onnx.py or '
+                 'hdr_mm.deploy.export_stage)')
+
+
+class OnnxFileError(ValueError):
+    """An ``.onnx`` file cannot be used: onnxruntime cannot load it, or
+    it is not the graph of an hdr_mm stage. The message names the file."""
+
+
+def _ort_reason(e: Exception) -> str:
+    """onnxruntime's own reason, without its error-code prefix and C++
+    location.
+
+    Args:
+        e: The error onnxruntime raised while loading a file.
+
+    Returns:
+        str: e.g. ``'Protobuf parsing failed.'`` (at most 300 characters).
+    """
+    text = str(e)
+    text = text.split('failed:', 1)[-1].strip().splitlines()[0] \
+        if 'failed:' in text else text.strip()
+    if 'onnxruntime::' in text and ') ' in text:
+        text = text.rsplit(') ', 1)[-1]
+    return text[:300]
+
+
+def open_onnx_session(onnx_file: str, sess_options=None,
+                      providers: Sequence[str] = ('CPUExecutionProvider', )):
+    """An onnxruntime session of a file, or an error naming the file.
+
+    Args:
+        onnx_file: The ``.onnx`` file.
+        sess_options: ``onnxruntime.SessionOptions``.
+        providers: Execution providers, in order of preference.
+
+    Returns:
+        onnxruntime.InferenceSession
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        OnnxFileError: onnxruntime cannot load it (empty, truncated,
+            corrupt or not an ONNX model).
+    """
+    import onnxruntime as ort
+    if not osp.isfile(onnx_file):
+        raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
+    if osp.getsize(onnx_file) == 0:
+        raise OnnxFileError(f'cannot load ONNX file {onnx_file}: it is '
+                            f'empty; {REEXPORT_HINT}')
+    try:
+        return ort.InferenceSession(
+            onnx_file, sess_options=sess_options, providers=list(providers))
+    except Exception as e:  # onnxruntime's InvalidProtobuf, Fail, ...
+        raise OnnxFileError(
+            f'cannot load ONNX file {onnx_file}: onnxruntime says '
+            f'"{_ort_reason(e)}" ({type(e).__name__}); the file is '
+            f'truncated, corrupt or not an ONNX model; {REEXPORT_HINT}'
+        ) from None
 
 
 class ORTNetwork:
@@ -37,6 +106,11 @@ class ORTNetwork:
         metadata (dict): The graph's metadata (``hdr_mm_stage``,
             ``input_size``, ...).
         input_names, output_names (list[str]): As exported.
+
+    Raises:
+        FileNotFoundError: ``onnx_file`` does not exist.
+        OnnxFileError: onnxruntime cannot load it
+            (:func:`open_onnx_session`).
     """
 
     def __init__(self,
@@ -52,8 +126,7 @@ class ORTNetwork:
         opts.graph_optimization_level = \
             ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.onnx_file = onnx_file
-        self.session = ort.InferenceSession(
-            onnx_file, sess_options=opts, providers=list(providers))
+        self.session = open_onnx_session(onnx_file, opts, providers)
         self.metadata: Dict[str, str] = dict(
             self.session.get_modelmeta().custom_metadata_map)
         self.input_names: List[str] = [
@@ -172,13 +245,27 @@ def load_ort_stage(onnx_file: str,
     Returns:
         ORTNetwork: an :class:`ORTSegmentor`, :class:`ORTGenerator` or
         :class:`ORTPoseMaps`.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        OnnxFileError: onnxruntime cannot load it, or its metadata names
+            no stage, or its inputs and outputs are not the stage's.
     """
     probe = ORTNetwork(onnx_file, num_threads, providers)
     cls = _RUNNERS.get(probe.stage)
     if cls is None:
-        raise ValueError(f'{onnx_file}: no hdr_mm_stage in its metadata '
-                         f'(got {probe.metadata}); export it with '
-                         'hdr_mm.deploy.export_stage')
+        raise OnnxFileError(
+            f'{onnx_file} is not the graph of an hdr_mm stage: its '
+            f'metadata has no hdr_mm_stage in {sorted(_RUNNERS)} (got '
+            f'{probe.metadata}); {REEXPORT_HINT}')
+    expected = STAGE_NETWORKS[probe.stage]
+    found = (tuple(probe.input_names), tuple(probe.output_names))
+    if found != expected:
+        raise OnnxFileError(
+            f'{onnx_file} is not the {probe.stage} graph that hdr_mm '
+            f'exports: inputs {list(found[0])} and outputs '
+            f'{list(found[1])}, expected {list(expected[0])} and '
+            f'{list(expected[1])}; {REEXPORT_HINT}')
     runner = cls.__new__(cls)
     runner.__dict__.update(probe.__dict__)
     return runner

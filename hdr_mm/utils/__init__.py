@@ -1,17 +1,22 @@
-from .atomic_file import atomic_write, remove_stale_parts
+from .atomic_file import (UnwritableFolderError, atomic_write,
+                          ensure_writable_folder, remove_stale_parts)
 from .checkpoint import (CheckpointKeyError, check_keys, convert_state_dict,
                          load_reference_state_dict, save_mmengine_checkpoint)
 from .checkpoint_loading import (SAFE_CHECKPOINT_GLOBALS, UNSAFE_HELP,
                                  UnsafeCheckpointError, checkpoint_loading,
                                  load_local_checkpoint)
 from .machine import CPU_ISA_FLAGS, cpu_info, cpu_line
+from .model_weights import (CheckpointMismatchError, check_weights_fit,
+                            load_weights)
 from .version_check import check_stack_versions
 
 __all__ = [
-    'atomic_write', 'check_stack_versions', 'CPU_ISA_FLAGS', 'cpu_info',
-    'cpu_line', 'checkpoint_loading',
-    'CheckpointKeyError', 'check_keys', 'convert_state_dict',
-    'load_local_checkpoint', 'load_reference_state_dict',
+    'atomic_write', 'check_stack_versions', 'check_weights_fit',
+    'checkpoint_loading', 'CheckpointKeyError', 'CheckpointMismatchError',
+    'check_keys', 'convert_state_dict', 'CPU_ISA_FLAGS', 'cpu_info',
+    'cpu_line', 'ensure_writable_folder',
+    'load_local_checkpoint', 'load_reference_state_dict', 'load_weights',
     'remove_stale_parts', 'SAFE_CHECKPOINT_GLOBALS',
-    'save_mmengine_checkpoint', 'UNSAFE_HELP', 'UnsafeCheckpointError'
+    'save_mmengine_checkpoint', 'UNSAFE_HELP', 'UnsafeCheckpointError',
+    'UnwritableFolderError'
 ]

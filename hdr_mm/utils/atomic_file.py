@@ -4,14 +4,69 @@ The content goes to a hidden temporary file in the target's folder
 (``.<name>.part-<pid>``), is flushed to disk, and is then renamed onto
 the target in one step: a reader sees the old file or the new one, never
 a truncated one. A process killed while writing leaves only its
-``.part`` file, which the next write into that folder removes.
+``.part`` file, which the next write into that folder removes. A folder
+that cannot be written is refused before anything is written, with an
+error naming it (:class:`UnwritableFolderError`).
 """
 import os
 import os.path as osp
 import re
+import tempfile
 from typing import Callable
 
 _PART = re.compile(r'^\..+\.part-(\d+)$')
+
+
+class UnwritableFolderError(OSError):
+    """An output folder cannot be created or written into.
+
+    The message names the folder, the file that was to be written there
+    (if any) and the system's reason.
+    """
+
+    def __str__(self) -> str:  # OSError would prefix an errno
+        return str(self.args[0])
+
+
+def _folder_error(folder: str, e: OSError,
+                  path: str = '') -> UnwritableFolderError:
+    """The error for ``folder`` after the system refused ``e``."""
+    what = f'cannot write {path}: ' if path else ''
+    if osp.exists(folder) and not osp.isdir(folder):
+        why = 'it exists and is not a folder'
+    elif not osp.isdir(folder):
+        why = f'it cannot be created ({e.strerror or e})'
+    else:
+        why = f'it is not writable ({e.strerror or e})'
+    return UnwritableFolderError(f'{what}output folder {folder}: {why}')
+
+
+def ensure_writable_folder(folder: str) -> str:
+    """Create ``folder`` if needed and check that files can be written
+    there, before any work whose result would be lost.
+
+    The check writes and removes a hidden probe file: permissions alone
+    do not tell (root ignores them; read-only mounts and immutable
+    folders refuse root too).
+
+    Args:
+        folder: The output folder.
+
+    Returns:
+        str: ``folder``.
+
+    Raises:
+        UnwritableFolderError: it cannot be created, is a file, or is not
+            writable (naming it and the reason).
+    """
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix='.write-probe-', dir=folder)
+    except OSError as e:
+        raise _folder_error(folder, e) from None
+    os.close(fd)
+    os.remove(probe)
+    return folder
 
 
 def _alive(pid: int) -> bool:
@@ -59,6 +114,8 @@ def atomic_write(path: str,
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is False.
+        UnwritableFolderError: ``path``'s folder does not exist or is not
+            writable (nothing is written; an existing ``path`` is kept).
     """
     if not overwrite and osp.lexists(path):
         raise FileExistsError(
@@ -66,6 +123,10 @@ def atomic_write(path: str,
     folder = osp.dirname(osp.abspath(path))
     remove_stale_parts(folder)
     tmp = osp.join(folder, f'.{osp.basename(path)}.part-{os.getpid()}')
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+    except OSError as e:
+        raise _folder_error(osp.dirname(path) or '.', e, path) from None
     try:
         write(tmp)
         with open(tmp, 'rb') as f:

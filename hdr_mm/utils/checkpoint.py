@@ -15,6 +15,7 @@ import torch
 
 from .atomic_file import atomic_write
 from .checkpoint_loading import UnsafeCheckpointError, load_local_checkpoint
+from .model_weights import CheckpointMismatchError, checkpoint_state_dict
 
 
 class CheckpointKeyError(KeyError):
@@ -60,16 +61,10 @@ def load_reference_state_dict(path: str,
         raise
     except RuntimeError as e:  # unreadable: the message names the file
         raise ValueError(str(e)) from e.__cause__
-    if isinstance(obj, Mapping) and 'state_dict' in obj:
-        obj = obj['state_dict']
-    if not isinstance(obj, Mapping) or not obj or not all(
-            isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(
-            f'{path} holds no state dict of tensors (expected a mapping '
-            "of parameter names to tensors, or one under 'state_dict')")
-    return OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in obj.items())
+    try:
+        return checkpoint_state_dict(obj, path)
+    except CheckpointMismatchError as e:
+        raise ValueError(str(e)) from None
 
 
 def check_keys(found: Iterable[str],

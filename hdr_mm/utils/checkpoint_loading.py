@@ -18,17 +18,32 @@ and exactly these globals allowed; a file that needs anything else is
 refused with an error naming the file, the globals and the opt-in.
 ``unsafe=True`` (the tools' ``--unsafe-load``, the APIs'
 ``unsafe_load=True``) is the explicit opt-in to a full unpickle, for
-checkpoints of a trusted origin written by other programs.
+checkpoints of a trusted origin written by other programs. Checkpoints
+that mmengine downloads (``http(s)://``, ``open-mmlab://``,
+``torchvision://``, ...; torch.hub would unpickle them fully) are read
+the same way from torch.hub's cache.
+
+The environment cannot turn this off: the weights-only load passes
+``weights_only=True`` explicitly, and torch (checked up to 2.13) lets
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` change only calls that pass no
+``weights_only``. Should a torch apply it anyway, a probe notices and
+every load is refused (:func:`check_weights_only_is_kept`).
 
 Nothing happens at import: outside the context ``torch.load`` and
 mmengine's ``CheckpointLoader`` behave as their authors made them.
 """
 import contextlib
+import fractions
+import functools
+import io
+import os
 import os.path as osp
 import pickle
 import threading
 from typing import Any, Callable, Iterator, List, Optional
+from urllib.parse import urlparse
 
+import mmengine.runner.checkpoint as mmengine_checkpoint
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
@@ -111,10 +126,54 @@ _state = threading.local()
 _scheme_lock = threading.Lock()
 _scheme_users = 0
 _saved_loader: Optional[Callable] = None
+_saved_url_loader: Optional[Callable] = None
+
+#: torch's environment switches of the weights-only default
+FORCE_UNSAFE_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+FORCE_SAFE_ENV = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
 
 
 class UnsafeCheckpointError(RuntimeError):
     """A checkpoint holds objects that a weights-only load refuses."""
+
+
+def _env_set(name: str) -> bool:
+    """Whether torch reads the switch ``name`` as on."""
+    return os.getenv(name, '0').lower() in ('1', 'y', 'yes', 'true')
+
+
+@functools.lru_cache(maxsize=None)
+def _weights_only_is_kept(torch_load: Callable) -> bool:
+    """Whether ``torch_load(..., weights_only=True)`` still refuses a
+    global outside torch's allow-list (a harmless ``Fraction``)."""
+    buf = io.BytesIO()
+    torch.save(fractions.Fraction(1, 2), buf)
+    buf.seek(0)
+    try:
+        torch_load(buf, weights_only=True)
+    except pickle.UnpicklingError:
+        return True
+    return False
+
+
+def check_weights_only_is_kept() -> None:
+    """Refuse to load when the environment asks for full unpickling and
+    this torch would apply that to an explicit ``weights_only=True``.
+
+    Raises:
+        UnsafeCheckpointError: ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set
+            and a probe load with ``weights_only=True`` unpickled a global
+            that a weights-only load refuses.
+    """
+    if _env_set(FORCE_UNSAFE_ENV) and not _weights_only_is_kept(torch.load):
+        raise UnsafeCheckpointError(
+            f'refused to load checkpoints: {FORCE_UNSAFE_ENV}='
+            f'{os.getenv(FORCE_UNSAFE_ENV)} is set and this torch '
+            f'{torch.__version__} then unpickles fully even when '
+            'weights_only=True is asked, so a checkpoint could run '
+            f'arbitrary code. Unset {FORCE_UNSAFE_ENV}; for a file from a '
+            f'source you trust pass {UNSAFE_FLAG} to the tool or '
+            f'{UNSAFE_ARG} to the API.')
 
 
 def _unsafe_mode() -> bool:
@@ -160,6 +219,8 @@ def load_local_checkpoint(filename: str,
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    if not unsafe:
+        check_weights_only_is_kept()
     try:
         if unsafe:
             return torch.load(
@@ -170,7 +231,16 @@ def load_local_checkpoint(filename: str,
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
     except Exception as e:
-        if unsafe or 'Weights only load failed' not in str(e):
+        weights_only_refused = 'Weights only load failed' in str(e)
+        if unsafe and weights_only_refused and _env_set(FORCE_SAFE_ENV):
+            raise UnsafeCheckpointError(
+                f'cannot load checkpoint {filename} with {UNSAFE_FLAG}: '
+                f'{FORCE_SAFE_ENV}={os.getenv(FORCE_SAFE_ENV)} is set, so '
+                'torch loads weights-only whatever is asked, and the file '
+                f'holds objects that this refuses ({_weights_only_reason(e)}'
+                f'). Unset {FORCE_SAFE_ENV} to load this trusted '
+                'file.') from None
+        if unsafe or not weights_only_refused:
             raise RuntimeError(
                 f'cannot read checkpoint {filename} '
                 f'({type(e).__name__}: {e}); is the file complete?') from e
@@ -202,10 +272,42 @@ def _scoped_loader(filename: str,
     return load_local_checkpoint(filename, map_location, _unsafe_mode())
 
 
+def _scoped_url_loader(url: str,
+                       model_dir: Optional[str] = None,
+                       map_location: Optional[Any] = None,
+                       progress: bool = True,
+                       **kwargs) -> Any:
+    """mmengine's ``load_url`` while a context is active.
+
+    mmengine reads ``http(s)://`` checkpoints, and those of the
+    ``open-mmlab://``, ``torchvision://``, ``modelzoo://`` and
+    ``mmcls://`` names, with ``torch.hub.load_state_dict_from_url``,
+    which unpickles fully (``weights_only=False``). Here the file is
+    downloaded to the same cache (``<torch hub dir>/checkpoints``) and
+    read by :func:`load_local_checkpoint`.
+
+    Args:
+        url: The checkpoint's address.
+        model_dir: Cache folder; default torch.hub's.
+        map_location: Passed to :func:`torch.load`.
+        progress: Show the download's progress.
+        **kwargs: Other ``load_url`` arguments (ignored).
+
+    Returns:
+        The object stored in the file.
+    """
+    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    cached = osp.join(model_dir, osp.basename(urlparse(url).path))
+    if not osp.exists(cached):
+        torch.hub.download_url_to_file(url, cached, progress=progress)
+    return load_local_checkpoint(cached, map_location, _unsafe_mode())
+
+
 @contextlib.contextmanager
 def checkpoint_loading(unsafe: Optional[bool] = None) -> Iterator[None]:
-    """Route mmengine's local checkpoint loading through
-    :func:`load_local_checkpoint` while the context is open.
+    """Route mmengine's checkpoint loading (local files and downloads)
+    through :func:`load_local_checkpoint` while the context is open.
 
     Contexts nest: the innermost one decides. Leaving the outermost one
     gives mmengine back its own loader.
@@ -218,7 +320,7 @@ def checkpoint_loading(unsafe: Optional[bool] = None) -> Iterator[None]:
     Yields:
         None
     """
-    global _scheme_users, _saved_loader
+    global _scheme_users, _saved_loader, _saved_url_loader
     stack = getattr(_state, 'stack', None)
     if stack is None:
         stack = _state.stack = []
@@ -227,6 +329,8 @@ def checkpoint_loading(unsafe: Optional[bool] = None) -> Iterator[None]:
         if _scheme_users == 0:
             _saved_loader = CheckpointLoader._schemes.get('')
             CheckpointLoader.register_scheme('', _scoped_loader, force=True)
+            _saved_url_loader = mmengine_checkpoint.load_url
+            mmengine_checkpoint.load_url = _scoped_url_loader
         _scheme_users += 1
     try:
         yield
@@ -240,4 +344,5 @@ def checkpoint_loading(unsafe: Optional[bool] = None) -> Iterator[None]:
                 else:
                     CheckpointLoader.register_scheme(
                         '', _saved_loader, force=True)
-                _saved_loader = None
+                mmengine_checkpoint.load_url = _saved_url_loader
+                _saved_loader = _saved_url_loader = None

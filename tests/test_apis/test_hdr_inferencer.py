@@ -18,6 +18,7 @@ from hdr_mm.apis import HDRInferencer
 from hdr_mm.datasets.synthetic import camera, render_view, sample_scene
 from hdr_mm.models.hdr import StageCheckpointError
 from hdr_mm.structures import bbox_of_mask, bbox_of_points
+from hdr_mm.utils import CheckpointMismatchError
 
 CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 
@@ -301,7 +302,9 @@ def test_bad_config_or_checkpoint(repo_root, hdr_pipeline_checkpoint,
         HDRInferencer(osp.join(repo_root, CONFIG), str(tmp_path / 'nope.pth'))
     # a stage checkpoint is not a pipeline checkpoint
     stage = osp.join(osp.dirname(hdr_pipeline_checkpoint), 'shpe.pth')
-    with pytest.raises(StageCheckpointError, match='missing key'):
+    with pytest.raises(StageCheckpointError,
+                       match=f'HDR checkpoint {stage} does not fit the model '
+                       'of .*hdr_tiny_synthetic-256x256.py: .* missing key'):
         HDRInferencer(osp.join(repo_root, CONFIG), stage, device='cpu')
 
 
@@ -354,6 +357,20 @@ def test_with_an_mmdet_detector(repo_root, real_frames,
     with pytest.raises(ValueError, match='no weights'):
         HDRInferencer(osp.join(repo_root, CONFIG), hdr_pipeline_checkpoint,
                       det_model=det_cfg)
+    with pytest.raises(ValueError,
+                       match=f'detector weights {hdr_pipeline_checkpoint} '
+                       r'given without a detector config \(det_model\)'):
+        HDRInferencer(osp.join(repo_root, CONFIG), hdr_pipeline_checkpoint,
+                      det_weights=hdr_pipeline_checkpoint)
+    # the checkpoint of another model is refused, not loaded non-strictly
+    with pytest.raises(CheckpointMismatchError) as e:
+        HDRInferencer(osp.join(repo_root, CONFIG), hdr_pipeline_checkpoint,
+                      device='cpu', det_model=det_cfg,
+                      det_weights=hdr_pipeline_checkpoint)
+    assert str(e.value).startswith(
+        f'detector checkpoint {hdr_pipeline_checkpoint} does not fit the '
+        f'model of {det_cfg}: ')
+    assert 'missing key(s) [' in str(e.value)
     weights = str(tmp_path / 'det.pth')
     save_mmengine_checkpoint(
         init_detector(det_cfg, device='cpu').state_dict(), weights)

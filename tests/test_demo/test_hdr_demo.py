@@ -55,12 +55,20 @@ def test_folder_and_missing_image(demo, test_data_dir,
         ])
 
 
-def test_detector_needs_weights(demo, test_data_dir, hdr_pipeline_checkpoint,
-                                tmp_path):
+def test_detector_needs_config_and_weights(demo, test_data_dir,
+                                           hdr_pipeline_checkpoint, tmp_path,
+                                           capsys):
     from mmengine.utils import get_installed_path
     det_cfg = osp.join(get_installed_path('mmpose'), '.mim', 'demo',
                        'mmdetection_cfg', 'rtmdet_nano_320-8xb32_hand.py')
     frame = osp.join(test_data_dir, 'interhand2.6m', 'image44669.jpg')
-    with pytest.raises(ValueError, match='no weights'):
-        demo.main([frame, CONFIG, hdr_pipeline_checkpoint, '--out-dir',
-                   str(tmp_path), '--det-config', det_cfg])
+    args = [frame, CONFIG, hdr_pipeline_checkpoint, '--out-dir',
+            str(tmp_path)]
+    for given, needed in (('--det-config', '--det-checkpoint'),
+                          ('--det-checkpoint', '--det-config')):
+        with pytest.raises(SystemExit) as e:
+            demo.main(args + [given, det_cfg])
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert f': error: {given} needs {needed}' in err
+    assert not list(tmp_path.iterdir())

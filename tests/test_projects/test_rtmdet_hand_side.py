@@ -250,10 +250,15 @@ def test_helper_on_project_detector(repo_root, synthetic_root,
     assert detect_hands(det, img, score_thr=1.0).is_empty
 
 
-def test_helper_on_mmpose_hand_detector(repo_root, synthetic_root, tmp_path):
+def test_helper_on_mmpose_hand_detector(repo_root, synthetic_root, tmp_path,
+                                        det_checkpoint):
     """mmpose's published RTMDet-nano hand detector (one class 'hand'),
-    with a user's weights file: the best two boxes, side unknown."""
+    with a user's weights file: the best two boxes, side unknown. The
+    weights of another detector (the project's two-class one) are
+    refused."""
     from mmdet.registry import MODELS
+
+    from hdr_mm.utils import CheckpointMismatchError
     cfg_path = mmpose_hand_detector_config()
     cfg = Config.fromfile(cfg_path)
     assert cfg.model.bbox_head.num_classes == 1
@@ -264,6 +269,12 @@ def test_helper_on_mmpose_hand_detector(repo_root, synthetic_root, tmp_path):
     weights = str(tmp_path / 'rtmdet_nano_hand.pth')
     torch.save(dict(state_dict=model.state_dict()), weights)
     det = build_hand_detector(cfg_path, weights)
+    with pytest.raises(CheckpointMismatchError) as e:
+        build_hand_detector(cfg_path, det_checkpoint)
+    assert str(e.value).startswith(
+        f'detector checkpoint {det_checkpoint} does not fit the detector of '
+        f'{cfg_path}: 0 missing key(s) [], 0 unexpected key(s) [], 6 shape '
+        "mismatch(es) ['bbox_head.rtm_cls.0.bias', ")
     img = np.full((240, 320, 3), 127, np.uint8)
     with torch.no_grad():
         # every prior: a valid box (2 strides each way) above the threshold

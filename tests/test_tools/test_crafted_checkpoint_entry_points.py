@@ -1,6 +1,9 @@
 """A crafted checkpoint's payload never runs through any entry point:
-tools/test.py, tools/train.py --resume, the combiner, HDRInferencer.
-Each refuses the file with an error naming it and the opt-in."""
+tools/test.py, tools/train.py --resume, the combiner, HDRInferencer,
+tools/deployment/pytorch2onnx.py (even with torch's environment switch
+to full unpickling set) and the hand detector. Each refuses the file with
+an error naming it and the opt-in."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -20,9 +23,11 @@ def evil(tmp_path, crafted_checkpoint):
     return crafted_checkpoint(tmp_path / 'evil.pth', marker), marker
 
 
-def _run(args, tmp_path):
+def _run(args, tmp_path, env=None):
     return subprocess.run([sys.executable] + args, cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600,
+                          env=None if env is None else dict(os.environ,
+                                                            **env))
 
 
 def _assert_refused(proc, path, marker):
@@ -85,3 +90,29 @@ def test_inferencer_checks_the_config(tmp_path):
     with pytest.raises(ConfigCheckError,
                        match=r"bad.py: `model.type` = 'HDRPoseEstimater'"):
         HDRInferencer(str(cfg), device='cpu')
+
+
+def test_pytorch2onnx_whatever_the_environment(tmp_path, evil):
+    """``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` makes torch unpickle fully
+    wherever weights_only is not passed (mmengine's loaders): the tool
+    still reads weights-only."""
+    path, marker = evil
+    out = tmp_path / 'onnx'
+    proc = _run(['tools/deployment/pytorch2onnx.py', HDR, path, '--out-dir',
+                 str(out), '--stages', 'tdr'], tmp_path,
+                env=dict(TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1'))
+    _assert_refused(proc, path, marker)
+    assert not list(out.iterdir())
+
+
+def test_hand_detector(evil):
+    from mmengine.utils import get_installed_path
+
+    from hdr_mm.apis import build_hand_detector
+    path, marker = evil
+    det_cfg = osp.join(get_installed_path('mmpose'), '.mim', 'demo',
+                       'mmdetection_cfg', 'rtmdet_nano_320-8xb32_hand.py')
+    with pytest.raises(UnsafeCheckpointError,
+                       match=f'{path}.*unsafe_load=True'):
+        build_hand_detector(det_cfg, path)
+    assert not marker.exists()

@@ -4,7 +4,9 @@ import sys
 
 import pytest
 
-from hdr_mm.utils.atomic_file import atomic_write, remove_stale_parts
+from hdr_mm.utils.atomic_file import (UnwritableFolderError, atomic_write,
+                                      ensure_writable_folder,
+                                      remove_stale_parts)
 
 
 def _writer(text):
@@ -67,3 +69,35 @@ def test_parts_of_dead_writers_are_removed(tmp_path):
     assert sorted(os.listdir(tmp_path)) == [
         f'.live.pth.part-{os.getppid()}', 'keep.part-1'
     ]
+
+
+def test_unwritable_folder_is_named_and_its_file_kept(unwritable_folder):
+    path = str(unwritable_folder / 'hasm.onnx')
+    called = []
+    with pytest.raises(UnwritableFolderError) as e:
+        atomic_write(path, called.append, overwrite=True)
+    assert str(e.value).startswith(
+        f'cannot write {path}: output folder {unwritable_folder}: it is not '
+        'writable (')
+    assert not called  # nothing ran
+    assert (unwritable_folder / 'hasm.onnx').read_bytes() == b'old'
+    with pytest.raises(UnwritableFolderError,
+                       match=f'output folder {unwritable_folder}: it is not '
+                       'writable'):
+        ensure_writable_folder(str(unwritable_folder))
+    with pytest.raises(UnwritableFolderError, match='it cannot be created'):
+        ensure_writable_folder(str(unwritable_folder / 'sub'))
+
+
+def test_a_file_in_place_of_the_folder(tmp_path):
+    (tmp_path / 'out').write_text('a file')
+    for folder in (tmp_path / 'out', tmp_path / 'out' / 'deeper'):
+        with pytest.raises(UnwritableFolderError) as e:
+            ensure_writable_folder(str(folder))
+        assert str(e.value).startswith(f'output folder {folder}: ')
+    with pytest.raises(UnwritableFolderError,
+                       match='out: it exists and is not a folder'):
+        atomic_write(str(tmp_path / 'out' / 'x.onnx'), _writer('x'))
+    assert ensure_writable_folder(str(tmp_path / 'new')) == str(
+        tmp_path / 'new')
+    assert os.listdir(tmp_path / 'new') == []  # the probe is gone

@@ -140,3 +140,65 @@ def test_allow_list_is_what_runner_checkpoints_hold(runner_checkpoint):
     ckpt = load_local_checkpoint(runner_checkpoint)
     assert {'meta', 'state_dict', 'message_hub', 'optimizer',
             'param_schedulers'} <= set(ckpt)
+
+
+def test_environment_cannot_force_a_full_unpickle(tmp_path, monkeypatch,
+                                                  crafted_checkpoint):
+    """``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` changes only torch.load calls
+    that do not ask for weights_only; ours ask. Should a torch apply it
+    anyway, the probe refuses every load."""
+    marker = tmp_path / 'pwned'
+    path = crafted_checkpoint(tmp_path / 'evil.pth', marker)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(UnsafeCheckpointError, match='evil.pth'):
+        load_local_checkpoint(path)
+    with pytest.raises(UnsafeCheckpointError), checkpoint_loading():
+        load_checkpoint(torch.nn.Linear(1, 2), path)
+    assert not marker.exists()
+
+    real_load = torch.load
+
+    def env_wins(f, *args, **kwargs):  # a torch that lets the env decide
+        kwargs['weights_only'] = False
+        return real_load(f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, 'load', env_wins)
+    with pytest.raises(UnsafeCheckpointError) as e:
+        load_local_checkpoint(path)
+    assert str(e.value).startswith(
+        'refused to load checkpoints: TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 is '
+        f'set and this torch {torch.__version__} then unpickles fully')
+    assert not marker.exists()
+
+
+def test_forced_weights_only_and_the_opt_in_say_why(tmp_path, monkeypatch):
+    path = str(tmp_path / 'other.pth')
+    torch.save(dict(meta=dict(names=np.array(['a', 'b']))), path)
+    monkeypatch.setenv('TORCH_FORCE_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(UnsafeCheckpointError,
+                       match=r'other.pth with --unsafe-load: '
+                       r'TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 is set'):
+        load_local_checkpoint(path, unsafe=True)
+
+
+def test_downloaded_checkpoints_are_read_weights_only(
+        tmp_path, monkeypatch, crafted_checkpoint):
+    """mmengine reads http(s):// (and open-mmlab://, torchvision://)
+    checkpoints with torch.hub, which unpickles fully; inside the context
+    the download is read weights-only from torch.hub's cache."""
+    import shutil
+    marker = tmp_path / 'pwned'
+    served = crafted_checkpoint(tmp_path / 'served.pth', marker)
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+    monkeypatch.setattr(torch.hub, 'download_url_to_file',
+                        lambda url, dst, *a, **k: shutil.copy(served, dst))
+    url = 'https://example.org/models/evil.pth'
+    cached = tmp_path / 'hub' / 'checkpoints' / 'evil.pth'
+    with pytest.raises(UnsafeCheckpointError,
+                       match=f'checkpoint {cached}: it holds'), \
+            checkpoint_loading():
+        load_checkpoint(torch.nn.Linear(1, 2), url)
+    assert not marker.exists()
+    from mmengine.runner import checkpoint as mm_checkpoint
+    assert mm_checkpoint.load_url is not None
+    assert 'hdr_mm' not in mm_checkpoint.load_url.__module__

@@ -23,7 +23,6 @@ Pre- and post-processing (crops, masks, composition, read-out of the
 joints) are the same code in every case.
 """
 import logging
-import os
 import tempfile
 from contextlib import nullcontext
 from typing import Callable, ContextManager, Optional
@@ -103,7 +102,10 @@ def build_runtime(stages: dict,
         precision: See :class:`StageRuntime`.
         backend: See :class:`StageRuntime`.
         onnx_dir: Where the ONNX graphs are written (onnxruntime); None:
-            a new temporary folder.
+            a new temporary folder. In a folder that is given, files of
+            the same names are replaced only if this backend wrote them
+            and they are unchanged since
+            (:class:`~hdr_mm.deploy.onnx_cache.OnnxExportCache`).
         num_threads: onnxruntime's intra-op threads (None: its default).
 
     Returns:
@@ -113,6 +115,9 @@ def build_runtime(stages: dict,
         ValueError: an unknown precision or backend, bf16 with
             onnxruntime, or an SHPE whose head cannot read maps computed
             elsewhere (onnxruntime needs ``decode_maps``).
+        FileExistsError: ``onnx_dir`` holds a ``<stage>.onnx`` that this
+            backend did not write, or that changed since it did.
+        UnwritableFolderError: ``onnx_dir`` cannot be written.
     """
     check_runtime(precision, backend)
     present = {k: m for k, m in stages.items() if m is not None}
@@ -137,13 +142,13 @@ def build_runtime(stages: dict,
             f'{type(getattr(stages["shpe"], "head", None)).__name__} cannot '
             'read maps computed elsewhere (no decode_maps); use the '
             'pytorch backend for this SHPE')
-    from hdr_mm.deploy import export_stage, load_ort_stage
-    onnx_dir = onnx_dir or tempfile.mkdtemp(prefix='hdr_onnx_')
-    os.makedirs(onnx_dir, exist_ok=True)
+    from hdr_mm.deploy import OnnxExportCache, export_stage, load_ort_stage
+    cache = OnnxExportCache(onnx_dir or tempfile.mkdtemp(prefix='hdr_onnx_'))
     runners: dict = {}
     for name, model in present.items():
-        path = os.path.join(onnx_dir, f'{name}.onnx')
+        path = cache.claim(f'{name}.onnx')
         export_stage(name, model, path, sizes[name])
+        cache.record(path)
         runners[name] = load_ort_stage(path, num_threads=num_threads)
     return StageRuntime(
         precision, backend,

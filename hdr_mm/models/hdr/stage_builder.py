@@ -12,16 +12,18 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmengine.runner.checkpoint import (_load_checkpoint,
-                                        _load_checkpoint_to_model)
-
+from mmengine.runner.checkpoint import _load_checkpoint
 from mmpose.registry import MODELS
+
+from hdr_mm.utils.model_weights import (CheckpointMismatchError,
+                                        checkpoint_state_dict, load_weights,
+                                        model_shapes, weights_mismatch)
 
 #: The stages of ``HDRPoseEstimator``, in pipeline order.
 STAGES = ('hasm', 'tdr', 'shpe')
 
 
-class StageCheckpointError(RuntimeError):
+class StageCheckpointError(CheckpointMismatchError):
     """A stage's checkpoint does not fit the model its config builds."""
 
 
@@ -166,9 +168,7 @@ def build_stage(name: str,
         StageCheckpointError: the checkpoint's keys or shapes do not match
             the model (naming the stage, both files and the keys).
     """
-    from hdr_mm.utils.checkpoint_loading import checkpoint_loading
     cfg = load_stage_config(name, config, cfg_options)
-    config = cfg.filename
     model = _build_model(cfg)
     if checkpoint is None:
         model.init_weights()
@@ -176,15 +176,9 @@ def build_stage(name: str,
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(
                 f'{name} stage: checkpoint file not found: {checkpoint}')
-        with checkpoint_loading(unsafe=unsafe_load):
-            ckpt = _load_checkpoint(checkpoint, map_location='cpu',
-                                    logger='silent')
-        try:
-            _load_checkpoint_to_model(model, ckpt, strict=True)
-        except RuntimeError as e:
-            raise StageCheckpointError(
-                f'{name} stage: checkpoint {checkpoint} does not match the '
-                f'model of {config}: {e}') from e
+        load_weights(model, checkpoint, f'{name} stage: checkpoint',
+                     f'the model of {cfg.filename}', unsafe_load,
+                     error=StageCheckpointError)
     model.cfg = cfg
     return model.eval()
 
@@ -193,11 +187,7 @@ def _stage_shapes(name: str, spec: Mapping) -> Tuple[str, Dict[str, Tuple]]:
     """Config file and ``key -> shape`` of a stage model as its pipeline
     entry ``spec`` (``config``, ``cfg_options``) builds it."""
     cfg = load_stage_config(name, spec['config'], spec.get('cfg_options'))
-    model = _build_model(cfg)
-    return cfg.filename, {
-        k: tuple(v.shape)
-        for k, v in model.state_dict().items()
-    }
+    return cfg.filename, model_shapes(_build_model(cfg))
 
 
 def _stage_state_dict(name: str, path: str) -> Mapping[str, torch.Tensor]:
@@ -206,27 +196,8 @@ def _stage_state_dict(name: str, path: str) -> Mapping[str, torch.Tensor]:
         raise FileNotFoundError(
             f'{name} stage: checkpoint file not found: {path}')
     ckpt = _load_checkpoint(path, map_location='cpu', logger='silent')
-    sd = ckpt.get('state_dict', ckpt) if isinstance(ckpt, Mapping) else ckpt
-    if not isinstance(sd, Mapping) or not sd or not all(
-            isinstance(v, torch.Tensor) for v in sd.values()):
-        raise StageCheckpointError(
-            f'{name} stage: {path} holds no state dict of tensors (not a '
-            'checkpoint of a trained stage)')
-    return sd
-
-
-def _mismatch(sd: Mapping[str, torch.Tensor],
-              shapes: Mapping[str, Tuple]) -> Optional[str]:
-    """What differs between a state dict and a model's ``key -> shape``."""
-    missing = sorted(set(shapes) - set(sd))
-    unexpected = sorted(set(sd) - set(shapes))
-    wrong = sorted(k for k in set(sd) & set(shapes)
-                   if tuple(sd[k].shape) != shapes[k])
-    if not (missing or unexpected or wrong):
-        return None
-    return (f'{len(missing)} missing key(s) {missing[:5]}, '
-            f'{len(unexpected)} unexpected key(s) {unexpected[:5]}, '
-            f'{len(wrong)} shape mismatch(es) {wrong[:5]}')
+    return checkpoint_state_dict(ckpt, path, f'{name} stage:',
+                                 StageCheckpointError)
 
 
 def combine_stage_checkpoints(checkpoints: Dict[str, str],
@@ -291,10 +262,12 @@ def combine_stage_checkpoints(checkpoints: Dict[str, str],
     with checkpoint_loading(unsafe=unsafe_load):
         for stage, path in checkpoints.items():
             sd = _stage_state_dict(stage, path)
-            problem = _mismatch(sd, shapes[stage][1])
+            problem = weights_mismatch(sd, shapes[stage][1])
             if problem:
-                fits = [s for s in checkpoints
-                        if s != stage and not _mismatch(sd, shapes[s][1])]
+                fits = [
+                    s for s in checkpoints
+                    if s != stage and not weights_mismatch(sd, shapes[s][1])
+                ]
                 raise StageCheckpointError(
                     f'{stage} checkpoint {path} does not fit the {stage} '
                     f'stage of {where} (model of {shapes[stage][0]}): '

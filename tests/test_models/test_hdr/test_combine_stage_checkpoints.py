@@ -49,3 +49,17 @@ def test_bogus_missing_and_unknown_stages(stages, tmp_path):
     with pytest.raises(StageCheckpointError, match=r"unknown stage\(s\)"):
         combine_stage_checkpoints(dict(stages, detector=bogus), out, CONFIG)
     assert not osp.exists(out)
+
+
+def test_build_stage_loads_strictly(stages):
+    from hdr_mm.models.hdr.stage_builder import build_stage
+    from hdr_mm.utils import CheckpointMismatchError
+    tdr = 'configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py'
+    assert build_stage('tdr', tdr, stages['tdr']).training is False
+    with pytest.raises(StageCheckpointError) as e:
+        build_stage('tdr', tdr, stages['shpe'])
+    assert isinstance(e.value, CheckpointMismatchError)
+    assert str(e.value).startswith(
+        f'tdr stage: checkpoint {stages["shpe"]} does not fit the model of ')
+    assert 'tdr_pconv-unet-tiny_synthetic-64x64.py: ' in str(e.value)
+    assert 'missing key(s)' in str(e.value)

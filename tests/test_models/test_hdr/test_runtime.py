@@ -70,7 +70,7 @@ def test_onnxruntime_equals_pytorch(cfg, batch, eager, tmp_path):
     model = _model(cfg, backend='onnxruntime')
     model.set_runtime(None, 'onnxruntime', onnx_dir=str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        'hasm.onnx', 'shpe.onnx', 'tdr.onnx']
+        '.hdr_mm_onnx_cache.json', 'hasm.onnx', 'shpe.onnx', 'tdr.onnx']
     out = _outputs(model, batch)
     for a, b in zip(eager, out):
         np.testing.assert_array_equal(a.pred_fields.hand_masks,
@@ -103,3 +103,27 @@ def test_bad_runtime_is_refused(cfg):
         _model(cfg, backend='tensorrt')
     with pytest.raises(ValueError, match='float32'):
         _model(cfg, precision='bf16', backend='onnxruntime')
+
+
+def test_onnx_dir_keeps_files_it_did_not_write(cfg, tmp_path):
+    """The onnxruntime backend re-exports over its own files, but refuses a
+    file it did not write or one that changed since (e.g. truncated)."""
+    pytest.importorskip('onnxruntime')
+    model = _model(cfg, backend='onnxruntime')
+    model.set_runtime(None, 'onnxruntime', onnx_dir=str(tmp_path))
+    model.set_runtime(None, 'onnxruntime', onnx_dir=str(tmp_path))
+    tdr = tmp_path / 'tdr.onnx'
+    tdr.write_bytes(tdr.read_bytes()[:1000])
+    with pytest.raises(FileExistsError,
+                       match=f'{tdr} changed since the onnxruntime backend '
+                       'wrote it'):
+        model.set_runtime(None, 'onnxruntime', onnx_dir=str(tmp_path))
+    assert tdr.stat().st_size == 1000
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'hasm.onnx').write_bytes(b'my own graph')
+    with pytest.raises(FileExistsError,
+                       match='hasm.onnx exists and was not written by the '
+                       'onnxruntime backend'):
+        model.set_runtime(None, 'onnxruntime', onnx_dir=str(other))
+    assert (other / 'hasm.onnx').read_bytes() == b'my own graph'
