@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     save_mmengine_checkpoint(
         out,
         args.dst,
-        meta=dict(converted_from=args.src, converter='shpe_detnet2hdr_mm'),
+        meta=dict(converted_from=args.src, converter=osp.basename(__file__)),
         overwrite=args.overwrite)
     print(f'converted {len(src)} keys -> {args.dst} (0 missing, '
           '0 unexpected)')
