@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
-from hdr_mm.models.tdr.converter import convert_tdr  # noqa: E402
+from hdr_mm.models.tdr.checkpoint_conversion import convert_tdr  # noqa: E402
 from hdr_mm.utils.checkpoint import (  # noqa: E402
     load_reference_state_dict,
     save_mmengine_checkpoint)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from hdr_mm.models.tdr import TDR
-from hdr_mm.models.tdr.converter import (convert_discriminator,
+from hdr_mm.models.tdr.checkpoint_conversion import (convert_discriminator,
                                          convert_generator,
                                          discriminator_key_map,
                                          generator_key_map)
