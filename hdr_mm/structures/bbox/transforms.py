@@ -9,8 +9,9 @@ batched torch twin for the model, with the same conventions:
 - **Pixels.** Pixel ``i`` is centred at coordinate ``i`` (OpenCV and
   mmpose's ``get_warp_matrix``). The box of a mask whose foreground spans
   columns ``a..b`` is ``[a - 0.5, b + 0.5]``: its exact extent, so that
-  its centre is ``(a + b) / 2`` (the authors' demo takes the same centre
-  and a side one pixel shorter, ``b - a``; docs/method.md).
+  its centre is ``(a + b) / 2`` (on the same mask the authors' demo
+  takes the same centre and a side one pixel shorter, ``b - a``;
+  docs/method.md section 6).
 - **Crops.** A crop of centre ``c`` and side ``s`` maps ``c`` to
   ``out_size / 2`` with the scale ``out_size / s``: mmpose's
   ``get_warp_matrix`` without rotation, so mmpose's top-down mapping back
