@@ -35,6 +35,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.logging import print_log
+from mmpose.structures.bbox import bbox_clip_border
 
 from hdr_mm.structures import HANDS as HAND_SIDES
 from hdr_mm.structures import bbox_iou, union_bbox
@@ -180,8 +181,7 @@ def select_hands(pred_instances: Any,
             f'select_hands: {len(bboxes)} boxes, {len(scores)} scores and '
             f'{len(labels)} labels')
     if image_shape is not None:
-        h, w = image_shape[:2]
-        bboxes = np.clip(bboxes, 0, np.array([w, h, w, h], np.float32))
+        bboxes = bbox_clip_border(bboxes, image_shape[1::-1])
     ok = (np.isfinite(bboxes).all(1) & np.isfinite(scores)
           & (bboxes[:, 2] > bboxes[:, 0]) & (bboxes[:, 3] > bboxes[:, 1])
           & (scores > score_thr))

@@ -1,6 +1,6 @@
 from .bbox import (bbox_iou, bbox_of_mask, bbox_of_points, clip_bbox,
-                   context_window, crop_to_image, crop_warp_matrix,
-                   square_crop_cs, union_bbox, warp_to_crop)
+                   context_window, crop_to_image, crop_warp_matrix, mirror_x,
+                   mirror_x_matrix, square_crop_cs, union_bbox, warp_to_crop)
 from .camera import (DEFAULT_FOCAL_FACTOR, default_camera,
                      solve_root_translation)
 from .hand_joints import (HANDS, INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
@@ -16,7 +16,7 @@ __all__ = [
     'NUM_HAND_JOINTS', 'RIGHT_SLICE', 'LEFT_SLICE', 'HAND_MASK_NAMES',
     'TDR_MASK_NAMES', 'tdr_masks', 'stack_hand_masks', 'swap_rl_visible',
     'bbox_of_mask', 'bbox_of_points', 'bbox_iou', 'union_bbox', 'clip_bbox',
-    'square_crop_cs', 'crop_warp_matrix', 'crop_to_image', 'warp_to_crop',
-    'context_window', 'DEFAULT_FOCAL_FACTOR', 'default_camera',
-    'solve_root_translation'
+    'mirror_x', 'mirror_x_matrix', 'square_crop_cs', 'crop_warp_matrix',
+    'crop_to_image', 'warp_to_crop', 'context_window', 'DEFAULT_FOCAL_FACTOR',
+    'default_camera', 'solve_root_translation'
 ]

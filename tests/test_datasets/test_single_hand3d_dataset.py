@@ -80,12 +80,6 @@ def test_pipeline_mirrors_left_hands(test_data_dir):
         assert np.abs(np.array([x, y]) * 4 - u).max() <= 2.5
 
 
-def test_mirror_transform_needs_affine():
-    from hdr_mm.datasets.transforms import MirrorHandCrop
-    with pytest.raises(KeyError, match='transformed_keypoints'):
-        MirrorHandCrop()(dict(img=np.zeros((4, 4, 3)), keypoints_cam=0))
-
-
 def _synthetic(root, split='train', **kwargs):
     init_default_scope('mmpose')
     ann = f'annotations/{split}/InterHand2.6M_{split}'

@@ -314,7 +314,7 @@ def machine_line(device: torch.device) -> Dict[str, Any]:
                 torch_threads=torch.get_num_threads(),
                 cpu_capability=torch.backends.cpu.get_cpu_capability())
     try:
-        from hdr_mm.models.utils.precision import cpu_bf16_isa
+        from hdr_mm.models.utils import cpu_bf16_isa
         info['bf16_isa'] = cpu_bf16_isa()
     except ImportError:  # older hdr_mm
         pass
@@ -573,11 +573,12 @@ def prepare_mode(model, mode: str, tmpdir: str, threads: Optional[int]
     context: Callable[[], Any] = nullcontext
     if mode in ('fp32', 'fp32c', 'bf16'):
         try:
-            from hdr_mm.models.utils.precision import (inference_autocast,
-                                                       prepare_for_inference)
+            from hdr_mm.models.utils import (inference_autocast,
+                                             prepare_for_inference)
         except ImportError:
             raise SystemExit(f'--modes {mode}: this hdr_mm has no '
-                             'hdr_mm.models.utils.precision (only eager)')
+                             'hdr_mm.models.utils.prepare_for_inference '
+                             '(only eager)')
         stage_models = [model.hasm, model.shpe] + (
             [model.tdr.generator] if model.tdr is not None else [])
         precision = 'bf16' if mode == 'bf16' else 'fp32'

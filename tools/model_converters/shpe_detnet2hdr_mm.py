@@ -8,7 +8,7 @@ Usage::
 
 ``SRC`` is the authors' file (a bare state dict or ``{'step',
 'state_dict', 'optimizer'}``, keys optionally prefixed by ``module.``).
-Every key is mapped (see :mod:`hdr_mm.models.shpe.weight_conversion`);
+Every key is mapped (see :mod:`hdr_mm.models.shpe.checkpoint_conversion`);
 the result is checked key by key and shape by shape against the model
 built from ``--config`` and written as an mmengine checkpoint that
 ``load_from``/``tools/test.py`` accept. Missing or unexpected keys are
@@ -25,7 +25,7 @@ from mmengine.registry import init_default_scope
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
-from hdr_mm.models.shpe.weight_conversion import (  # noqa: E402
+from hdr_mm.models.shpe.checkpoint_conversion import (  # noqa: E402
     convert_shpe_detnet)
 from hdr_mm.utils.checkpoint import (  # noqa: E402
     CheckpointKeyError,
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     save_mmengine_checkpoint(
         out,
         args.dst,
-        meta=dict(converted_from=args.src, converter='shpe_detnet2hdr_mm'),
+        meta=dict(converted_from=args.src, converter=osp.basename(__file__)),
         overwrite=args.overwrite)
     print(f'converted {len(src)} keys -> {args.dst} (0 missing, '
           '0 unexpected)')

@@ -32,6 +32,7 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from mmpose.structures.bbox import bbox_clip_border
 
 from hdr_mm.structures import HANDS as HAND_SIDES
 from hdr_mm.structures import bbox_of_mask, bbox_of_points
@@ -111,8 +112,7 @@ def hand_boxes_of_frame(mask_stem: str,
                 f'{mask_stem}: the {side} hand has {n_vis} visible pixels '
                 f'but no {box} box (empty {side[0]}_amodal mask or no '
                 'finite valid joints)')
-        h, w = visible.shape
-        b = np.clip(b, 0, [w, h, w, h])
+        b = bbox_clip_border(b, visible.shape[::-1])
         if b[2] - b[0] <= 0 or b[3] - b[1] <= 0:
             continue
         hands.append(

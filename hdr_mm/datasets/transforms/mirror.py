@@ -5,7 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-from hdr_mm.structures import hand_masks
+from hdr_mm.structures import hand_masks, mirror_x
 
 
 @TRANSFORMS.register_module()
@@ -16,7 +16,8 @@ class MirrorToRight(BaseTransform):
     (``flip`` False): images and masks are flipped left-right, the
     ``r_amodal``/``l_amodal`` masks exchange names, ``rl_visible`` labels
     1 and 2 are swapped (:func:`hdr_mm.structures.swap_rl_visible`) and
-    keypoints ``x`` become ``W - 1 - x`` (pixel centres at integers, as
+    keypoints ``x`` become ``W - 1 - x``
+    (:func:`hdr_mm.structures.mirror_x`: pixel centres at integers, as
     ``cv2.flip``). ``flip`` is set True; ``hand_type`` keeps the original
     side so that results can be mirrored back.
 
@@ -47,10 +48,8 @@ class MirrorToRight(BaseTransform):
             results['rl_visible'] = hand_masks.swap_rl_visible(
                 results['rl_visible']).astype(np.uint8)
         if results.get('keypoints') is not None:
-            w = results['img'].shape[1]
-            kpt = results['keypoints'].copy()
-            kpt[..., 0] = w - 1 - kpt[..., 0]
-            results['keypoints'] = kpt
+            results['keypoints'] = mirror_x(results['keypoints'],
+                                            results['img'].shape[1])
         results['flip'] = True
         results['flip_direction'] = 'horizontal'
         return results

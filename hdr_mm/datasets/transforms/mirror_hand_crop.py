@@ -3,6 +3,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
+from hdr_mm.structures import mirror_x
+
 
 @TRANSFORMS.register_module()
 class MirrorHandCrop(BaseTransform):
@@ -13,7 +15,8 @@ class MirrorHandCrop(BaseTransform):
     the frame of the (possibly mirrored) crop, which the codec encodes:
 
     - ``img`` (H, W, C): flipped along W,
-    - ``transformed_keypoints`` (N, K, 2): ``x -> W - 1 - x``,
+    - ``transformed_keypoints`` (N, K, 2): ``x -> W - 1 - x``
+      (:func:`hdr_mm.structures.mirror_x`),
     - ``keypoints_3d`` (N, K, 3): ``keypoints_cam`` with x negated when
       mirrored, a copy otherwise.
 
@@ -35,10 +38,8 @@ class MirrorHandCrop(BaseTransform):
         if results.get('mirrored', False):
             img = results['img']
             results['img'] = np.ascontiguousarray(img[:, ::-1])
-            w = img.shape[1]
-            tk = results['transformed_keypoints'].copy()
-            tk[..., 0] = w - 1 - tk[..., 0]
-            results['transformed_keypoints'] = tk
+            results['transformed_keypoints'] = mirror_x(
+                results['transformed_keypoints'], img.shape[1])
             k3d[..., 0] = -k3d[..., 0]
         results['keypoints_3d'] = k3d
         return results

@@ -61,7 +61,7 @@ class HandAmodalSegformerHead(SegformerHead):
     handling, and replaces its single ``fusion_conv``/``conv_seg`` by the
     ModuleLists ``fusion_convs`` and ``conv_segs`` (one entry per mask).
     The authors' mmseg 0.x head named them ``fusion_conv1..4`` and
-    ``conv_seg1..4``; ``tools/model_converters/hasm_mmseg0x2hdr_mm.py``
+    ``conv_seg1..4``; ``tools/model_converters/hasm_segformer2hdr_mm.py``
     renames their checkpoints.
 
     Args:

@@ -1,10 +1,11 @@
 """Batching of HDR frames (two-hand crop + context window)."""
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 import torch
 from mmengine.model import BaseDataPreprocessor
-
 from mmpose.registry import MODELS
+from torch import Tensor
+
 from hdr_mm.structures.bbox.batched_transforms import pad_stack
 
 
@@ -46,16 +47,50 @@ class HDRDataPreprocessor(BaseDataPreprocessor):
                 f'{type(inputs).__name__}'
                 + (f' with keys {sorted(inputs)}'
                    if isinstance(inputs, dict) else ''))
-        img, context = inputs['img'], inputs['context']
-        img = img if isinstance(img, torch.Tensor) else torch.stack(img)
-        if not isinstance(context, torch.Tensor):
-            context = pad_stack([c.float() for c in context])
-        if img.dim() != 4 or img.shape[1] != 3 or \
-                img.shape[-1] != img.shape[-2]:
+        img = _batch(inputs['img'], 'two-hand crops', pad=False)
+        context = _batch(inputs['context'], 'context windows', pad=True)
+        if img.shape[-1] != img.shape[-2]:
             raise ValueError('HDRDataPreprocessor: two-hand crops must be '
                              f'square (3, S, S), got a batch of '
                              f'{tuple(img.shape)}')
+        if len(img) != len(context):
+            raise ValueError(f'HDRDataPreprocessor: {len(img)} two-hand '
+                             f'crops but {len(context)} context windows')
         samples: Optional[list] = data.get('data_samples')
         return dict(
             inputs=dict(img=img.float(), context=context.float()),
             data_samples=samples)
+
+
+def _batch(images: Union[Tensor, Sequence[Tensor]], what: str,
+           pad: bool) -> Tensor:
+    """One (N, 3, H, W) batch of a list of (3, h, w) images.
+
+    Args:
+        images: A stacked (N, 3, H, W) tensor, or a non-empty list of
+            (3, h, w) tensors.
+        what: Their name in error messages.
+        pad: Pad them to the largest with zeros at the bottom and right
+            (:func:`pad_stack`); otherwise they must all have one size.
+
+    Returns:
+        Tensor: (N, 3, H, W), float when padded, else the input's dtype.
+
+    Raises:
+        ValueError: no image, not 3 channels, or sizes that differ
+            (``pad`` False).
+    """
+    shapes = ([tuple(images.shape[1:])] if isinstance(images, Tensor) else
+              [tuple(i.shape) for i in images])
+    if not shapes or any(len(s) != 3 or s[0] != 3 for s in shapes):
+        raise ValueError(f'HDRDataPreprocessor: {what} must be (3, h, w) '
+                         f'images, got shapes {shapes}')
+    if isinstance(images, Tensor):
+        return images
+    if pad:
+        return pad_stack([i.float() for i in images])
+    if len(set(shapes)) > 1:
+        raise ValueError(f'HDRDataPreprocessor: {what} of different sizes '
+                         f'{sorted(set(shapes))} (CropBothHands gives them '
+                         'one size)')
+    return torch.stack(list(images))

@@ -30,9 +30,8 @@ from typing import Callable, ContextManager, Optional
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from hdr_mm.models.utils.precision import (PRECISIONS, cpu_bf16_isa,
-                                           inference_autocast,
-                                           prepare_for_inference)
+from hdr_mm.models.utils import (PRECISIONS, cpu_bf16_isa,
+                                 inference_autocast, prepare_for_inference)
 
 #: the backends a pipeline can run its networks with
 BACKENDS = ('pytorch', 'onnxruntime')

@@ -6,6 +6,8 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
 from torch import Tensor
 
+from hdr_mm.structures import mirror_x
+
 
 @MODELS.register_module()
 class SingleHandPoseEstimator(TopdownPoseEstimator):
@@ -13,7 +15,8 @@ class SingleHandPoseEstimator(TopdownPoseEstimator):
     may be mirrored.
 
     HDR shows every later stage a right hand: a left hand's crop is
-    mirrored left-right (``x -> W - 1 - x``, ``W`` the input width) and
+    mirrored left-right (``x -> W - 1 - x``, ``W`` the input width,
+    :func:`hdr_mm.structures.mirror_x`) and
     its data sample's metainfo says ``mirrored=True``
     (``MirrorHandCrop`` for training, the HDR pipeline at inference).
     Before mmpose maps the predictions back to the image
@@ -72,8 +75,8 @@ class SingleHandPoseEstimator(TopdownPoseEstimator):
         for pred, sample in zip(batch_pred_instances, batch_data_samples):
             if not sample.metainfo.get('mirrored', False):
                 continue
-            width = sample.metainfo['input_size'][0]
-            pred.keypoints[..., 0] = width - 1 - pred.keypoints[..., 0]
+            pred.keypoints = mirror_x(pred.keypoints,
+                                      sample.metainfo['input_size'][0])
             if 'keypoints_3d' in pred:
                 pred.keypoints_3d[..., 0] = -pred.keypoints_3d[..., 0]
         return super().add_pred_to_datasample(

@@ -3,7 +3,8 @@
 The model crops both hands of every image of a batch at once; these
 functions follow exactly the conventions of the numpy module (pixel
 centres at integers, exact mask extents, crops of mmpose's
-``get_warp_matrix``, mirroring ``x -> out_size - 1 - x``, zero border).
+``get_warp_matrix``, mirroring by :func:`.transforms.mirror_x_matrix`,
+zero border).
 Affine matrices are (N, 2, 3) and map input pixels to output pixels.
 """
 from typing import List, Optional, Sequence, Tuple
@@ -11,6 +12,8 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .transforms import mirror_x_matrix
 
 
 def mask_bboxes(masks: Tensor, thr: float = 0.5) -> Tuple[Tensor, Tensor]:
@@ -84,8 +87,8 @@ def crop_warp_matrix(centers: Tensor,
         torch.stack([zeros, k, half - k * centers[:, 1]], dim=1),
     ], dim=1)
     if mirror is not None:
-        flip = torch.tensor([[-1., 0., out_size - 1.], [0., 1., 0.]],
-                            device=mat.device, dtype=mat.dtype)
+        flip = torch.as_tensor(mirror_x_matrix(out_size), device=mat.device,
+                               dtype=mat.dtype)
         mat = torch.where(mirror[:, None, None],
                           compose_affine(flip.expand_as(mat), mat), mat)
     return mat
@@ -116,11 +119,6 @@ def invert_affine(mat: Tensor) -> Tensor:
     """Inverse of (N, 2, 3) affine matrices."""
     lin_inv = torch.linalg.inv(mat[..., :2])
     return torch.cat([lin_inv, -lin_inv @ mat[..., 2:]], dim=-1)
-
-
-def transform_points(points: Tensor, mat: Tensor) -> Tensor:
-    """Apply (N, 2, 3) affine matrices to (N, K, 2) points."""
-    return points @ mat[..., :2].transpose(1, 2) + mat[..., None, :, 2]
 
 
 def warp_affine(images: Tensor,

@@ -9,20 +9,24 @@ batched torch twin for the model, with the same conventions:
 - **Pixels.** Pixel ``i`` is centred at coordinate ``i`` (OpenCV and
   mmpose's ``get_warp_matrix``). The box of a mask whose foreground spans
   columns ``a..b`` is ``[a - 0.5, b + 0.5]``: its exact extent, so that
-  its centre is ``(a + b) / 2`` (the authors' demo takes the same centre
-  and a side one pixel shorter, ``b - a``; docs/method.md).
+  its centre is ``(a + b) / 2`` (on the same mask the authors' demo
+  takes the same centre and a side one pixel shorter, ``b - a``;
+  docs/method.md section 6).
 - **Crops.** A crop of centre ``c`` and side ``s`` maps ``c`` to
   ``out_size / 2`` with the scale ``out_size / s``: mmpose's
   ``get_warp_matrix`` without rotation, so mmpose's top-down mapping back
   to the image (``kpt / input_size * input_scale + input_center - 0.5 *
   input_scale``) inverts it exactly.
-- **Mirroring** (left hands are mirrored to look right): ``x -> out_size -
-  1 - x`` after the warp, i.e. the crop flipped left-right as an array.
+- **Mirroring** (left hands are mirrored to look right): ``x -> W - 1 -
+  x`` in an image ``W`` pixels wide, i.e. the image flipped left-right
+  as an array (``cv2.flip``, mmpose's ``flip_keypoints``). It is
+  :func:`mirror_x` on points and :func:`mirror_x_matrix` as an affine
+  matrix (a mirrored crop is the warp followed by it, ``W = out_size``).
 - **Borders.** Whatever a crop takes from outside the image is 0, as if
   the image had been zero-padded first (the authors pad by half the
   image size on each side, which gives the same pixels).
 """
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, TypeVar, Union
 
 import cv2
 import numpy as np
@@ -32,6 +36,43 @@ from mmpose.structures.bbox import (bbox_overlaps, bbox_xyxy2cs,
 
 #: cv2 flags of the two kinds of content a crop carries
 INTERPOLATION = {'bilinear': cv2.INTER_LINEAR, 'nearest': cv2.INTER_NEAREST}
+
+PointsT = TypeVar('PointsT', np.ndarray, torch.Tensor)
+
+
+def mirror_x(points: PointsT, width: float) -> PointsT:
+    """Mirror points left-right in an image ``width`` pixels wide.
+
+    ``x -> width - 1 - x`` (pixel centres at integers): where a point
+    lands when the image is flipped as an array, as mmpose's
+    ``flip_keypoints`` (horizontal) without its exchange of symmetric
+    joints, which a single hand does not have.
+
+    Args:
+        points: (..., D) numpy array or tensor, D >= 1; the first column
+            is ``x``, the others are kept.
+        width: Image width in pixels.
+
+    Returns:
+        np.ndarray or Tensor: a mirrored copy, same type, shape and
+        dtype.
+    """
+    out = points.clone() if isinstance(points, torch.Tensor) else np.array(
+        points, copy=True)
+    out[..., 0] = width - 1 - out[..., 0]
+    return out
+
+
+def mirror_x_matrix(width: float) -> np.ndarray:
+    """:func:`mirror_x` as an affine matrix.
+
+    Args:
+        width: Image width in pixels.
+
+    Returns:
+        np.ndarray: (2, 3) float64 ``[[-1, 0, width - 1], [0, 1, 0]]``.
+    """
+    return np.array([[-1., 0., width - 1.], [0., 1., 0.]])
 
 
 def bbox_of_mask(mask: np.ndarray) -> Optional[np.ndarray]:
@@ -117,6 +158,10 @@ def clip_bbox(bbox: np.ndarray, width: int, height: int) -> np.ndarray:
     """Clip a box to the image ``[-0.5, width - 0.5] x [-0.5, height -
     0.5]`` (the extent of its pixels).
 
+    Boxes in the pixel-edge convention of mmdet and COCO (pixel ``i``
+    covers ``[i, i + 1)``, the image is ``[0, width]``) are clipped with
+    mmpose's ``bbox_clip_border`` instead.
+
     Args:
         bbox: (4,) ``x1, y1, x2, y2``.
         width: Image width.
@@ -164,7 +209,8 @@ def crop_warp_matrix(center: Sequence[float],
         center: (2,) crop centre in image pixels.
         side: Crop side in image pixels.
         out_size: Crop side in output pixels.
-        mirror: Mirror the crop left-right (``x -> out_size - 1 - x``).
+        mirror: Mirror the crop left-right (:func:`mirror_x` after the
+            warp).
 
     Returns:
         np.ndarray: (2, 3) float64 matrix for ``cv2.warpAffine``.
@@ -173,8 +219,7 @@ def crop_warp_matrix(center: Sequence[float],
         np.asarray(center, np.float32), np.array([side, side], np.float32),
         0., (out_size, out_size)).astype(np.float64)
     if mirror:
-        mat = np.array([[-1., 0., out_size - 1.], [0., 1., 0.]]) @ \
-            np.vstack([mat, [0., 0., 1.]])
+        mat = mirror_x_matrix(out_size) @ np.vstack([mat, [0., 0., 1.]])
     return mat
 
 

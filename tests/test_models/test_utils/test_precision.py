@@ -7,35 +7,18 @@ random-weight networks, the largest difference is 0.4-1% of each map's
 range. The tolerance is 2% of the range; what is read out (HASM masks,
 SHPE joints) is compared as such.
 """
-import os.path as osp
-
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.registry import init_default_scope
 
-from hdr_mm.models.hdr.stage_builder import build_stage
 from hdr_mm.models.tdr.partial_conv import PartialConv2d
 from hdr_mm.models.utils import (fp32_region, inference_autocast,
-                                 keep_fp32, model_precision,
-                                 prepare_for_inference)
+                                 keep_fp32, prepare_for_inference)
 from hdr_mm.models.utils.precision import (check_precision, cpu_bf16_isa,
                                            is_kept_fp32,
-                                           mark_fp32_submodules)
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-TINY = dict(
-    hasm='configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py',
-    tdr='configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py',
-    shpe='configs/shpe/shpe_detnet-tiny_b16-adam_synthetic-128x128.py')
-
-
-def build(name):
-    init_default_scope('mmpose')
-    torch.manual_seed(0)
-    return build_stage(name, osp.join(ROOT, TINY[name]))
+                                           mark_fp32_submodules,
+                                           weights_to_bf16)
 
 
 def rel_err(a, b):
@@ -80,6 +63,19 @@ def test_mark_fp32_submodules_lists():
     assert not is_kept_fp32(net.body)
 
 
+def test_weights_to_bf16_spares_the_fp32_parts():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4),
+                        keep_fp32(nn.Sequential(nn.Linear(4, 2))),
+                        nn.Linear(4, 4))
+    assert weights_to_bf16(net, channels_last=True) == 2
+    assert net[0].weight.dtype == torch.bfloat16
+    assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert net[0].bias.dtype == torch.float32  # biases stay
+    assert net[1].weight.dtype == torch.float32  # normalisation stays
+    assert net[2][0].weight.dtype == torch.float32  # inside keep_fp32
+    assert net[3].weight.dtype == torch.bfloat16
+
+
 def test_partial_conv_coverage_exact_in_bf16():
     # 64 channels x 3x3: coverage up to 576, not representable in bf16
     torch.manual_seed(0)
@@ -97,38 +93,9 @@ def test_partial_conv_coverage_exact_in_bf16():
     assert rel_err(out, ref) < 0.02
 
 
-def test_prepare_fp32_equals_eager_and_is_idempotent():
-    shpe = build('shpe')
-    x = torch.randn(2, 3, 128, 128)
-    with torch.no_grad():
-        ref = shpe.head.forward(shpe.extract_feat(x))
-        prepare_for_inference(shpe, 'fp32')
-        assert model_precision(shpe) == 'fp32'
-        assert prepare_for_inference(shpe, 'fp32') is shpe
-        out = shpe.head.forward(shpe.extract_feat(x))
-    # BatchNorms folded into the convolutions
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in shpe.modules())
-    for a, b in zip(out, ref):
-        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
-    with pytest.raises(RuntimeError, match='already prepared for fp32'):
-        prepare_for_inference(shpe, 'bf16')
-
-
-def test_prepare_bf16_converts_weights_once():
-    shpe = prepare_for_inference(build('shpe'), 'bf16')
-    assert shpe.backbone.conv1.weight.dtype == torch.bfloat16
-    assert shpe.backbone.conv1.weight.is_contiguous(
-        memory_format=torch.channels_last)
-    for branch in ('heatmap_branch', 'delta_branch', 'location_branch'):
-        predict = getattr(shpe.head, branch).predict
-        assert predict.weight.dtype == torch.float32
-        assert is_kept_fp32(predict)
-    assert all(not p.requires_grad for p in shpe.parameters())
-
-
-def test_shpe_bf16_maps_and_joints():
+def test_shpe_bf16_maps_and_joints(tiny_stage):
     from mmpose.structures import PoseDataSample
-    fp32, bf16 = build('shpe'), build('shpe')
+    fp32, bf16 = tiny_stage('shpe'), tiny_stage('shpe')
     prepare_for_inference(fp32, 'fp32')
     prepare_for_inference(bf16, 'bf16')
     torch.manual_seed(1)
@@ -153,8 +120,8 @@ def test_shpe_bf16_maps_and_joints():
     assert np.mean(np.all(kp == kp_ref, axis=-1)) >= 0.9
 
 
-def test_tdr_generator_bf16():
-    fp32, bf16 = build('tdr').generator, build('tdr').generator
+def test_tdr_generator_bf16(tiny_stage):
+    fp32, bf16 = tiny_stage('tdr').generator, tiny_stage('tdr').generator
     prepare_for_inference(fp32, 'fp32')
     prepare_for_inference(bf16, 'bf16')
     assert is_kept_fp32(bf16.decoders[0])
@@ -172,8 +139,8 @@ def test_tdr_generator_bf16():
     assert rel_err(out, ref) < 0.02
 
 
-def test_hasm_bf16_masks():
-    fp32, bf16 = build('hasm'), build('hasm')
+def test_hasm_bf16_masks(tiny_stage):
+    fp32, bf16 = tiny_stage('hasm'), tiny_stage('hasm')
     prepare_for_inference(fp32, 'fp32')
     prepare_for_inference(bf16, 'bf16')
     torch.manual_seed(3)
@@ -190,51 +157,3 @@ def test_hasm_bf16_masks():
     masks = out.view(2, 4, 2, 128, 128).argmax(2)
     ref_masks = ref.view(2, 4, 2, 128, 128).argmax(2)
     assert (masks == ref_masks).float().mean() > 0.99
-
-
-def test_skip_attention_weights():
-    from hdr_mm.models.utils import skip_attention_weights
-    attn = nn.MultiheadAttention(8, 2, batch_first=True).eval()
-    q, kv = torch.randn(1, 5, 8), torch.randn(1, 3, 8)
-    with torch.no_grad():
-        ref, weights = attn(q, kv, kv)
-        assert weights is not None
-        assert skip_attention_weights(nn.Sequential(attn)) == 1
-        out, none = attn(q, kv, kv)
-        assert none is None
-        assert torch.allclose(out, ref, atol=1e-6)
-        # an explicit request still gets them
-        assert attn(q, kv, kv, need_weights=True)[1] is not None
-
-
-def test_compile_targets_and_channels_last_choice():
-    from hdr_mm.models.utils import compile_for_inference
-    shpe = build('shpe')
-    assert compile_for_inference(shpe) == 2  # backbone and head
-    assert shpe.backbone._compiled_call_impl is not None
-    gen = build('tdr').generator
-    assert compile_for_inference(gen) == 1  # the generator itself
-    # the generator keeps the contiguous layout, SHPE goes channels_last
-    gen = prepare_for_inference(build('tdr').generator, 'fp32')
-    conv = gen.encoders[1].pconv.conv.weight
-    assert conv.is_contiguous()
-    shpe = prepare_for_inference(build('shpe'), 'fp32')
-    assert shpe.backbone.conv1.weight.is_contiguous(
-        memory_format=torch.channels_last)
-    # the choice holds inside a whole TDR model too
-    tdr = prepare_for_inference(build('tdr'), 'fp32')
-    assert tdr.generator.encoders[1].pconv.conv.weight.is_contiguous()
-
-
-def test_prepared_model_deepcopies():
-    import copy
-    shpe = prepare_for_inference(build('shpe'), 'bf16')
-    twin = copy.deepcopy(shpe)
-    predict = twin.head.heatmap_branch.predict
-    assert is_kept_fp32(predict)
-    assert predict.forward.__self__ is predict
-    x = torch.randn(1, 3, 128, 128)
-    with torch.no_grad(), inference_autocast('bf16'):
-        for a, b in zip(twin.head.forward(twin.extract_feat(x)),
-                        shpe.head.forward(shpe.extract_feat(x))):
-            assert torch.equal(a, b)

@@ -5,8 +5,8 @@ import torch
 
 from hdr_mm.structures import (bbox_iou, bbox_of_mask, bbox_of_points,
                                clip_bbox, context_window, crop_to_image,
-                               crop_warp_matrix, square_crop_cs, union_bbox,
-                               warp_to_crop)
+                               crop_warp_matrix, mirror_x, mirror_x_matrix,
+                               square_crop_cs, union_bbox, warp_to_crop)
 from hdr_mm.structures.bbox import batched_transforms as geo
 
 
@@ -39,6 +39,24 @@ def test_square_crop_and_zero_area():
     c, s = geo.square_crop_cs(torch.tensor([[10., 20, 50, 30]]), 2.0)
     np.testing.assert_allclose(c[0].numpy(), center)
     assert float(s[0]) == side
+
+
+def test_mirror_x_is_an_array_flip():
+    img = np.zeros((3, 7), np.uint8)
+    img[1, 2] = 1
+    pts = np.array([[[2., 1., 0.5]]], np.float32)  # (N, K, 3)
+    flipped = mirror_x(pts, img.shape[1])
+    assert flipped.dtype == pts.dtype and pts[0, 0, 0] == 2  # a copy
+    np.testing.assert_array_equal(flipped, [[[4., 1., 0.5]]])
+    assert img[:, ::-1][1, int(flipped[0, 0, 0])] == 1
+    np.testing.assert_array_equal(mirror_x(flipped, 7), pts)
+    t = torch.tensor([[2., 1.]])
+    out = mirror_x(t, 7)
+    assert isinstance(out, torch.Tensor) and t[0, 0] == 2
+    np.testing.assert_array_equal(out.numpy(), [[4., 1.]])
+    # the matrix form maps points as the function does
+    np.testing.assert_array_equal(
+        mirror_x_matrix(7) @ np.array([2., 1., 1.]), [4., 1.])
 
 
 @pytest.mark.parametrize('mirror', [False, True])

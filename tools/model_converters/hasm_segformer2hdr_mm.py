@@ -2,7 +2,7 @@
 
 Usage::
 
-    python tools/model_converters/hasm_mmseg0x2hdr_mm.py SRC DST \
+    python tools/model_converters/hasm_segformer2hdr_mm.py SRC DST \
         [--config configs/hasm/<config>.py] [--overwrite]
 
 SRC is the authors' file (``{'meta', 'state_dict', ...}`` or a bare state
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
         args.dst,
         meta=dict(
             converted_from=args.src,
-            converter='hasm_mmseg0x2hdr_mm',
+            converter=osp.basename(__file__),
             dropped_keys=dropped),
         overwrite=args.overwrite)
     print(f'converted {len(src)} keys: {len(state_dict)} written to '

@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 from mmpose.registry import MODELS
 
-from hdr_mm.models.shpe.weight_conversion import (convert_shpe_detnet,
+from hdr_mm.models.shpe.checkpoint_conversion import (convert_shpe_detnet,
                                                   shpe_key_map)
 from hdr_mm.utils.checkpoint import CheckpointKeyError
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 MANIFEST = osp.join(ROOT, 'tests/data/reference/hdr_state_dict_manifest.json')
 TOOL = osp.join(ROOT, 'tools/model_converters/shpe_detnet2hdr_mm.py')
 

@@ -2,7 +2,7 @@
 
 Example::
 
-    python tools/model_converters/tdr2hdr_mm.py \
+    python tools/model_converters/tdr_pconvunet2hdr_mm.py \
         --generator ckpt_iter_70000.pth.tar \
         --discriminator D_iter_70000.pth.tar \
         --out work_dirs/tdr_official.pth
@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
-from hdr_mm.models.tdr.converter import convert_tdr  # noqa: E402
+from hdr_mm.models.tdr.checkpoint_conversion import convert_tdr  # noqa: E402
 from hdr_mm.utils.checkpoint import (  # noqa: E402
     load_reference_state_dict,
     save_mmengine_checkpoint)
@@ -52,7 +52,8 @@ def main():
     save_mmengine_checkpoint(
         state, args.out,
         meta=dict(converted_from=dict(generator=args.generator,
-                                      discriminator=args.discriminator)),
+                                      discriminator=args.discriminator),
+                  converter=osp.basename(__file__)),
         overwrite=args.overwrite)
     n = sum(v.numel() for v in state.values())
     print(f'wrote {args.out}: {len(state)} tensors, {n} values '

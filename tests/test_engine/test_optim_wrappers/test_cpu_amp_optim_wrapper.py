@@ -14,7 +14,7 @@ from mmengine.registry import OPTIM_WRAPPERS, init_default_scope
 from hdr_mm.engine.optim_wrappers import (CPUAmpOptimWrapper,
                                           MultiOptimWrapperConstructor)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 
 
 def test_autocast_inside_optim_context():

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from hdr_mm.models.tdr import TDR
-from hdr_mm.models.tdr.converter import (convert_discriminator,
+from hdr_mm.models.tdr.checkpoint_conversion import (convert_discriminator,
                                          convert_generator,
                                          discriminator_key_map,
                                          generator_key_map)
@@ -187,7 +187,7 @@ def test_converted_checkpoint_gives_reference_outputs(tmp_path):
     torch.save(dict(step=70000, optimizer={}, state_dict=disc), dpath)
     out = str(tmp_path / 'tdr.pth')
     cmd = [sys.executable, osp.join(ROOT, 'tools', 'model_converters',
-                                    'tdr2hdr_mm.py'),
+                                    'tdr_pconvunet2hdr_mm.py'),
            '--generator', gpath, '--discriminator', dpath, '--out', out]
     env = dict(os.environ, PYTHONPATH=ROOT)
     subprocess.run(cmd, check=True, env=env, capture_output=True)
