@@ -20,8 +20,8 @@ TINY = dict(
     hasm=('configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py',
           128),
     tdr=('configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py', 64),
-    shpe=('configs/shpe/shpe_detnet-tiny_b16-adam_synthetic-128x128.py',
-          128))
+    shpe=('configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py',
+          64))
 ATOL = RTOL = 1e-4
 
 
@@ -71,14 +71,14 @@ def test_tdr_parity(exported):
 def test_shpe_parity_and_joints(exported):
     from mmpose.structures import PoseDataSample
     model, ort = exported['shpe']
-    (x, ) = example_inputs('shpe', model, 128, batch_size=4)
+    (x, ) = example_inputs('shpe', model, 64, batch_size=4)
     with torch.no_grad():
         ref = model.head.forward(model.extract_feat(x))
     out = ort(x)
     for a, b in zip(out, ref):
         assert a.shape == b.shape
         assert torch.allclose(a, b, atol=ATOL, rtol=RTOL)
-    samples = [PoseDataSample(metainfo=dict(input_size=(128, 128)))
+    samples = [PoseDataSample(metainfo=dict(input_size=(64, 64)))
                for _ in range(4)]
     cfg = dict(bone_length=95.0)
     for p, r in zip(model.head.decode_maps(out, samples, cfg),
@@ -94,9 +94,9 @@ def test_export_refuses_bf16_and_unknown(tmp_path, exported):
     model = build_stage('shpe', osp.join(ROOT, TINY['shpe'][0]))
     prepare_for_inference(model, 'bf16')
     with pytest.raises(ValueError, match='bf16'):
-        export_stage('shpe', model, str(tmp_path / 'x.onnx'), 128)
+        export_stage('shpe', model, str(tmp_path / 'x.onnx'), 64)
     with pytest.raises(ValueError, match='unknown stage'):
-        export_stage('hdr', model, str(tmp_path / 'x.onnx'), 128)
+        export_stage('hdr', model, str(tmp_path / 'x.onnx'), 64)
 
 
 def test_prepared_fp32_model_exports(tmp_path):
@@ -105,11 +105,11 @@ def test_prepared_fp32_model_exports(tmp_path):
     init_default_scope('mmpose')
     torch.manual_seed(0)
     model = build_stage('shpe', osp.join(ROOT, TINY['shpe'][0]))
-    (x, ) = example_inputs('shpe', model, 128)
+    (x, ) = example_inputs('shpe', model, 64)
     with torch.no_grad():
         ref = model.head.forward(model.extract_feat(x))
     prepare_for_inference(model, 'fp32')
     ort = load_ort_stage(
-        export_stage('shpe', model, str(tmp_path / 's.onnx'), 128))
+        export_stage('shpe', model, str(tmp_path / 's.onnx'), 64))
     for a, b in zip(ort(x), ref):
         assert torch.allclose(a, b, atol=ATOL, rtol=RTOL)

@@ -9,7 +9,7 @@ from mmengine.structures import InstanceData
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
-CONFIG = 'configs/shpe/shpe_detnet-tiny_b16-adam_synthetic-128x128.py'
+CONFIG = 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py'
 
 
 def _samples(size, mirrored, n=2):
@@ -34,24 +34,24 @@ def test_mirrored_crops_are_unmirrored(head):
         cfg.head = dict(
             type='HeatmapHead', in_channels=64, out_channels=21,
             deconv_out_channels=None,
-            decoder=dict(type='MSRAHeatmap', input_size=(128, 128),
-                         heatmap_size=(32, 32), sigma=2))
+            decoder=dict(type='MSRAHeatmap', input_size=(64, 64),
+                         heatmap_size=(16, 16), sigma=2))
     torch.manual_seed(0)
     model = MODELS.build(cfg).eval()
     assert type(model).__name__ == 'SingleHandPoseEstimator'
-    x = torch.rand(1, 3, 128, 128) * 255
+    x = torch.rand(1, 3, 64, 64) * 255
     data = model.data_preprocessor(
         dict(inputs=x.repeat(2, 1, 1, 1),
-             data_samples=_samples(128, (False, True))), False)
+             data_samples=_samples(64, (False, True))), False)
     with torch.no_grad():
         plain, mirrored = model.predict(data['inputs'],
                                         data['data_samples'])
     p, m = plain.pred_instances, mirrored.pred_instances
-    # same network output: in input pixels x -> 127 - x, then mapped to
-    # the image (scale 80 / 128 around x = 50)
-    kp_in = (p.keypoints[..., 0] - 50 + 40) * 128 / 80
+    # same network output: in input pixels x -> 63 - x, then mapped to
+    # the image (scale 80 / 64 around x = 50)
+    kp_in = (p.keypoints[..., 0] - 50 + 40) * 64 / 80
     np.testing.assert_allclose(
-        m.keypoints[..., 0], (127 - kp_in) * 80 / 128 + 50 - 40, atol=1e-4)
+        m.keypoints[..., 0], (63 - kp_in) * 80 / 64 + 50 - 40, atol=1e-4)
     np.testing.assert_allclose(m.keypoints[..., 1], p.keypoints[..., 1],
                                atol=1e-4)
     if head == 'detnet':
