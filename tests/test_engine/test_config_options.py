@@ -10,8 +10,8 @@ from hdr_mm.engine.config_options import (ConfigOptionError,
                                           merge_cfg_options)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SHPE = osp.join(ROOT, 'configs/shpe/shpe_detnet-tiny_b16-adam_synthetic-'
-                '128x128.py')
+SHPE = osp.join(ROOT, 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-'
+                '64x64.py')
 HDR = osp.join(ROOT, 'configs/hdr/hdr_tiny_synthetic-256x256.py')
 
 

@@ -6,8 +6,8 @@
 #   trained from scratch (no pretrained backbone can be downloaded), BN
 #   instead of SyncBN (one process);
 # - data: the generated single-hand renders (SingleHand3DDataset, the same
-#   data and crops as configs/shpe/shpe_detnet-tiny_b16-adam_synthetic-
-#   128x128.py): every hand as a right hand (MirrorHandCrop mirrors left
+#   data as configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py,
+#   at 128x128 crops): every hand as a right hand (MirrorHandCrop mirrors left
 #   ones), so no RandomFlip and no flip test; Albumentation is dropped (not
 #   installed here) and rotations are limited to 30 degrees;
 # - schedule: 20 epochs of batch 32 (720 iterations) with the stock
