@@ -99,8 +99,8 @@ def test_shpe_bf16_maps_and_joints(tiny_stage):
     prepare_for_inference(fp32, 'fp32')
     prepare_for_inference(bf16, 'bf16')
     torch.manual_seed(1)
-    x = torch.randn(4, 3, 128, 128)
-    samples = [PoseDataSample(metainfo=dict(input_size=(128, 128)))
+    x = torch.randn(4, 3, 64, 64)
+    samples = [PoseDataSample(metainfo=dict(input_size=(64, 64)))
                for _ in range(4)]
     with torch.no_grad():
         ref = fp32.head.forward(fp32.extract_feat(x))
@@ -114,10 +114,11 @@ def test_shpe_bf16_maps_and_joints(tiny_stage):
     ref_preds = fp32.head.decode_maps(ref, samples, dict(bone_length=95.0))
     kp = np.concatenate([p.keypoints for p in preds])
     kp_ref = np.concatenate([r.keypoints for r in ref_preds])
-    # random weights give flat heat maps with near-ties (measured: 96-98%
-    # of the joints on the same pixel over 3 seeds); trained ones have
-    # sharp maxima
-    assert np.mean(np.all(kp == kp_ref, axis=-1)) >= 0.9
+    # random weights give flat heat maps with near-ties; trained ones have
+    # sharp maxima. The softmax read-out is sub-cell, so compare distances
+    # (input pixels of the 64 px crop; a cell is 4 px)
+    close = np.linalg.norm(kp - kp_ref, axis=-1) <= 1.0
+    assert np.mean(close) >= 0.9
 
 
 def test_tdr_generator_bf16(tiny_stage):
