@@ -239,6 +239,25 @@ def evaluate(cfg, hdr_ckpt: str, work_dir: str, name: str,
     return runner.test()
 
 
+def unique_data(cfgs: Dict) -> List[Dict]:
+    """The distinct ``synthetic_data`` dicts of the job's configs.
+
+    Args:
+        cfgs: Target -> its ``Config`` (:func:`check_configs`).
+
+    Returns:
+        list[dict]: each generated dataset once (the stages share their
+        training set; the pipeline config has its own test split), in
+        the order of ``cfgs``.
+    """
+    out: List[Dict] = []
+    for cfg in cfgs.values():
+        data = cfg.get('synthetic_data')
+        if data is not None and dict(data) not in out:
+            out.append(dict(data))
+    return out
+
+
 class StepTimes:
     """Wall seconds of the job's steps, in the order they ran."""
 
@@ -321,10 +340,14 @@ def main() -> None:
         sys.exit(f'main job: {e}')
     log('configs and options of every stage checked')
 
+    # the stages' training data and the test split, generated here with
+    # every core rather than by the first training on first use
     data = cfgs['hdr'].synthetic_data
-    log(f'data: {data.out_dir}')
     with times('data'):
-        ensure_synthetic_hands(**data, progress=True)
+        for data_cfg in unique_data(cfgs):
+            log(f'data: {data_cfg["out_dir"]}')
+            data_cfg.setdefault('workers', os.cpu_count() or 1)
+            ensure_synthetic_hands(**data_cfg, progress=True)
 
     ckpts = {}
     for stage, config in STAGES.items():

@@ -182,8 +182,8 @@ def stage_numbers(metrics: Dict[str, Dict[str, float]],
         ``<region>_psnr_{hdr,shpe_alone}``; ``shpe``: the last validation
         metrics of its training (:func:`last_val_metrics`), with ``pck``
         (a key ending with ``PCK`` or ``PCK@<threshold>``) and ``mpjpe``
-        (a key ending with ``MPJPE``, not ``PA-``/``P-``/``N-MPJPE``)
-        copied when present.
+        (a key ending with ``MPJPE`` or ``MPJPE_all``, not
+        ``PA-``/``P-``/``N-MPJPE``) copied when present.
     """
     tdr: Dict[str, Optional[float]] = {}
     for region in ('deocc', 'removal'):
@@ -196,7 +196,7 @@ def stage_numbers(metrics: Dict[str, Dict[str, float]],
     shpe = last_val_metrics(shpe_work_dir)
     scores = {k: v for k, v in shpe.items() if k != 'step'}
     for name, pattern in (('pck', r'.*PCK(@[^/]*)?'),
-                          ('mpjpe', r'(.*[^-])?MPJPE')):
+                          ('mpjpe', r'(.*[^-])?MPJPE(_all)?')):
         value = matching_metric(scores, pattern)
         if value is not None:
             shpe[name] = value

@@ -58,6 +58,8 @@ class SingleHand3DDataset(CheckedInterHand3DDataset):
     - ``keypoints_visible`` (1, 21): annotation validity,
     - ``keypoints_cam`` (1, 21, 3): camera coordinates in mm relative to the
       wrist (the hand's own frame, never mirrored),
+    - ``root_cam`` (1, 3): the wrist's camera coordinates in mm (the ray
+      an in-plane rotation of the crop turns the 3D joints about),
     - ``bbox`` (1, 4) xyxy: tight box of the annotated joints (the pipeline's
       ``GetBBoxCenterScale(padding=2.0)`` doubles it as in HDR),
     - ``hand_side`` (``'right'``/``'left'``), ``mirrored`` (left hands),
@@ -145,6 +147,7 @@ class SingleHand3DDataset(CheckedInterHand3DDataset):
                 keypoints_visible=vis[None].astype(np.float32),
                 keypoints_cam=(cam - cam[SHPE_ROOT])[None].astype(
                     np.float32),
+                root_cam=cam[SHPE_ROOT][None].astype(np.float32),
                 bbox=bbox[None],
                 num_keypoints=NUM_HAND_JOINTS,
                 hand_side=side,

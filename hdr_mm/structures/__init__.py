@@ -2,7 +2,7 @@ from .bbox import (bbox_iou, bbox_of_mask, bbox_of_points, clip_bbox,
                    context_window, crop_to_image, crop_warp_matrix, mirror_x,
                    mirror_x_matrix, square_crop_cs, union_bbox, warp_to_crop)
 from .camera import (DEFAULT_FOCAL_FACTOR, default_camera,
-                     solve_root_translation)
+                     rotate_about_root_ray, solve_root_translation)
 from .hand_joints import (HANDS, INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
                           INTERHAND_TO_SHPE, LEFT_SLICE, NUM_HAND_JOINTS,
                           RIGHT_SLICE, SHPE_MIDDLE_MCP, SHPE_PARENTS,
@@ -18,5 +18,5 @@ __all__ = [
     'bbox_of_mask', 'bbox_of_points', 'bbox_iou', 'union_bbox', 'clip_bbox',
     'mirror_x', 'mirror_x_matrix', 'square_crop_cs', 'crop_warp_matrix',
     'crop_to_image', 'warp_to_crop', 'context_window', 'DEFAULT_FOCAL_FACTOR',
-    'default_camera', 'solve_root_translation'
+    'default_camera', 'solve_root_translation', 'rotate_about_root_ray'
 ]

@@ -99,3 +99,43 @@ def solve_root_translation(keypoints_2d: np.ndarray,
     if not np.isfinite(t).all() or t[2] <= 0:
         return np.full(3, np.nan, np.float32)
     return t.astype(np.float32)
+
+
+def rotate_about_root_ray(keypoints_3d: np.ndarray, angle: float,
+                          root_index: int) -> np.ndarray:
+    """Rotate camera-frame joints about the camera ray through their root.
+
+    The 3D counterpart of rotating an image crop in its plane about the
+    hand: a rotation by ``angle`` about the optical axis turns every
+    projection by the same angle about the principal point, exactly; about
+    the ray through the root it keeps the root where it is and turns the
+    hand's projection about the root's, up to the perspective of a hand
+    seen off-axis. Rotation augmentation of a single-hand crop uses it so
+    that the 3D targets turn with the pixels.
+
+    Args:
+        keypoints_3d: (..., K, 3) joints in the camera frame (mm, x right,
+            y down, z forward: image axes).
+        angle: Radians, counter-clockwise in the (x, y) = image axes sense
+            (``(1, 0) -> (cos, sin)``), i.e. the rotation whose 2x2 matrix
+            is the linear part of the crop's warp divided by its scale.
+        root_index: The joint whose ray is the axis; rows whose root is at
+            the camera centre (no ray) are rotated about the optical axis.
+
+    Returns:
+        np.ndarray: Rotated joints, same shape, float32.
+    """
+    pts = np.asarray(keypoints_3d, np.float64)
+    if pts.ndim < 2 or pts.shape[-1] != 3:
+        raise ValueError('rotate_about_root_ray: keypoints_3d must be '
+                         f'(..., K, 3), got {pts.shape}')
+    root = pts[..., root_index:root_index + 1, :]
+    norm = np.linalg.norm(root, axis=-1, keepdims=True)
+    axis = np.where(norm > 1e-9, root / np.maximum(norm, 1e-9),
+                    np.array([0., 0., 1.]))
+    rel = pts - root
+    c, s = np.cos(angle), np.sin(angle)
+    # Rodrigues: v c + (k x v) s + k (k . v)(1 - c)
+    rotated = (rel * c + np.cross(axis, rel) * s +
+               axis * (rel * axis).sum(-1, keepdims=True) * (1 - c))
+    return (rotated + root).astype(np.float32)

@@ -73,6 +73,16 @@ def test_seed_goes_to_every_stage_without_one():
     assert opts['hdr'] == []
 
 
+def test_each_dataset_is_generated_once():
+    """The data step generates the stages' shared training set and the
+    pipeline's test split, each once."""
+    cfgs = hdr_main_job.check_configs(hdr_main_job.split_options([]))
+    data = hdr_main_job.unique_data(cfgs)
+    assert [d['out_dir'] for d in data] == [
+        'data/synthetic_hands', 'data/synthetic_hands_test']
+    assert data[1]['split_ratios'] == (0.0, 0.0, 1.0)
+
+
 def test_last_val_metrics_of_a_training_run(tmp_path):
     """The last validation line over every run in the work dir (train
     lines have ``lr`` and losses), with PCK and MPJPE picked out."""
@@ -103,6 +113,10 @@ def test_last_val_metrics_of_a_training_run(tmp_path):
         == {}
     assert report.matching_metric({'PA-MPJPE': 1, 'x_MPJPE': 2},
                                   r'(.*[^-])?MPJPE') == 2
+    # HandMPJPEMetric's keys carry the split (``MPJPE_all``)
+    assert report.matching_metric(
+        {'hand/PA-MPJPE_all': 1, 'hand/MPJPE_single': 3,
+         'hand/MPJPE_all': 2}, r'(.*[^-])?MPJPE(_all)?') == 2
     assert report.matching_metric({'PCKh': 1, 'PCK': 2},
                                   r'.*PCK(@[^/]*)?') == 2
     gain = dict(gain=0.1)
