@@ -1,0 +1,69 @@
+"""Latency, throughput and efficiency of the HDR stage networks and of the
+whole pipeline, in several precisions and backends side by side (the
+library of ``tools/analysis_tools/benchmark.py``).
+
+The pipeline (:class:`HDRPoseEstimator`) is built from an HDR config with
+random weights (latency does not depend on them), once per mode:
+
+- ``eager``: float32, the networks as the config builds them;
+- ``fp32``: float32 after :func:`hdr_mm.models.utils.prepare_for_inference`
+  (BatchNorms folded, ``channels_last`` where the network wants it,
+  attention without its unused weights output);
+- ``fp32c``: the same plus ``torch.compile`` of the networks (compiled
+  during the warm-up calls, which must then be >= 1);
+- ``bf16``: prepared for bf16 and run under CPU (or CUDA) autocast;
+- ``ort``: the stage networks exported to ONNX and run by onnxruntime
+  (CPU only), through the pipeline's own backend switch
+  (``HDRPoseEstimator.set_runtime(backend='onnxruntime')``), so end to
+  end the same glue calls the onnxruntime networks.
+
+Timed, per two-hand image (a batch of N images is N HASM inputs and 2N
+TDR/SHPE inputs):
+
+- ``hasm``: ``encode_decode`` of the segmentor on pre-processed crops;
+- ``tdr``: the generator ``generator(x, mask)``;
+- ``shpe``: ``head.forward(extract_feat(x))``, the maps;
+- ``hdr``: ``model.test_step(data)`` from N uint8 crops to the 42 joints
+  per image (all stages, the glue between them, the read-out).
+
+For each: latency (median of the timed batch-1 iterations), throughput
+(best images/s over the batch sizes), the FLOPs (mmengine's
+``FlopAnalyzer``: multiply-adds, counted x2 here as floating-point
+operations), the GFLOP/s achieved and that figure as a fraction of the
+dense GEMM peak measured in the same run for the precision used (fp32
+peak for eager/fp32/ort, bf16 peak for bf16). The machine line comes
+from mmengine's ``collect_env`` and :func:`hdr_mm.utils.cpu_info`.
+
+Modules, one concept each:
+
+- :mod:`.harness`: callables timed in turn, statistics of the timings;
+- :mod:`.pipeline`: the pipeline with random weights, its stage
+  networks and their inputs;
+- :mod:`.modes`: each mode's preparation and :func:`bench_modes`, the
+  run over modes, stages and batch sizes;
+- :mod:`.flops`: FLOP counts of the stage networks;
+- :mod:`.machine`: the machine line and the GEMM peak;
+- :mod:`.report`: efficiency, Markdown tables and the printed report;
+- :mod:`.cli`: the command's arguments and main path.
+
+Not imported by ``import hdr_mm``.
+"""
+from .cli import (DEFAULT_CONFIG, main, parse_args, parse_int_list,
+                  parse_modes, parse_stages)
+from .flops import ELEMENTWISE_OPS, count_flops, sdpa_flop_jit, stage_flops
+from .harness import best_throughput, summarize, synchronize, time_interleaved
+from .machine import gemm_peak, machine_line
+from .modes import MODE_PEAK, MODES, bench_modes, prepare_mode
+from .pipeline import (STAGE_INPUT, STAGES, BenchInputs, build_pipeline,
+                       stage_networks)
+from .report import efficiency, fmt, markdown_table, report, report_text
+
+__all__ = [
+    'DEFAULT_CONFIG', 'main', 'parse_args', 'parse_int_list', 'parse_modes',
+    'parse_stages', 'ELEMENTWISE_OPS', 'count_flops', 'sdpa_flop_jit',
+    'stage_flops', 'best_throughput', 'summarize', 'synchronize',
+    'time_interleaved', 'gemm_peak', 'machine_line', 'MODE_PEAK', 'MODES',
+    'bench_modes', 'prepare_mode', 'STAGE_INPUT', 'STAGES', 'BenchInputs',
+    'build_pipeline', 'stage_networks', 'efficiency', 'fmt',
+    'markdown_table', 'report', 'report_text'
+]
