@@ -187,19 +187,25 @@ class OnnxRuntimeBackend:
         return out
 
 
-#: the backends a pipeline can run its networks with
-BACKENDS = tuple(STAGE_BACKENDS.module_dict)
-
-
 def check_runtime(precision: Optional[str], backend: str) -> None:
-    """Refuse an unknown or impossible combination, naming it."""
+    """Refuse an unknown or impossible combination, naming it.
+
+    Args:
+        precision: None or one of ``PRECISIONS``.
+        backend: A name in :data:`STAGE_BACKENDS`.
+
+    Raises:
+        ValueError: naming what is wrong.
+    """
     if precision is not None and precision not in PRECISIONS:
         raise ValueError(f'precision must be None or one of {PRECISIONS}, '
                          f'got {precision!r}')
-    if backend not in BACKENDS:
-        raise ValueError(f'backend must be one of {BACKENDS}, got '
+    runner = STAGE_BACKENDS.get(backend)
+    if runner is None:
+        raise ValueError(f'backend must be one of '
+                         f'{tuple(STAGE_BACKENDS.module_dict)}, got '
                          f'{backend!r}')
-    STAGE_BACKENDS.get(backend).check_precision(precision)
+    runner.check_precision(precision)
 
 
 def build_runtime(stages: dict,
