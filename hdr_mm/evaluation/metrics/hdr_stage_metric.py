@@ -3,10 +3,13 @@ from collections import OrderedDict, defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from mmpose.registry import METRICS
 
-from hdr_mm.structures import HAND_MASK_NAMES
+from hdr_mm.structures import HAND_MASK_NAMES, tdr_masks
+from hdr_mm.structures.hand_crops import (cut_hand_pairs, frame_rows,
+                                          stack_frame_rows)
 from .hand_seg_metric import hand_mask_counts, iou_from_counts
 from .tdr_metric import region_scores
 
@@ -28,7 +31,9 @@ class HDRStageMetric(BaseMetric):
       copying the input; with ``shpe_input='gt_alone'`` the reference
       itself: identical images) against the same crop of that hand
       rendered alone, inside the region TDR repaints (from the predicted
-      masks);
+      masks); the metric cuts that render (``gt_alone_context``) like the
+      crop (``hand_crop_warps``), and takes the regions from the masks on
+      the crop (``hand_crop_masks``);
       ``deocc/...`` inside its de-occlusion part (the hand's hidden part
       ``H_t``), ``removal/...`` inside its removal part (the other hand
       ``H_o``), ``crop/...`` on the whole hand crop; ``<region>/count``
@@ -61,18 +66,24 @@ class HDRStageMetric(BaseMetric):
 
         Args:
             data_batch: Unused.
-            data_samples: Pipeline outputs as dicts with ``pred_fields``,
-                ``gt_fields`` (``hand_masks``), ``tdr_crops``,
-                ``gt_hand_crops``, ``repaint``, ``pred_instances.hand_type``
-                and metainfo ``gt_alone_valid``.
+            data_samples: The batch's pipeline outputs as dicts with
+                ``pred_fields`` and ``gt_fields`` (``hand_masks``),
+                ``tdr_crops``, ``hand_crop_masks``, ``hand_crop_warps``,
+                ``gt_alone_context``, ``pred_instances.hand_type`` and
+                metainfo ``gt_alone_valid``.
         """
         for ds in data_samples:
             name = ds.get('img_path', 'a data sample')
-            for key in ('pred_fields', 'gt_fields', 'gt_hand_crops'):
+            for key in ('pred_fields', 'gt_fields', 'gt_alone_context',
+                        'hand_crop_warps', 'hand_crop_masks'):
                 if key not in ds:
                     raise KeyError(
-                        f'HDRStageMetric: {name} has no {key!r}; the test '
-                        'pipeline needs LoadHDRTargets and PackHDRInputs')
+                        f'HDRStageMetric: {name} has no {key!r}; it reads '
+                        'the outputs of HDRPoseEstimator on a test pipeline '
+                        'with LoadHDRTargets and PackHDRInputs')
+        references = self.reference_crops(data_samples)
+        for i, ds in enumerate(data_samples):
+            name = ds.get('img_path', 'a data sample')
             names = tuple(ds.get('mask_names', self.mask_names))
             if names != self.mask_names:
                 raise ValueError(f'{name} has masks {list(names)}, the '
@@ -87,18 +98,36 @@ class HDRStageMetric(BaseMetric):
                 if not (valid.all() and found[h] > 0):
                     continue
                 pred = ds['tdr_crops'][h].cpu()
-                gt = ds['gt_hand_crops'][h].cpu()
-                region = ds['repaint'][h, 0].cpu()
-                scores = dict(
+                gt = references[i][h].cpu()
+                regions = tdr_masks(*ds['hand_crop_masks'][h].cpu())
+                region = regions['repaint']
+                result['hands'].append(dict(
                     repaint=region_scores(pred, gt, region),
-                    crop=region_scores(pred, gt, region >= 0))
-                if 'holes' in ds:
-                    holes = ds['holes'][h].cpu()
-                    scores.update(
-                        deocc=region_scores(pred, gt, holes[0]),
-                        removal=region_scores(pred, gt, holes[1]))
-                result['hands'].append(scores)
+                    crop=region_scores(pred, gt, region >= 0),
+                    deocc=region_scores(pred, gt, regions['hidden_t']),
+                    removal=region_scores(pred, gt, regions['hidden_o'])))
             self.results.append(result)
+
+    @staticmethod
+    def reference_crops(data_samples: Sequence[dict]) -> List[torch.Tensor]:
+        """Each hand rendered alone, cut like the hand crop the pipeline
+        fed SHPE.
+
+        Args:
+            data_samples: The batch's N outputs, with
+                ``gt_alone_context`` (6, H_i, W_i) and ``hand_crop_warps``
+                (2, 2, 3); cut together, as the pipeline cuts its crops.
+
+        Returns:
+            list[Tensor]: per frame (2, 3, s, s) uint8, right then left
+            hand, ``s`` the side of ``tdr_crops``.
+        """
+        n = len(data_samples)
+        alone = cut_hand_pairs(
+            [ds['gt_alone_context'] for ds in data_samples],
+            stack_frame_rows([ds['hand_crop_warps'] for ds in data_samples]),
+            data_samples[0]['tdr_crops'].shape[-1]).round().byte()
+        return [alone[frame_rows(i, n)] for i in range(n)]
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Aggregate IoUs over all pixels and average the crop scores.

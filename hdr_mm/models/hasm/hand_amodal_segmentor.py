@@ -9,11 +9,12 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptSampleList
 from torch import Tensor
 
+from ..utils import StageEntryMixin
 from .hand_amodal_head import split_branch_logits
 
 
 @MODELS.register_module()
-class HandAmodalSegmentor(EncoderDecoder):
+class HandAmodalSegmentor(StageEntryMixin, EncoderDecoder):
     """Encoder-decoder whose decode head predicts several binary masks.
 
     Training, feature extraction and whole/slide inference are mmseg's
@@ -33,8 +34,12 @@ class HandAmodalSegmentor(EncoderDecoder):
     branches are exchanged (mask names must then come in ``l_``/``r_``
     pairs).
 
+    Its inference entry for the HDR pipeline is :meth:`predict_masks`.
+
     Args: see :class:`mmseg.models.segmentors.EncoderDecoder`.
     """
+
+    stage = 'hasm'
 
     def _init_decode_head(self, decode_head: ConfigType) -> None:
         super()._init_decode_head(decode_head)
@@ -65,6 +70,21 @@ class HandAmodalSegmentor(EncoderDecoder):
             k = names.index(f'{other}_{rest}')
             index += [2 * k, 2 * k + 1]
         return index
+
+    def load_onnx(self, onnx_file: str,
+                  num_threads: Optional[int] = None) -> Callable:
+        """The exported network through onnxruntime, as
+        :meth:`predict_masks` takes it: an ``encode_decode``.
+
+        Args:
+            onnx_file: A file :meth:`export_onnx` wrote.
+            num_threads: onnxruntime's intra-op threads.
+
+        Returns:
+            Callable: ``(inputs, batch_img_metas) -> logits`` at the input
+            size (:meth:`~hdr_mm.deploy.ORTSegmentor.encode_decode`).
+        """
+        return super().load_onnx(onnx_file, num_threads).encode_decode
 
     @torch.no_grad()
     def predict_masks(self,

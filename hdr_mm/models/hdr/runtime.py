@@ -1,9 +1,12 @@
 """How the pipeline's three networks run: precision and backend.
 
-The stages' tensor-level methods (``predict_masks``, ``inpaint``, the
-SHPE's ``predict``) take an optional replacement of their network. A
-:class:`StageRuntime` holds those replacements and the context the
-networks run in, built once, after the weights are loaded:
+Each stage is entered through its inference entry only
+(``predict_masks`` of HASM, ``inpaint`` of TDR, ``estimate_joints`` of
+SHPE), which takes an optional replacement of its network. A backend,
+registered in :data:`STAGE_BACKENDS`, prepares the stages or builds those
+replacements through the hooks every stage model has
+(:class:`~hdr_mm.models.utils.StageEntryMixin`), once, after the weights
+are loaded; a :class:`StageRuntime` holds the result:
 
 ==============  ============  ===========================================
 backend         precision     what runs
@@ -25,16 +28,16 @@ joints) are the same code in every case.
 import logging
 import tempfile
 from contextlib import nullcontext
-from typing import Callable, ContextManager, Optional
+from typing import Callable, ContextManager, Dict, Iterable, Optional
 
-import torch.nn as nn
 from mmengine.logging import print_log
+from mmengine.registry import Registry
 
 from hdr_mm.models.utils import (PRECISIONS, cpu_bf16_isa,
-                                 inference_autocast, prepare_for_inference)
+                                 inference_autocast)
 
-#: the backends a pipeline can run its networks with
-BACKENDS = ('pytorch', 'onnxruntime')
+#: backend name -> class building the stages' networks
+STAGE_BACKENDS = Registry('HDR stage backend')
 
 
 class StageRuntime:
@@ -43,10 +46,11 @@ class StageRuntime:
     Args:
         precision: None (as built), ``'fp32'`` or ``'bf16'``.
         backend: ``'pytorch'`` or ``'onnxruntime'``.
-        hasm: Replacement of HASM's ``encode_decode``, or None.
-        tdr: Replacement of TDR's generator, or None.
-        shpe: Replacement of the SHPE's maps (``head.forward(
-            extract_feat(x))``), or None.
+        hasm: The ``network`` of HASM's ``predict_masks`` (an
+            ``encode_decode``), or None (the model's own).
+        tdr: The ``network`` of TDR's ``inpaint`` (a generator), or None.
+        shpe: The ``network`` of SHPE's ``estimate_joints`` (maps), or
+            None.
         device_type: Device of the models (for autocast).
     """
 
@@ -73,18 +77,135 @@ class StageRuntime:
                 f'precision={self.precision!r})')
 
 
+@STAGE_BACKENDS.register_module(name='pytorch')
+class PyTorchBackend:
+    """The stage models themselves, prepared for a precision if one is
+    given (:meth:`~hdr_mm.models.utils.StageEntryMixin.prepare_inference`).
+
+    Args:
+        precision: None, ``'fp32'`` or ``'bf16'``.
+        onnx_dir: Unused.
+        num_threads: Unused.
+    """
+
+    def __init__(self, precision: Optional[str] = None,
+                 onnx_dir: Optional[str] = None,
+                 num_threads: Optional[int] = None) -> None:
+        self.precision = precision
+
+    @staticmethod
+    def check_precision(precision: Optional[str]) -> None:
+        """Every precision runs in PyTorch."""
+
+    def networks(self, stages: Dict[str, object], sizes: Dict[str, int],
+                 device_type: str) -> Dict[str, Optional[Callable]]:
+        """Prepare the stages in place; their own networks run.
+
+        Args:
+            stages: Stage name -> stage model (None left out).
+            sizes: Stage name -> input side.
+            device_type: Device of the models.
+
+        Returns:
+            dict: stage name -> None.
+        """
+        if self.precision is None:
+            return {}
+        if self.precision == 'bf16' and device_type == 'cpu' and \
+                cpu_bf16_isa() == 'none':
+            print_log(
+                'precision=bf16 on a CPU without AMX or AVX512-BF16: bf16 '
+                'is emulated there and slower than fp32 (docs/benchmark.md)',
+                logger='current', level=logging.WARNING)
+        for model in stages.values():
+            model.prepare_inference(self.precision)
+        return {}
+
+
+@STAGE_BACKENDS.register_module(name='onnxruntime')
+class OnnxRuntimeBackend:
+    """The stage networks exported to ONNX and run by onnxruntime
+    (:meth:`~hdr_mm.models.utils.StageEntryMixin.export_onnx`,
+    :meth:`~hdr_mm.models.utils.StageEntryMixin.load_onnx`).
+
+    Args:
+        precision: None or ``'fp32'`` (the graphs are float32).
+        onnx_dir: Where the graphs are written; None: a new temporary
+            folder. In a folder that is given, files of the same names are
+            replaced only if this backend wrote them and they are
+            unchanged since
+            (:class:`~hdr_mm.deploy.onnx_cache.OnnxExportCache`).
+        num_threads: onnxruntime's intra-op threads (None: its default).
+    """
+
+    def __init__(self, precision: Optional[str] = None,
+                 onnx_dir: Optional[str] = None,
+                 num_threads: Optional[int] = None) -> None:
+        self.onnx_dir = onnx_dir
+        self.num_threads = num_threads
+
+    @staticmethod
+    def check_precision(precision: Optional[str]) -> None:
+        """Refuse bf16: the graphs are float32.
+
+        Raises:
+            ValueError: ``precision == 'bf16'``.
+        """
+        if precision == 'bf16':
+            raise ValueError("the onnxruntime graphs are float32: use "
+                             "precision='fp32' (or None) with backend="
+                             "'onnxruntime'")
+
+    def networks(self, stages: Dict[str, object], sizes: Dict[str, int],
+                 device_type: str) -> Dict[str, Optional[Callable]]:
+        """Export each stage's network and open it with onnxruntime.
+
+        Args:
+            stages: Stage name -> stage model (None left out).
+            sizes: Stage name -> input side.
+            device_type: Unused (onnxruntime runs on the CPU).
+
+        Returns:
+            dict: stage name -> its onnxruntime network.
+
+        Raises:
+            FileExistsError: ``onnx_dir`` holds a ``<stage>.onnx`` that
+                this backend did not write, or that changed since.
+            UnwritableFolderError: ``onnx_dir`` cannot be written.
+            ValueError: a stage cannot run another implementation of its
+                network (e.g. an SHPE head without ``decode_maps``).
+        """
+        from hdr_mm.deploy import OnnxExportCache
+        cache = OnnxExportCache(self.onnx_dir or
+                                tempfile.mkdtemp(prefix='hdr_onnx_'))
+        out = {}
+        for name, model in stages.items():
+            path = cache.claim(f'{name}.onnx')
+            model.export_onnx(path, sizes[name])
+            cache.record(path)
+            out[name] = model.load_onnx(path, self.num_threads)
+        return out
+
+
 def check_runtime(precision: Optional[str], backend: str) -> None:
-    """Refuse an unknown or impossible combination, naming it."""
+    """Refuse an unknown or impossible combination, naming it.
+
+    Args:
+        precision: None or one of ``PRECISIONS``.
+        backend: A name in :data:`STAGE_BACKENDS`.
+
+    Raises:
+        ValueError: naming what is wrong.
+    """
     if precision is not None and precision not in PRECISIONS:
         raise ValueError(f'precision must be None or one of {PRECISIONS}, '
                          f'got {precision!r}')
-    if backend not in BACKENDS:
-        raise ValueError(f'backend must be one of {BACKENDS}, got '
+    runner = STAGE_BACKENDS.get(backend)
+    if runner is None:
+        raise ValueError(f'backend must be one of '
+                         f'{tuple(STAGE_BACKENDS.module_dict)}, got '
                          f'{backend!r}')
-    if backend == 'onnxruntime' and precision == 'bf16':
-        raise ValueError("the onnxruntime graphs are float32: use "
-                         "precision='fp32' (or None) with backend="
-                         "'onnxruntime'")
+    runner.check_precision(precision)
 
 
 def build_runtime(stages: dict,
@@ -99,16 +220,13 @@ def build_runtime(stages: dict,
         stages: ``{'hasm': model, 'tdr': model or None, 'shpe': model}``.
         sizes: The stages' input sides, same keys.
         precision: See :class:`StageRuntime`.
-        backend: See :class:`StageRuntime`.
-        onnx_dir: Where the ONNX graphs are written (onnxruntime); None:
-            a new temporary folder. In a folder that is given, files of
-            the same names are replaced only if this backend wrote them
-            and they are unchanged since
-            (:class:`~hdr_mm.deploy.onnx_cache.OnnxExportCache`).
+        backend: A name in :data:`STAGE_BACKENDS`.
+        onnx_dir: Where the ONNX graphs are written (onnxruntime); see
+            :class:`OnnxRuntimeBackend`.
         num_threads: onnxruntime's intra-op threads (None: its default).
 
     Returns:
-        StageRuntime: the networks to pass to the stages.
+        StageRuntime: the networks to pass to the stages' entries.
 
     Raises:
         ValueError: an unknown precision or backend, bf16 with
@@ -121,43 +239,21 @@ def build_runtime(stages: dict,
     check_runtime(precision, backend)
     present = {k: m for k, m in stages.items() if m is not None}
     device_type = next(present['hasm'].parameters()).device.type
-    if backend == 'pytorch':
-        if precision is not None:
-            if precision == 'bf16' and device_type == 'cpu' and \
-                    cpu_bf16_isa() == 'none':
-                print_log(
-                    'precision=bf16 on a CPU without AMX or AVX512-BF16: '
-                    'bf16 is emulated there and slower than fp32 '
-                    '(docs/benchmark.md)', logger='current',
-                    level=logging.WARNING)
-            for name, model in present.items():
-                # TDR: only its generator runs at inference
-                prepare_for_inference(
-                    model.generator if name == 'tdr' else model, precision)
-        return StageRuntime(precision, backend, device_type=device_type)
-    if not hasattr(getattr(stages['shpe'], 'head', None), 'decode_maps'):
-        raise ValueError(
-            f'backend=onnxruntime: the SHPE head '
-            f'{type(getattr(stages["shpe"], "head", None)).__name__} cannot '
-            'read maps computed elsewhere (no decode_maps); use the '
-            'pytorch backend for this SHPE')
-    from hdr_mm.deploy import OnnxExportCache, export_stage, load_ort_stage
-    cache = OnnxExportCache(onnx_dir or tempfile.mkdtemp(prefix='hdr_onnx_'))
-    runners: dict = {}
-    for name, model in present.items():
-        path = cache.claim(f'{name}.onnx')
-        export_stage(name, model, path, sizes[name])
-        cache.record(path)
-        runners[name] = load_ort_stage(path, num_threads=num_threads)
-    return StageRuntime(
-        precision, backend,
-        hasm=runners['hasm'].encode_decode,
-        tdr=runners.get('tdr'),
-        shpe=runners['shpe'],
-        device_type=device_type)
+    runner = STAGE_BACKENDS.get(backend)(precision, onnx_dir, num_threads)
+    networks = runner.networks(present, sizes, device_type)
+    return StageRuntime(precision, backend, device_type=device_type,
+                        **networks)
 
 
-def is_prepared(model: nn.Module) -> bool:
-    """Whether a pipeline's stage networks were prepared (their state
-    dicts no longer match a checkpoint's: BatchNorms folded)."""
-    return any(hasattr(m, '_hdr_precision') for m in model.modules())
+def is_prepared(stages: Iterable) -> bool:
+    """Whether any stage was prepared for inference (its state dict no
+    longer matches a checkpoint's: BatchNorms folded).
+
+    Args:
+        stages: Stage models (None skipped).
+
+    Returns:
+        bool: a stage reports an ``inference_precision``.
+    """
+    return any(s.inference_precision is not None for s in stages
+               if s is not None)

@@ -1,9 +1,56 @@
-"""What the HDR pipeline feeds its SHPE stage."""
-from typing import Optional
+"""What the HDR pipeline feeds its SHPE stage.
+
+Each choice of ``shpe_input`` is a function in :data:`SHPE_FEEDS`,
+``feed(pipeline, cut, hands, data_samples) -> (2N, 3, s, s)`` float
+0-255 crops, rows as :mod:`hdr_mm.structures.hand_crops`, where
+``pipeline`` is the :class:`~hdr_mm.models.hdr.HDRPoseEstimator`,
+``cut`` its hand crops and their masks (``cut_hands``) and ``hands``
+their geometry (``locate_hands``).
+"""
+from typing import Callable, Dict, List, Optional
+
+from mmpose.structures import PoseDataSample
+from torch import Tensor
+
+from hdr_mm.structures.hand_crops import HandCrops, cut_hand_pairs
+
+
+def feed_tdr(pipeline, cut: Dict[str, Tensor], hands: HandCrops,
+             data_samples: List[PoseDataSample]) -> Tensor:
+    """The hand crops after TDR (HDR): the TDR stage's ``inpaint``."""
+    return pipeline.tdr.inpaint(cut['images'], cut['masks'],
+                                pipeline.tdr_size, pipeline.runtime.tdr)
+
+
+def feed_crop(pipeline, cut: Dict[str, Tensor], hands: HandCrops,
+              data_samples: List[PoseDataSample]) -> Tensor:
+    """The raw hand crops, TDR skipped (the "SHPE alone" baseline)."""
+    return cut['images']
+
+
+def feed_gt_alone(pipeline, cut: Dict[str, Tensor], hands: HandCrops,
+                  data_samples: List[PoseDataSample]) -> Tensor:
+    """Each hand rendered alone (the samples' ``gt_alone_context``), cut
+    exactly like its crop: what a perfect TDR would give (the ceiling).
+
+    Raises:
+        ValueError: a sample without the renders.
+    """
+    if not all('gt_alone_context' in s for s in data_samples):
+        raise ValueError(
+            "HDRPoseEstimator: shpe_input='gt_alone' feeds SHPE each hand "
+            'rendered alone, but a sample has no gt_alone_context: the '
+            'test pipeline needs LoadHDRTargets (and CropBothHands with '
+            'context_keys=[gt_alone_right, gt_alone_left])')
+    return cut_hand_pairs([s.gt_alone_context for s in data_samples],
+                          hands.context_to_crop, pipeline.shpe_size)
+
 
 #: what SHPE can be fed: TDR's output, the raw hand crops, or each hand
 #: rendered alone (the ground truth; a perfect TDR)
-SHPE_INPUTS = ('tdr', 'crop', 'gt_alone')
+SHPE_FEEDS: Dict[str, Callable[..., Tensor]] = dict(
+    tdr=feed_tdr, crop=feed_crop, gt_alone=feed_gt_alone)
+SHPE_INPUTS = tuple(SHPE_FEEDS)
 
 
 def resolve_shpe_input(shpe_input: str = 'tdr',

@@ -1,16 +1,21 @@
 """mmpose's top-down estimator for HDR's (possibly mirrored) hand crops."""
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Union
 
+import numpy as np
+import torch
+from mmengine.structures import InstanceData
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
+from mmpose.structures import PoseDataSample
 from mmpose.utils.typing import InstanceList, PixelDataList, SampleList
 from torch import Tensor
 
 from hdr_mm.structures import mirror_x
+from ..utils import StageEntryMixin
 
 
 @MODELS.register_module()
-class SingleHandPoseEstimator(TopdownPoseEstimator):
+class SingleHandPoseEstimator(StageEntryMixin, TopdownPoseEstimator):
     """A :class:`~mmpose.models.TopdownPoseEstimator` whose input crops
     may be mirrored.
 
@@ -26,36 +31,148 @@ class SingleHandPoseEstimator(TopdownPoseEstimator):
     DetNet-style 3D SHPE or a stock 2D RTMPose / heat-map model -- works
     as HDR's SHPE by setting its ``model.type`` to this class.
 
+    Its inference entry for the HDR pipeline is :meth:`estimate_joints`
+    (hand crops in, joints in image pixels out); the scale of the 3D
+    joints is its test-time option (:meth:`set_bone_length`).
+
     Args: as :class:`~mmpose.models.TopdownPoseEstimator`.
     """
 
-    def predict(self,
-                inputs: Tensor,
-                data_samples: SampleList,
-                maps_network: Optional[Callable] = None) -> SampleList:
-        """As mmpose's, or from maps another implementation computed.
+    stage = 'shpe'
+
+    def set_bone_length(self,
+                        bone_length: Union[str, float] = 'gt',
+                        bone_length_mm: Optional[float] = None) -> None:
+        """Choose how the scale-free 3D joints get their size in mm (the
+        ``test_cfg`` of :class:`~hdr_mm.models.shpe.DetNetHead`; a 2D head
+        ignores it).
 
         Args:
-            inputs: (N, 3, H, W) normalised crops.
-            data_samples: Their samples.
-            maps_network: ``inputs -> maps`` computing what
+            bone_length: ``'gt'``: each hand's wrist-to-middle-MCP length
+                given to :meth:`estimate_joints` (``bone_lengths``),
+                ``bone_length_mm`` where it is unknown; a number: that
+                length (mm) for every hand.
+            bone_length_mm: The fallback length (mm); None keeps the
+                current one.
+
+        Raises:
+            ValueError: ``bone_length`` is neither ``'gt'`` nor a number.
+        """
+        if bone_length != 'gt' and not isinstance(bone_length,
+                                                  (int, float)):
+            raise ValueError("bone_length must be 'gt' or a number of mm, "
+                             f'got {bone_length!r}')
+        self.test_cfg['bone_length'] = bone_length
+        if bone_length_mm is not None:
+            self.test_cfg['bone_length_mm'] = float(bone_length_mm)
+
+    @torch.no_grad()
+    def estimate_joints(self,
+                        images: Tensor,
+                        centers: Tensor,
+                        sides: Tensor,
+                        mirrored: Tensor,
+                        bone_lengths: Optional[np.ndarray] = None,
+                        network: Optional[Callable] = None
+                        ) -> List[InstanceData]:
+        """The joints of a batch of square hand crops, in image pixels.
+
+        The tensor-level inference of SHPE for callers that hold crop
+        batches (the HDR pipeline): normalise with the model's own data
+        preprocessor, run the network, read the joints out, un-mirror
+        them and map them back to the image, as any mmpose top-down model.
+
+        Args:
+            images: (M, 3, s, s) float 0-255 crops in the channel order
+                the model was trained on (BGR for the configs here), each
+                showing a right hand (a left hand mirrored).
+            centers: (M, 2) each crop's centre in image pixels.
+            sides: (M,) each crop's side in image pixels.
+            mirrored: (M,) bool, the crop was mirrored left-right.
+            bone_lengths: (M,) each hand's wrist-to-middle-MCP length in
+                mm, read with ``bone_length='gt'``
+                (:meth:`set_bone_length`); 0 where unknown. None: unknown
+                for every hand.
+            network: ``inputs -> maps`` computing what
                 ``head.forward(extract_feat(inputs))`` computes (e.g. an
-                onnxruntime runner, :mod:`hdr_mm.deploy`); the head reads
-                them with its ``decode_maps``. None: this model.
+                onnxruntime runner, :mod:`hdr_mm.deploy`), read by the
+                head's ``decode_maps``; None runs this model.
 
         Returns:
-            list[PoseDataSample]: the samples with ``pred_instances``.
+            list[InstanceData]: per crop ``keypoints`` (1, K, 2) in image
+            pixels, ``keypoint_scores`` (1, K) and, for a 3D head,
+            ``keypoints_3d`` (1, K, 3) root-relative (mm, camera axes),
+            joints in the model's order.
+
+        Raises:
+            ValueError: a ``network`` for a head that cannot read maps
+                computed elsewhere.
         """
-        if maps_network is None:
-            return super().predict(inputs, data_samples)
+        samples = self._crop_samples(images.shape[-1], centers, sides,
+                                     mirrored, bone_lengths)
+        inputs = self.data_preprocessor(
+            dict(inputs=images, data_samples=samples), False)['inputs']
+        if network is None:
+            out = self.predict(inputs, samples)
+        else:
+            self._check_reads_maps()
+            out = self.add_pred_to_datasample(
+                self.head.decode_maps(network(inputs), samples,
+                                      self.test_cfg), None, samples)
+        return [s.pred_instances for s in out]
+
+    @staticmethod
+    def _crop_samples(size: int, centers: Tensor, sides: Tensor,
+                      mirrored: Tensor,
+                      bone_lengths: Optional[np.ndarray]) -> SampleList:
+        """One mmpose top-down sample per crop (see
+        :meth:`estimate_joints` for the arguments), so that mmpose maps the
+        results back to image pixels."""
+        centers = centers.cpu().numpy()
+        sides = sides.cpu().numpy()
+        mirrored = mirrored.cpu().numpy()
+        bones = np.zeros(len(sides), np.float32) if bone_lengths is None \
+            else np.asarray(bone_lengths, np.float32)
+        samples = []
+        for r in range(len(sides)):
+            scale = np.array([sides[r], sides[r]], np.float32)
+            s = PoseDataSample(metainfo=dict(
+                input_size=(size, size),
+                input_center=centers[r],
+                input_scale=scale,
+                mirrored=bool(mirrored[r])))
+            s.gt_instances = InstanceData(
+                bboxes=np.concatenate([centers[r] - scale / 2,
+                                       centers[r] + scale / 2])[None],
+                bbox_scores=np.ones(1, np.float32))
+            s.gt_instance_labels = InstanceData(
+                ref_bone_length=torch.from_numpy(bones[r:r + 1]))
+            samples.append(s)
+        return samples
+
+    def _check_reads_maps(self) -> None:
+        """Refuse a network computed elsewhere for a head that cannot read
+        its maps (only ``decode_maps`` heads, e.g. DetNetHead, can)."""
         if not hasattr(self.head, 'decode_maps'):
-            raise TypeError(
-                f'{type(self.head).__name__} has no decode_maps: only heads '
-                'that read maps computed elsewhere (DetNetHead) run with '
-                'another backend')
-        preds = self.head.decode_maps(maps_network(inputs), data_samples,
-                                      self.test_cfg)
-        return self.add_pred_to_datasample(preds, None, data_samples)
+            raise ValueError(
+                f'the SHPE head {type(self.head).__name__} cannot read maps '
+                'computed elsewhere (no decode_maps): only the pytorch '
+                'backend runs this SHPE')
+
+    def export_onnx(self, onnx_file: str, input_size: int) -> str:
+        """Export the network :meth:`estimate_joints` runs (refused for a
+        head without ``decode_maps``); see
+        :meth:`~hdr_mm.models.utils.StageEntryMixin.export_onnx`.
+
+        Args:
+            onnx_file: The ``.onnx`` file.
+            input_size: Side S of the square input.
+
+        Returns:
+            str: ``onnx_file``.
+        """
+        self._check_reads_maps()
+        return super().export_onnx(onnx_file, input_size)
 
     def add_pred_to_datasample(self, batch_pred_instances: InstanceList,
                                batch_pred_fields: Optional[PixelDataList],

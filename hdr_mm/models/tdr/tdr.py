@@ -15,17 +15,22 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapperDict
 from mmengine.structures import BaseDataElement
+from torch import nn
 
 from mmpose.registry import MODELS
 from hdr_mm.structures import tdr_masks
+from ..utils import StageEntryMixin
 from .composition import build_tdr_inputs, check_hand_masks, compose
 
 ConfigType = Union[dict, None]
 
 
 @MODELS.register_module()
-class TDR(BaseModel):
+class TDR(StageEntryMixin, BaseModel):
     """De-occlusion and removal network of HDR (docs/method.md sections 2-3).
+
+    Its inference entry is :meth:`inpaint`; only the generator runs there
+    (:meth:`inference_module`).
 
     Args:
         generator: Config of the generator (``PConvUNet``).
@@ -220,6 +225,16 @@ class TDR(BaseModel):
             return self.predict(inputs, data_samples)
         raise ValueError(f'TDR.forward: unknown mode {mode!r} (tensor, '
                          'predict, loss)')
+
+    stage = 'tdr'
+
+    def inference_module(self) -> nn.Module:
+        """The generator: the only network :meth:`inpaint` runs.
+
+        Returns:
+            nn.Module: :attr:`generator`.
+        """
+        return self.generator
 
     @torch.no_grad()
     def inpaint(self,

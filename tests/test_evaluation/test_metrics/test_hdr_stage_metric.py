@@ -9,8 +9,20 @@ from hdr_mm.evaluation.metrics import HDRStageMetric
 NAMES = ('l_amodal', 'l_visible', 'r_amodal', 'r_visible')
 
 
-def _sample(pred_masks, gt_masks, out, gt, repaint, found=(1, 1),
+def _crop_masks(c, hidden_t=(), hidden_o=()):
+    """(2, 4, c, c) ``[A_t, V_t, A_o, V_o]`` whose target's hidden part
+    ``H_t`` and other hand ``H_o`` are the given rows."""
+    m = torch.zeros(2, 4, c, c, dtype=torch.uint8)
+    m[:, 0, hidden_t] = 1  # A_t, nowhere visible
+    m[:, 2, hidden_o] = 1  # A_o outside A_t
+    return m
+
+
+def _sample(pred_masks, gt_masks, out, gt, crop_masks, found=(1, 1),
             valid=(True, True)):
+    """A pipeline output whose hand crops are its whole context window
+    (identity warps), so that each hand's render cut like its crop is
+    ``gt`` (2, 3, c, c)."""
     return dict(
         img_path='x.jpg',
         mask_names=NAMES,
@@ -18,9 +30,10 @@ def _sample(pred_masks, gt_masks, out, gt, repaint, found=(1, 1),
         gt_fields=dict(hand_masks=gt_masks),
         pred_instances=dict(hand_type=np.array([found], np.float32)),
         gt_alone_valid=np.array(valid),
-        tdr_crops=out,
-        gt_hand_crops=gt,
-        repaint=repaint)
+        gt_alone_context=gt.flatten(0, 1),
+        hand_crop_warps=torch.eye(2, 3).repeat(2, 1, 1),
+        hand_crop_masks=crop_masks,
+        tdr_crops=out)
 
 
 def test_iou_and_psnr_on_hand_made_values():
@@ -32,8 +45,7 @@ def test_iou_and_psnr_on_hand_made_values():
     gt = torch.full((2, 3, c, c), 100, dtype=torch.uint8)
     out = gt.clone()
     out[:, :, :4] += 10  # error 10 on the repaint region, 0 elsewhere
-    repaint = torch.zeros(2, 1, c, c, dtype=torch.uint8)
-    repaint[:, :, :4] = 1
+    repaint = _crop_masks(c, hidden_t=slice(0, 4))
     metric = HDRStageMetric(mask_names=NAMES)
     metric.process({}, [_sample(pred_masks, gt_masks, out, gt, repaint)])
     res = metric.compute_metrics(metric.results)
@@ -54,12 +66,9 @@ def test_deocclusion_and_removal_holes():
     out = gt.clone()
     out[:, :, :4] += 20  # hidden part of the target: error 20
     out[:, :, 4:8] += 5  # the other hand: error 5
-    holes = torch.zeros(2, 2, c, c, dtype=torch.uint8)
-    holes[:, 0, :4] = 1
-    holes[:, 1, 4:8] = 1
-    repaint = holes.max(1, keepdim=True).values
+    holes = _crop_masks(c, hidden_t=slice(0, 4), hidden_o=slice(4, 8))
     m = torch.ones(4, 2, 2, dtype=torch.uint8)
-    sample = dict(_sample(m, m, out, gt, repaint), holes=holes)
+    sample = _sample(m, m, out, gt, holes)
     metric = HDRStageMetric(mask_names=NAMES)
     metric.process({}, [sample])
     res = metric.compute_metrics(metric.results)
@@ -72,7 +81,7 @@ def test_deocclusion_and_removal_holes():
 def test_only_found_hands_of_two_hand_frames_are_scored():
     m = torch.ones(4, 2, 2, dtype=torch.uint8)
     crops = torch.zeros(2, 3, 16, 16, dtype=torch.uint8)
-    rep = torch.ones(2, 1, 16, 16, dtype=torch.uint8)
+    rep = _crop_masks(16, hidden_t=slice(0, 16))
     metric = HDRStageMetric(mask_names=NAMES)
     metric.process({}, [
         _sample(m, m, crops, crops, rep, found=(1, 0)),
@@ -81,6 +90,24 @@ def test_only_found_hands_of_two_hand_frames_are_scored():
     res = metric.compute_metrics(metric.results)
     assert res['repaint/count'] == 1  # the found hand of the first frame
     assert res['mask/mIoU'] == 1.0
+
+
+def test_reference_crops_are_cut_like_the_hand_crops():
+    """A render cut by a warp that shifts it 2 px left and mirrors the
+    left hand."""
+    c = 8
+    right = torch.arange(3 * c * c, dtype=torch.uint8).view(3, c, c)
+    left = 255 - right
+    shift = torch.tensor([[1., 0, -2], [0, 1, 0]])
+    mirror = torch.tensor([[-1., 0, c - 1], [0, 1, 0]])
+    sample = dict(gt_alone_context=torch.cat([right, left]),
+                  hand_crop_warps=torch.stack([shift, mirror]),
+                  tdr_crops=torch.zeros(2, 3, c, c))
+    (ref, ) = HDRStageMetric.reference_crops([sample])
+    assert ref.dtype == torch.uint8 and ref.shape == (2, 3, c, c)
+    assert ref[0, :, :, :c - 2].equal(right[:, :, 2:])
+    assert not ref[0, :, :, c - 2:].any()  # outside the render: zeros
+    assert ref[1].equal(left.flip(-1))
 
 
 def test_missing_targets_are_named():

@@ -10,10 +10,11 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
+from hdr_mm.evaluation.metrics import HDRStageMetric
 from hdr_mm.models.hdr import StageCheckpointError, resolve_shpe_input
 from hdr_mm.models.hdr.stage_builder import combine_stage_checkpoints
 from hdr_mm.structures import (TDR_MASK_NAMES, crop_warp_matrix,
-                               square_crop_cs, warp_to_crop)
+                               square_crop_cs, tdr_masks, warp_to_crop)
 
 CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 REAL_FRAME = 'tests/data/interhand2.6m/image2017.jpg'
@@ -92,8 +93,11 @@ def test_outputs_in_mmpose_3d_hand_layout(model, batch):
             assert pred.rel_root_depth[0] == pred.rel_root_3d[0, 2]
         assert sample.pred_fields.hand_masks.shape == (4, 96, 96)
         assert sample.tdr_crops.shape == (2, 3, s, s)
-        assert sample.gt_hand_crops.shape == (2, 3, s, s)
-        assert sample.repaint.shape == (2, 1, s, s)
+        assert sample.hand_crop_masks.shape == (2, 4, s, s)
+        assert sample.hand_crop_masks.dtype == torch.uint8
+        assert sample.hand_crop_warps.shape == (2, 2, 3)
+        # inference only: the ground truth is left to the metric
+        assert 'gt_hand_crops' not in sample and 'repaint' not in sample
 
 
 def test_bypassing_tdr_feeds_the_raw_crops(model, batch):
@@ -110,8 +114,9 @@ def test_bypassing_tdr_feeds_the_raw_crops(model, batch):
     # TDR only paints inside the dilated repaint region
     k = model.tdr.dilate_kernel
     for sample in out_tdr:
+        repaint = tdr_masks(*sample.hand_crop_masks.split(1, 1))['repaint']
         grown = torch.nn.functional.max_pool2d(
-            sample.repaint.float(), k, 1, k // 2) > 0
+            repaint.float(), k, 1, k // 2) > 0
         diff = (sample.tdr_crops.int() - sample.hand_crops.int()).abs()
         assert (diff * ~grown).max() <= 1  # rounding only
 
@@ -122,29 +127,31 @@ def test_ceiling_feeds_shpe_the_hands_rendered_alone(model, batch,
     cut like its crop (the ground truth a perfect TDR would give), and
     TDR does not run."""
     fed = []
-    estimate = model.estimate
+    estimate = model.shpe.estimate_joints
 
-    def spy(images, samples):
+    def spy(images, *args):
         fed.append(images.clone())
-        return estimate(images, samples)
+        return estimate(images, *args)
 
     def no_tdr(*args, **kwargs):
         raise AssertionError('TDR ran')
 
-    monkeypatch.setattr(model, 'estimate', spy)
+    monkeypatch.setattr(model.shpe, 'estimate_joints', spy)
     monkeypatch.setattr(model.tdr, 'inpaint', no_tdr)
     monkeypatch.setattr(model, 'shpe_input', 'gt_alone')
     assert not model.use_tdr
     out = _run(model, batch)
     (images, ) = fed
     n = len(out)
-    alone = torch.stack([s.gt_hand_crops for s in out], 1).flatten(0, 1)
+    # what HDRStageMetric compares with: the same renders, cut alike
+    refs = HDRStageMetric.reference_crops([s.to_dict() for s in out])
+    alone = torch.stack(refs, 1).flatten(0, 1)
     # rows right_0..right_N-1, left_0..left_N-1 as the SHPE batch
     assert images.shape == (2 * n, 3, model.shpe_size, model.shpe_size)
     assert images.round().byte().equal(alone)
-    for sample in out:
-        assert sample.tdr_crops.equal(sample.gt_hand_crops)
-    assert any(not s.hand_crops.equal(s.gt_hand_crops) for s in out)
+    for sample, ref in zip(out, refs):
+        assert sample.tdr_crops.equal(ref)
+    assert any(not s.hand_crops.equal(ref) for s, ref in zip(out, refs))
 
 
 def test_ceiling_needs_the_renders(model, batch, monkeypatch):

@@ -1,5 +1,6 @@
 """The pipeline's runtimes: prepared fp32, bf16 and onnxruntime give the
-eager pipeline's results on the tiny config."""
+eager pipeline's results on the tiny config; a backend plugs in at the
+stages' entries."""
 import copy
 
 import numpy as np
@@ -10,7 +11,9 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS, MODELS
 
-from hdr_mm.models.hdr import StageCheckpointError
+from hdr_mm.models.hdr import STAGE_BACKENDS, StageCheckpointError
+from hdr_mm.models.hdr.runtime import is_prepared
+from hdr_mm.models.utils import model_precision
 
 CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 
@@ -127,3 +130,61 @@ def test_onnx_dir_keeps_files_it_did_not_write(cfg, tmp_path):
                        'onnxruntime backend'):
         model.set_runtime(None, 'onnxruntime', onnx_dir=str(other))
     assert (other / 'hasm.onnx').read_bytes() == b'my own graph'
+
+
+def test_a_registered_backend_plugs_in_at_the_entries(cfg, batch, eager):
+    """Any backend in STAGE_BACKENDS hands the stages' entries their
+    networks; here one that computes HASM's and SHPE's outside the
+    models (what onnxruntime does) and counts the calls."""
+    calls = []
+
+    @STAGE_BACKENDS.register_module(name='outside')
+    class Outside:
+
+        def __init__(self, precision=None, onnx_dir=None, num_threads=None):
+            pass
+
+        @staticmethod
+        def check_precision(precision):
+            pass
+
+        def networks(self, stages, sizes, device_type):
+            hasm, shpe = stages['hasm'], stages['shpe']
+
+            def logits(x, metas):
+                calls.append('hasm')
+                return hasm.encode_decode(x, metas)
+
+            def maps(x):
+                calls.append('shpe')
+                return shpe.head.forward(shpe.extract_feat(x))
+
+            return dict(hasm=logits, shpe=maps)
+
+    try:
+        model = _model(cfg, backend='outside')
+        out = _outputs(model, batch)
+    finally:
+        STAGE_BACKENDS.module_dict.pop('outside')
+    assert calls == ['hasm', 'shpe']
+    assert model.runtime.backend == 'outside'
+    for a, b in zip(eager, out):
+        np.testing.assert_array_equal(a.pred_fields.hand_masks,
+                                      b.pred_fields.hand_masks)
+        np.testing.assert_allclose(a.pred_instances.keypoints,
+                                   b.pred_instances.keypoints, atol=1e-3)
+
+
+def test_precision_prepares_what_each_entry_runs(cfg):
+    """TDR prepares its generator only (the discriminator never runs at
+    inference); the pipeline knows it is prepared from its stages."""
+    model = _model(cfg)
+    assert not is_prepared(model._stages())
+    model.set_runtime('fp32')
+    assert [s.inference_precision for s in model._stages()] == ['fp32'] * 3
+    assert is_prepared(model._stages())
+    assert model_precision(model.tdr.generator) == 'fp32'
+    assert model_precision(model.tdr.discriminator) is None
+    # left alone (prepared weights stop requiring gradients)
+    assert all(p.requires_grad for p in model.tdr.discriminator.parameters())
+    assert not any(p.requires_grad for p in model.tdr.generator.parameters())

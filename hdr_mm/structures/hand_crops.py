@@ -1,0 +1,185 @@
+"""The batch of per-hand crops of the HDR pipeline.
+
+A batch of N frames gives 2N hand crops, rows ``right_0..right_N-1,
+left_0..left_N-1``: frame ``i`` owns rows ``i`` (its right hand) and
+``N + i`` (its left hand, mirrored so that every later stage sees a right
+hand). Each hand's crop is cut **from the frame** (the context window the
+data pipeline kept, zero outside the image): the box of its amodal mask
+on the two-hand crop, mapped back to image pixels, squared and enlarged
+(``padding``); its four masks are warped from the two-hand crop the same
+way. The pipeline cuts them (:class:`~hdr_mm.models.hdr.HDRPoseEstimator`)
+and the metric of its intermediate results cuts each hand's ground truth
+like them (:class:`~hdr_mm.evaluation.metrics.HDRStageMetric`).
+"""
+from typing import Dict, List, NamedTuple, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .bbox import batched_transforms as geo
+from .hand_masks import TDR_MASK_NAMES
+from .hand_joints import HANDS
+
+
+class HandCrops(NamedTuple):
+    """Where each hand's crop lies; 2N rows as the module docstring."""
+    #: (2N, 4) the hand's amodal box in image pixels (zeros if absent)
+    boxes: Tensor
+    #: (2N,) bool, the hand was found
+    present: Tensor
+    #: (2N, 2) and (2N,): the crop's centre and side in image pixels
+    centers: Tensor
+    sides: Tensor
+    #: (2N,) bool, the crop is mirrored (a left hand)
+    mirrored: Tensor
+    #: (2N, 2, 3) context-window pixels -> hand crop pixels (mirrored)
+    context_to_crop: Tensor
+    #: (2N, 2, 3) two-hand crop pixels -> hand crop pixels (mirrored)
+    two_hand_to_crop: Tensor
+
+
+def frame_rows(i: int, n: int) -> List[int]:
+    """The rows of frame ``i``'s right and left hand in a batch of ``n``
+    frames.
+
+    Args:
+        i: The frame's index in the batch.
+        n: N, frames in the batch.
+
+    Returns:
+        list[int]: ``[i, n + i]``.
+    """
+    return [i, n + i]
+
+
+def stack_frame_rows(per_frame: Sequence[Tensor]) -> Tensor:
+    """Put per-frame pairs back into the rows of the batch.
+
+    Args:
+        per_frame: N tensors (2, ...): each frame's right then left hand.
+
+    Returns:
+        Tensor: (2N, ...), rows as the module docstring.
+    """
+    pairs = torch.stack(list(per_frame))
+    return torch.cat([pairs[:, 0], pairs[:, 1]])
+
+
+def target_hand_masks(masks: Tensor, mask_names: Sequence[str]) -> Tensor:
+    """Each target hand's four masks, from the frames' HASM masks.
+
+    Args:
+        masks: (N, 4, S, S) HASM masks, channel order ``mask_names``.
+        mask_names: Names of the channels (:data:`HAND_MASK_NAMES`).
+
+    Returns:
+        Tensor: (2N, 4, S, S) ``[A_t, V_t, A_o, V_o]`` of each target
+        hand ``t`` (``o`` the other hand), rows as the module docstring.
+    """
+    idx = {name: i for i, name in enumerate(mask_names)}
+    return torch.cat([
+        masks[:, [idx[name] for name in TDR_MASK_NAMES[hand]]]
+        for hand in HANDS
+    ])
+
+
+def locate_hands(masks: Tensor, mask_names: Sequence[str],
+                 metainfo: Sequence[dict], crop_size: int,
+                 padding: float = 2.0,
+                 min_mask_pixels: int = 16) -> HandCrops:
+    """Where to cut each hand, from HASM's masks.
+
+    Args:
+        masks: (N, 4, S, S) HASM masks on the two-hand crops.
+        mask_names: Their channel names.
+        metainfo: N dicts with ``input_center``, ``input_scale`` (the
+            two-hand crop in image pixels) and ``context_origin``.
+        crop_size: s, side of the hand crops.
+        padding: Enlargement of each hand's amodal box.
+        min_mask_pixels: A hand whose amodal mask has fewer pixels is
+            absent; its crop is cut around the whole two-hand crop (its
+            results are discarded, the batch keeps its shape).
+
+    Returns:
+        HandCrops: 2N rows.
+    """
+    n, size = masks.shape[0], masks.shape[-1]
+    dev = masks.device
+
+    def meta(key: str) -> Tensor:
+        return torch.as_tensor(
+            np.stack([np.asarray(m[key], np.float32).reshape(-1)
+                      for m in metainfo]), device=dev)
+
+    crop_c, crop_s = meta('input_center'), meta('input_scale')[:, 0]
+    origin = meta('context_origin')
+    crop_c2, crop_s2 = crop_c.repeat(2, 1), crop_s.repeat(2)
+    amodal = target_hand_masks(masks, mask_names)[:, 0]
+    boxes, present = geo.mask_bboxes(amodal)
+    present &= amodal.flatten(1).sum(1) >= min_mask_pixels
+    boxes = geo.crop_to_image(boxes.view(-1, 2, 2), crop_c2, crop_s2,
+                              size).reshape(-1, 4)
+    whole = torch.cat([crop_c2 - crop_s2[:, None] / 2,
+                       crop_c2 + crop_s2[:, None] / 2], dim=1)
+    boxes = torch.where(present[:, None], boxes, whole)
+    centers, sides = geo.square_crop_cs(boxes, padding)
+    mirror = torch.arange(2 * n, device=dev) >= n
+    to_crop = geo.crop_warp_matrix(centers, sides, crop_size, mirror)
+    two_hand = geo.crop_warp_matrix(crop_c2, crop_s2, size)
+    return HandCrops(
+        boxes=boxes * present[:, None],
+        present=present,
+        centers=centers,
+        sides=sides,
+        mirrored=mirror,
+        context_to_crop=geo.compose_affine(
+            to_crop, geo.translation(origin.repeat(2, 1))),
+        two_hand_to_crop=geo.compose_affine(to_crop,
+                                            geo.invert_affine(two_hand)))
+
+
+def cut_hands(context: Tensor, masks: Tensor, mask_names: Sequence[str],
+              hands: HandCrops, crop_size: int) -> Dict[str, Tensor]:
+    """Each hand's crop from the frame and its masks from HASM's.
+
+    Args:
+        context: (N, 3, H, W) context windows, float 0-255.
+        masks: (N, 4, S, S) HASM masks.
+        mask_names: Their channel names.
+        hands: From :func:`locate_hands`.
+        crop_size: s.
+
+    Returns:
+        dict: ``images`` (2N, 3, s, s) float 0-255 and ``masks``
+        (2N, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
+    """
+    return dict(
+        images=geo.warp_affine(context.repeat(2, 1, 1, 1),
+                               hands.context_to_crop, crop_size),
+        masks=geo.warp_affine(target_hand_masks(masks, mask_names),
+                              hands.two_hand_to_crop, crop_size, 'nearest'))
+
+
+def cut_hand_pairs(images: Sequence[Tensor], context_to_crop: Tensor,
+                   crop_size: int) -> Tensor:
+    """Cut each frame's pair of per-hand images like the hand crops.
+
+    Args:
+        images: N (2C, H_i, W_i) images in the context window's pixels,
+            one per frame: the right hand's C channels, then the left
+            hand's (e.g. ``gt_alone_context``, each hand rendered alone).
+            Frames of different sizes are zero-padded to a common size.
+        context_to_crop: (2N, 2, 3) context-window pixels -> hand crop
+            pixels (:attr:`HandCrops.context_to_crop`).
+        crop_size: s.
+
+    Returns:
+        Tensor: (2N, C, s, s) float, on the device of
+        ``context_to_crop``.
+    """
+    stacked = geo.pad_stack(
+        [t.to(context_to_crop.device).float() for t in images])
+    c = stacked.shape[1] // 2
+    both = torch.cat([stacked[:, :c], stacked[:, c:]])
+    return geo.warp_affine(both, context_to_crop, crop_size)
