@@ -2,13 +2,13 @@
 
 The pipeline's graph backends (onnxruntime, OpenVINO) export its three
 networks each time it is set up (the weights may have changed) into a
-folder, by default a new temporary one. When the user names the folder (``onnx_dir``), files
-may already be there. The backend overwrites only files that it wrote
-itself and that are unchanged since: it records the SHA-256 of each file
-it writes in ``.hdr_mm_onnx_cache.json`` in that folder, and says when
-it replaces one. Any other file of the same name (an export of the
-user's, a file that was truncated or corrupted since) is refused with an
-error naming it, never silently replaced.
+folder, by default a new temporary one. When the user names the folder
+(``onnx_dir``), files may already be there. The backend overwrites only
+files that it wrote itself and that are unchanged since: it records the
+SHA-256 of each file it writes in ``.hdr_mm_onnx_cache.json`` in that
+folder, and says when it replaces one. Any other file of the same name
+(an export of the user's, a file that was truncated or corrupted since)
+is refused with an error naming it, never silently replaced.
 """
 import hashlib
 import json
