@@ -15,30 +15,19 @@ TDR coverage mask is exact and the SHPE's joints read from the maps are
 identical to eager's, as with onnxruntime.
 """
 import logging
-import os.path as osp
 
-import numpy as np
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 
 pytest.importorskip('onnx')
 pytest.importorskip('openvino')
 
 from hdr_mm.deploy import (OVGenerator, OVPoseMaps,  # noqa: E402
-                           OVSegmentor, example_inputs, export_stage,
-                           load_ov_stage)
+                           OVSegmentor, example_inputs, load_ov_stage)
 from hdr_mm.deploy import openvino_backend  # noqa: E402
 from hdr_mm.deploy.openvino_backend import ov_precision_hint  # noqa: E402
-from hdr_mm.models.hdr.stage_builder import build_stage  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = dict(
-    hasm=('configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py',
-          128),
-    tdr=('configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py', 64),
-    shpe=('configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py',
-          64))
+STAGES = ('hasm', 'tdr', 'shpe')
 #: allowed error, as a fraction of each output's largest magnitude
 TOL = 1e-4
 
@@ -52,17 +41,10 @@ def assert_close(out: torch.Tensor, ref: torch.Tensor,
 
 
 @pytest.fixture(scope='module')
-def compiled(tmp_path_factory):
+def compiled(tiny_graphs):
     """stage -> (torch model, OpenVINO runner, graph file)."""
-    init_default_scope('mmpose')
-    out = tmp_path_factory.mktemp('onnx')
-    stages = {}
-    for name, (cfg, size) in TINY.items():
-        torch.manual_seed(0)
-        model = build_stage(name, osp.join(ROOT, cfg))
-        path = export_stage(name, model, str(out / f'{name}.onnx'), size)
-        stages[name] = (model, load_ov_stage(path, num_threads=1), path)
-    return stages
+    return {name: (model, load_ov_stage(path, num_threads=1), path)
+            for name, (model, path, _) in tiny_graphs.items()}
 
 
 def test_runner_types_and_precision(compiled):
@@ -98,8 +80,7 @@ def test_tdr_parity(compiled):
     assert torch.equal(out_mask, ref_mask)
 
 
-def test_shpe_parity_and_joints(compiled):
-    from mmpose.structures import PoseDataSample
+def test_shpe_parity_and_joints(compiled, assert_same_joints):
     model, ov, _ = compiled['shpe']
     (x, ) = example_inputs('shpe', model, 64, batch_size=4)
     with torch.no_grad():
@@ -107,23 +88,17 @@ def test_shpe_parity_and_joints(compiled):
     out = ov(x)
     for a, b in zip(out, ref):
         assert_close(a, b)
-    samples = [PoseDataSample(metainfo=dict(input_size=(64, 64)))
-               for _ in range(4)]
-    cfg = dict(bone_length=95.0)
-    for p, r in zip(model.head.decode_maps(out, samples, cfg),
-                    model.head.decode_maps(ref, samples, cfg)):
-        assert np.array_equal(p.keypoints, r.keypoints)
-        np.testing.assert_allclose(p.keypoints_3d, r.keypoints_3d,
-                                   atol=1e-3)
+    assert_same_joints(model, out, ref)
 
 
-@pytest.mark.parametrize('stage', list(TINY))
-def test_same_as_onnxruntime(compiled, stage):
+@pytest.mark.parametrize('stage', STAGES)
+def test_same_as_onnxruntime(compiled, tiny_graphs, stage):
     """The same graph through both engines: within 1e-5 of the range."""
     pytest.importorskip('onnxruntime')
     from hdr_mm.deploy import load_ort_stage
     model, ov, path = compiled[stage]
-    inputs = example_inputs(stage, model, TINY[stage][1], batch_size=2)
+    inputs = example_inputs(stage, model, tiny_graphs[stage][2],
+                            batch_size=2)
     ort = load_ort_stage(path, num_threads=1)
     for a, b in zip(ov.run(*inputs), ort.run(*inputs)):
         assert_close(a, b, tol=1e-5)
