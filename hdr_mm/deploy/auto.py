@@ -47,7 +47,7 @@ One of the two ``'auto'`` with the other named:
 Models on a GPU: the ISA says nothing there; ``'auto'`` is PyTorch fp32.
 """
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import (Callable, FrozenSet, List, Optional, Sequence, Tuple,
                     TypeVar)
 
@@ -108,7 +108,7 @@ class MachineFacts:
     flags: FrozenSet[str] = frozenset()
     capability: str = 'DEFAULT'
     onednn_bf16: str = 'none'
-    backends: FrozenSet[str] = field(default_factory=frozenset)
+    backends: FrozenSet[str] = frozenset()
     device_type: str = 'cpu'
 
     @property
