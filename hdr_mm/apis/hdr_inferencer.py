@@ -87,11 +87,13 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
         bone_length_mm: Wrist-to-middle-MCP length (mm) that scales the
             3D joints; default the model's.
         precision: How the networks run: None (as built), ``'fp32'``
-            (prepared for inference) or ``'bf16'`` (fast only on CPUs with
-            AMX or AVX512-BF16); default the config's
-            ``model.precision``.
-        backend: ``'pytorch'`` or ``'onnxruntime'`` (the networks run by
-            onnxruntime; default the config's ``model.backend``).
+            (prepared for inference), ``'bf16'`` (fast only on CPUs with
+            AMX or AVX512-BF16) or ``'auto'`` (chosen for this CPU and
+            logged with the reason, :mod:`hdr_mm.deploy.auto`); default
+            the config's ``model.precision``.
+        backend: ``'pytorch'``, ``'onnxruntime'``, ``'openvino'`` (the
+            networks exported to ONNX and run by that engine) or
+            ``'auto'``; default the config's ``model.backend``.
         unsafe_load: Read the checkpoints (``weights``, the stages' and the
             detector's) with a full unpickle. Only for files from a source
             you trust: a crafted checkpoint can then run arbitrary code.

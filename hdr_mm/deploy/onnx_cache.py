@@ -1,14 +1,14 @@
-"""The folder into which the onnxruntime backend exports the stage graphs.
+"""The folder into which a graph backend exports the stage graphs.
 
-The pipeline's onnxruntime backend exports its three networks each time
-it is set up (the weights may have changed) into a folder, by default a
-new temporary one. When the user names the folder (``onnx_dir``), files
-may already be there. The backend overwrites only files that it wrote
-itself and that are unchanged since: it records the SHA-256 of each file
-it writes in ``.hdr_mm_onnx_cache.json`` in that folder, and says when
-it replaces one. Any other file of the same name (an export of the
-user's, a file that was truncated or corrupted since) is refused with an
-error naming it, never silently replaced.
+The pipeline's graph backends (onnxruntime, OpenVINO) export its three
+networks each time it is set up (the weights may have changed) into a
+folder, by default a new temporary one. When the user names the folder
+(``onnx_dir``), files may already be there. The backend overwrites only
+files that it wrote itself and that are unchanged since: it records the
+SHA-256 of each file it writes in ``.hdr_mm_onnx_cache.json`` in that
+folder, and says when it replaces one. Any other file of the same name
+(an export of the user's, a file that was truncated or corrupted since)
+is refused with an error naming it, never silently replaced.
 """
 import hashlib
 import json
@@ -38,13 +38,16 @@ class OnnxExportCache:
 
     Args:
         folder: The folder; created if missing.
+        writer: The backend that writes into it, as messages name it
+            (the record is one per folder, whichever backend wrote).
 
     Raises:
         UnwritableFolderError: ``folder`` cannot be created or written.
     """
 
-    def __init__(self, folder: str) -> None:
+    def __init__(self, folder: str, writer: str = 'onnxruntime') -> None:
         self.folder = ensure_writable_folder(folder)
+        self.writer = writer
         self.manifest = osp.join(folder, MANIFEST)
 
     def _records(self) -> Dict[str, str]:
@@ -76,21 +79,21 @@ class OnnxExportCache:
         recorded = self._records().get(name)
         if recorded is None:
             raise FileExistsError(
-                f'{path} exists and was not written by the onnxruntime '
+                f'{path} exists and was not written by the {self.writer} '
                 f'backend (no record of it in {self.manifest}): the '
                 'backend exports the stage networks into onnx_dir itself '
                 'and never replaces other files. Move the file away or '
                 'choose another onnx_dir (to run a graph of your own, '
-                'use hdr_mm.deploy.load_ort_stage).')
+                'use hdr_mm.deploy.load_ort_stage or load_ov_stage).')
         if not osp.isfile(path) or _sha256(path) != recorded:
             raise FileExistsError(
-                f'{path} changed since the onnxruntime backend wrote it '
+                f'{path} changed since the {self.writer} backend wrote it '
                 f'(its SHA-256 differs from the record in {self.manifest}): '
                 'it was truncated, corrupted or replaced, and the backend '
                 'does not overwrite it. Remove it or choose another '
                 'onnx_dir.')
         print_log(
-            f'replacing {path}: the onnxruntime backend wrote it before '
+            f'replacing {path}: the {self.writer} backend wrote it before '
             'and exports the networks again',
             logger='current',
             level=logging.INFO)
@@ -112,4 +115,4 @@ class OnnxExportCache:
         atomic_write(self.manifest, write, overwrite=True)
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}({self.folder!r})'
+        return f'{type(self).__name__}({self.folder!r}, {self.writer!r})'

@@ -21,24 +21,18 @@ network:
 A file that onnxruntime cannot load (truncated, corrupt, not ONNX) or
 that is not the graph of a stage is refused with an
 :class:`OnnxFileError` naming it and what was expected; nothing here
-writes or replaces a file.
+writes or replaces a file. The call signatures, the torch<->numpy
+conversion and these checks are :mod:`.stage_runner`'s, shared with the
+OpenVINO runners (:mod:`.openvino_backend`).
 """
-import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-import torch
 
-from .onnx_export import STAGE_NETWORKS
-
-#: what to do about a file that is not a usable stage graph
-REEXPORT_HINT = ('export it again (tools/deployment/pytorch2onnx.py or '
-                 'hdr_mm.deploy.export_stage)')
-
-
-class OnnxFileError(ValueError):
-    """An ``.onnx`` file cannot be used: onnxruntime cannot load it, or
-    it is not the graph of an hdr_mm stage. The message names the file."""
+from .stage_runner import (REEXPORT_HINT, GeneratorCalls,  # noqa: F401
+                           OnnxFileError, PoseMapsCalls, SegmentorCalls,
+                           StageNetwork, as_stage_runner, check_onnx_file,
+                           unloadable_file)
 
 
 def _ort_reason(e: Exception) -> str:
@@ -77,24 +71,18 @@ def open_onnx_session(onnx_file: str, sess_options=None,
             corrupt or not an ONNX model).
     """
     import onnxruntime as ort
-    if not osp.isfile(onnx_file):
-        raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
-    if osp.getsize(onnx_file) == 0:
-        raise OnnxFileError(f'cannot load ONNX file {onnx_file}: it is '
-                            f'empty; {REEXPORT_HINT}')
+    check_onnx_file(onnx_file)
     try:
         return ort.InferenceSession(
             onnx_file, sess_options=sess_options, providers=list(providers))
     except Exception as e:  # onnxruntime's InvalidProtobuf, Fail, ...
-        raise OnnxFileError(
-            f'cannot load ONNX file {onnx_file}: onnxruntime says '
-            f'"{_ort_reason(e)}" ({type(e).__name__}); the file is '
-            f'truncated, corrupt or not an ONNX model; {REEXPORT_HINT}'
-        ) from None
+        raise unloadable_file(onnx_file, 'onnxruntime', _ort_reason(e),
+                              type(e).__name__) from None
 
 
-class ORTNetwork:
-    """An onnxruntime session fed and answering with torch tensors.
+class ORTNetwork(StageNetwork):
+    """An onnxruntime session fed and answering with torch tensors
+    (:class:`~hdr_mm.deploy.stage_runner.StageNetwork`).
 
     Args:
         onnx_file: The ``.onnx`` file.
@@ -103,6 +91,7 @@ class ORTNetwork:
         providers: Execution providers, in order of preference.
 
     Attributes:
+        session (onnxruntime.InferenceSession): The session.
         metadata (dict): The graph's metadata (``hdr_mm_stage``,
             ``input_size``, ...).
         input_names, output_names (list[str]): As exported.
@@ -112,6 +101,8 @@ class ORTNetwork:
         OnnxFileError: onnxruntime cannot load it
             (:func:`open_onnx_session`).
     """
+
+    backend = 'onnxruntime'
 
     def __init__(self,
                  onnx_file: str,
@@ -134,97 +125,22 @@ class ORTNetwork:
         self.output_names: List[str] = [
             o.name for o in self.session.get_outputs()]
 
-    @property
-    def stage(self) -> Optional[str]:
-        """The stage the file was exported from (metadata), or None."""
-        return self.metadata.get('hdr_mm_stage')
-
-    def run(self, *inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Run the graph.
-
-        Args:
-            *inputs: One tensor per graph input, in order; any float
-                dtype or device (fed as contiguous float32 CPU arrays).
-
-        Returns:
-            tuple of float32 tensors, on the device of the first input.
+    def infer(self, feed: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """``session.run`` of all outputs (see :meth:`StageNetwork.infer`).
         """
-        if len(inputs) != len(self.input_names):
-            raise ValueError(
-                f'{self.onnx_file}: expected {len(self.input_names)} '
-                f'inputs {self.input_names}, got {len(inputs)}')
-        device = inputs[0].device
-        feed = {
-            name: np.ascontiguousarray(
-                t.detach().float().cpu().numpy())
-            for name, t in zip(self.input_names, inputs)
-        }
-        outs = self.session.run(self.output_names, feed)
-        return tuple(torch.from_numpy(o).to(device) for o in outs)
+        return self.session.run(self.output_names, feed)
 
 
-class ORTSegmentor(ORTNetwork):
-    """HASM through onnxruntime.
-
-    The graph computes the (N, 2M, S/4, S/4) logits; :meth:`encode_decode`
-    resizes them as mmseg's ``BaseDecodeHead.predict_by_feat`` does
-    (bilinear, the head's ``align_corners``, to the metas' ``img_shape``
-    or ``pad_shape``).
-    """
-
-    @property
-    def align_corners(self) -> bool:
-        """The decode head's ``align_corners`` (graph metadata)."""
-        return self.metadata.get('align_corners', 'False') == 'True'
-
-    def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
-        """(N, C, S, S) pre-processed crops -> (N, 2M, S/4, S/4)."""
-        return self.run(inputs)[0]
-
-    def encode_decode(self, inputs: torch.Tensor,
-                      batch_img_metas: List[dict]) -> torch.Tensor:
-        """As ``EncoderDecoder.encode_decode``: logits at the input size.
-
-        Args:
-            inputs: (N, C, S, S) pre-processed crops.
-            batch_img_metas: One dict per image with ``img_shape`` (and
-                optionally ``pad_shape``), as mmseg passes them.
-
-        Returns:
-            Tensor: (N, 2M, H, W) logits.
-        """
-        from mmseg.models.utils import resize
-        logits = self(inputs)
-        meta = batch_img_metas[0]
-        if isinstance(meta['img_shape'], torch.Size):
-            size = meta['img_shape']
-        elif 'pad_shape' in meta:
-            size = meta['pad_shape'][:2]
-        else:
-            size = meta['img_shape']
-        return resize(logits, size=size, mode='bilinear',
-                      align_corners=self.align_corners)
+class ORTSegmentor(SegmentorCalls, ORTNetwork):
+    """HASM through onnxruntime (:class:`SegmentorCalls`)."""
 
 
-class ORTGenerator(ORTNetwork):
-    """TDR's generator through onnxruntime: ``(x, mask) -> (out,
-    out_mask)``, shapes as :class:`~hdr_mm.models.tdr.PConvUNet`."""
-
-    def __call__(self, x: torch.Tensor,
-                 mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        out, out_mask = self.run(x, mask)
-        return out, out_mask
+class ORTGenerator(GeneratorCalls, ORTNetwork):
+    """TDR's generator through onnxruntime (:class:`GeneratorCalls`)."""
 
 
-class ORTPoseMaps(ORTNetwork):
-    """SHPE's network through onnxruntime: normalised (N, 3, S, S) crops
-    -> ``(heatmaps, delta_maps, location_maps)`` as
-    ``head.forward(extract_feat(inputs))``."""
-
-    def __call__(self, inputs: torch.Tensor
-                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        hm, dm, lm = self.run(inputs)
-        return hm, dm, lm
+class ORTPoseMaps(PoseMapsCalls, ORTNetwork):
+    """SHPE's network through onnxruntime (:class:`PoseMapsCalls`)."""
 
 
 _RUNNERS = dict(hasm=ORTSegmentor, tdr=ORTGenerator, shpe=ORTPoseMaps)
@@ -251,21 +167,5 @@ def load_ort_stage(onnx_file: str,
         OnnxFileError: onnxruntime cannot load it, or its metadata names
             no stage, or its inputs and outputs are not the stage's.
     """
-    probe = ORTNetwork(onnx_file, num_threads, providers)
-    cls = _RUNNERS.get(probe.stage)
-    if cls is None:
-        raise OnnxFileError(
-            f'{onnx_file} is not the graph of an hdr_mm stage: its '
-            f'metadata has no hdr_mm_stage in {sorted(_RUNNERS)} (got '
-            f'{probe.metadata}); {REEXPORT_HINT}')
-    expected = STAGE_NETWORKS[probe.stage]
-    found = (tuple(probe.input_names), tuple(probe.output_names))
-    if found != expected:
-        raise OnnxFileError(
-            f'{onnx_file} is not the {probe.stage} graph that hdr_mm '
-            f'exports: inputs {list(found[0])} and outputs '
-            f'{list(found[1])}, expected {list(expected[0])} and '
-            f'{list(expected[1])}; {REEXPORT_HINT}')
-    runner = cls.__new__(cls)
-    runner.__dict__.update(probe.__dict__)
-    return runner
+    return as_stage_runner(ORTNetwork(onnx_file, num_threads, providers),
+                           _RUNNERS)

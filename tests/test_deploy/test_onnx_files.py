@@ -1,6 +1,7 @@
 """A user's .onnx file: refused with its name when it is not a complete
-stage graph; exports are atomic; the runtime's export folder overwrites
-only what it wrote."""
+stage graph, by onnxruntime and OpenVINO alike; exports are atomic; the
+runtime's export folder overwrites only what it wrote."""
+import importlib.util
 import os
 import os.path as osp
 
@@ -15,9 +16,21 @@ from hdr_mm.deploy import (
     OnnxExportCache,
     OnnxFileError,  # noqa: E402
     export_stage,
-    load_ort_stage)
+    load_ort_stage,
+    load_ov_stage)
 from hdr_mm.deploy.onnx_cache import MANIFEST  # noqa: E402
 from hdr_mm.utils import UnwritableFolderError  # noqa: E402
+
+
+#: engine -> (its loader, its own words for a file it cannot parse)
+LOADERS = dict(onnxruntime=(load_ort_stage, 'Protobuf parsing failed'),
+               openvino=(load_ov_stage, "Model can't be parsed"))
+ENGINES = [
+    'onnxruntime',
+    pytest.param('openvino', marks=pytest.mark.skipif(
+        importlib.util.find_spec('openvino') is None,
+        reason='openvino is not installed')),
+]
 
 
 class _Generator(nn.Module):
@@ -49,31 +62,39 @@ def _write(folder, name, data):
     return path
 
 
-def test_a_complete_graph_loads(tmp_path, graph):
-    runner = load_ort_stage(_write(tmp_path, 'tdr.onnx', graph))
+@pytest.mark.parametrize('engine', ENGINES)
+def test_a_complete_graph_loads(tmp_path, graph, engine):
+    load, _ = LOADERS[engine]
+    runner = load(_write(tmp_path, 'tdr.onnx', graph))
+    assert runner.backend == engine
     out, out_mask = runner(torch.ones(1, 2, 8, 8), torch.ones(1, 2, 8, 8))
     assert out.shape == out_mask.shape == (1, 3, 8, 8)
 
 
+@pytest.mark.parametrize('engine', ENGINES)
 @pytest.mark.parametrize('kind', ['truncated', 'random', 'empty'])
-def test_a_broken_file_is_refused_with_its_name(tmp_path, graph, kind):
+def test_a_broken_file_is_refused_with_its_name(tmp_path, graph, kind,
+                                                engine):
+    load, parse_failed = LOADERS[engine]
     data = dict(truncated=graph[:len(graph) // 2],
                 random=os.urandom(300) + b'\xff' * 8,
                 empty=b'')[kind]
     path = _write(tmp_path, 'tdr.onnx', data)
     with pytest.raises(OnnxFileError) as e:
-        load_ort_stage(path)
+        load(path)
     msg = str(e.value)
     assert msg.startswith(f'cannot load ONNX file {path}: ')
     assert msg.endswith('export it again (tools/deployment/pytorch2onnx.py '
                         'or hdr_mm.deploy.export_stage)')
     if kind != 'empty':
-        assert 'Protobuf parsing failed' in msg, msg
+        assert f'says "{parse_failed}' in msg, msg
     with pytest.raises(FileNotFoundError, match='ONNX file not found: .*x'):
-        load_ort_stage(str(tmp_path / 'x.onnx'))
+        load(str(tmp_path / 'x.onnx'))
 
 
-def test_a_graph_of_something_else_is_refused(tmp_path, graph):
+@pytest.mark.parametrize('engine', ENGINES)
+def test_a_graph_of_something_else_is_refused(tmp_path, graph, engine):
+    load, _ = LOADERS[engine]
     proto = onnx.load_from_string(graph)
     del proto.metadata_props[:]
     path = str(tmp_path / 'plain.onnx')
@@ -81,7 +102,7 @@ def test_a_graph_of_something_else_is_refused(tmp_path, graph):
     with pytest.raises(OnnxFileError,
                        match='plain.onnx is not the graph of an hdr_mm '
                        'stage: its metadata has no hdr_mm_stage'):
-        load_ort_stage(path)
+        load(path)
     proto = onnx.load_from_string(graph)
     next(p for p in proto.metadata_props
          if p.key == 'hdr_mm_stage').value = 'shpe'
@@ -90,7 +111,7 @@ def test_a_graph_of_something_else_is_refused(tmp_path, graph):
                        match=r"plain.onnx is not the shpe graph that hdr_mm "
                        r"exports: inputs \['x', 'mask'\] and outputs "
                        r"\['out', 'out_mask'\], expected \['inputs'\]"):
-        load_ort_stage(path)
+        load(path)
 
 
 def test_export_is_atomic(tmp_path, graph, monkeypatch):

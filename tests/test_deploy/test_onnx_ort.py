@@ -1,11 +1,7 @@
 """ONNX export of the tiny stage networks and their onnxruntime runners
 against PyTorch fp32: maps within 1e-4, SHPE joints identical."""
-import os.path as osp
-
-import numpy as np
 import pytest
 import torch
-from mmengine.registry import init_default_scope
 
 pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
@@ -13,30 +9,15 @@ pytest.importorskip('onnxruntime')
 from hdr_mm.deploy import (ORTGenerator, ORTPoseMaps,  # noqa: E402
                            ORTSegmentor, example_inputs, export_stage,
                            load_ort_stage)
-from hdr_mm.models.hdr.stage_builder import build_stage  # noqa: E402
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = dict(
-    hasm=('configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py',
-          128),
-    tdr=('configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py', 64),
-    shpe=('configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py',
-          64))
 ATOL = RTOL = 1e-4
 
 
 @pytest.fixture(scope='module')
-def exported(tmp_path_factory):
+def exported(tiny_graphs):
     """stage -> (torch model, onnxruntime runner)."""
-    init_default_scope('mmpose')
-    out = tmp_path_factory.mktemp('onnx')
-    stages = {}
-    for name, (cfg, size) in TINY.items():
-        torch.manual_seed(0)
-        model = build_stage(name, osp.join(ROOT, cfg))
-        path = export_stage(name, model, str(out / f'{name}.onnx'), size)
-        stages[name] = (model, load_ort_stage(path, num_threads=1))
-    return stages
+    return {name: (model, load_ort_stage(path, num_threads=1))
+            for name, (model, path, _) in tiny_graphs.items()}
 
 
 def test_runner_types(exported):
@@ -68,8 +49,7 @@ def test_tdr_parity(exported):
     assert torch.equal(out_mask, ref_mask)
 
 
-def test_shpe_parity_and_joints(exported):
-    from mmpose.structures import PoseDataSample
+def test_shpe_parity_and_joints(exported, assert_same_joints):
     model, ort = exported['shpe']
     (x, ) = example_inputs('shpe', model, 64, batch_size=4)
     with torch.no_grad():
@@ -78,20 +58,12 @@ def test_shpe_parity_and_joints(exported):
     for a, b in zip(out, ref):
         assert a.shape == b.shape
         assert torch.allclose(a, b, atol=ATOL, rtol=RTOL)
-    samples = [PoseDataSample(metainfo=dict(input_size=(64, 64)))
-               for _ in range(4)]
-    cfg = dict(bone_length=95.0)
-    for p, r in zip(model.head.decode_maps(out, samples, cfg),
-                    model.head.decode_maps(ref, samples, cfg)):
-        assert np.array_equal(p.keypoints, r.keypoints)
-        np.testing.assert_allclose(p.keypoints_3d, r.keypoints_3d,
-                                   atol=1e-3)
+    assert_same_joints(model, out, ref)
 
 
-def test_export_refuses_bf16_and_unknown(tmp_path, exported):
+def test_export_refuses_bf16_and_unknown(tmp_path, build_tiny):
     from hdr_mm.models.utils import prepare_for_inference
-    init_default_scope('mmpose')
-    model = build_stage('shpe', osp.join(ROOT, TINY['shpe'][0]))
+    model = build_tiny('shpe')
     prepare_for_inference(model, 'bf16')
     with pytest.raises(ValueError, match='bf16'):
         export_stage('shpe', model, str(tmp_path / 'x.onnx'), 64)
@@ -99,12 +71,10 @@ def test_export_refuses_bf16_and_unknown(tmp_path, exported):
         export_stage('hdr', model, str(tmp_path / 'x.onnx'), 64)
 
 
-def test_prepared_fp32_model_exports(tmp_path):
+def test_prepared_fp32_model_exports(tmp_path, build_tiny):
     """Folded BatchNorms and channels_last export to the same maps."""
     from hdr_mm.models.utils import prepare_for_inference
-    init_default_scope('mmpose')
-    torch.manual_seed(0)
-    model = build_stage('shpe', osp.join(ROOT, TINY['shpe'][0]))
+    model = build_tiny('shpe')
     (x, ) = example_inputs('shpe', model, 64)
     with torch.no_grad():
         ref = model.head.forward(model.extract_feat(x))

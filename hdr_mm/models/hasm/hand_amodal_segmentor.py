@@ -72,19 +72,24 @@ class HandAmodalSegmentor(StageEntryMixin, EncoderDecoder):
         return index
 
     def load_onnx(self, onnx_file: str,
-                  num_threads: Optional[int] = None) -> Callable:
-        """The exported network through onnxruntime, as
+                  num_threads: Optional[int] = None,
+                  engine: str = 'onnxruntime',
+                  precision: Optional[str] = None) -> Callable:
+        """The exported network through a graph engine, as
         :meth:`predict_masks` takes it: an ``encode_decode``.
 
         Args:
             onnx_file: A file :meth:`export_onnx` wrote.
-            num_threads: onnxruntime's intra-op threads.
+            num_threads: The engine's inference threads.
+            engine: ``'onnxruntime'`` or ``'openvino'``.
+            precision: None, ``'fp32'`` or (OpenVINO) ``'bf16'``.
 
         Returns:
             Callable: ``(inputs, batch_img_metas) -> logits`` at the input
-            size (:meth:`~hdr_mm.deploy.ORTSegmentor.encode_decode`).
+            size (the segmentor runner's ``encode_decode``).
         """
-        return super().load_onnx(onnx_file, num_threads).encode_decode
+        return super().load_onnx(onnx_file, num_threads, engine,
+                                 precision).encode_decode
 
     @torch.no_grad()
     def predict_masks(self,

@@ -20,6 +20,13 @@ backend         precision     what runs
 ``onnxruntime`` None/fp32     the three networks exported to ONNX
                               (:mod:`hdr_mm.deploy`) and run by
                               onnxruntime; the glue is the same
+``openvino``    None/fp32     the same graphs compiled by OpenVINO for
+                              the CPU in f32
+``openvino``    ``'bf16'``    ... in bf16 where the CPU has it natively
+                              (AMX, AVX512-BF16), f32 elsewhere
+``'auto'``      ``'auto'``    either or both: the path for this machine,
+                              logged with the reason
+                              (:mod:`hdr_mm.deploy.auto`)
 ==============  ============  ===========================================
 
 Pre- and post-processing (crops, masks, composition, read-out of the
@@ -38,6 +45,8 @@ from hdr_mm.models.utils import (PRECISIONS, cpu_bf16_isa,
 
 #: backend name -> class building the stages' networks
 STAGE_BACKENDS = Registry('HDR stage backend')
+#: the precision/backend that leaves the choice to the machine
+AUTO = 'auto'
 
 
 class StageRuntime:
@@ -45,13 +54,18 @@ class StageRuntime:
 
     Args:
         precision: None (as built), ``'fp32'`` or ``'bf16'``.
-        backend: ``'pytorch'`` or ``'onnxruntime'``.
+        backend: A name in :data:`STAGE_BACKENDS` (``'pytorch'``,
+            ``'onnxruntime'``, ``'openvino'``).
         hasm: The ``network`` of HASM's ``predict_masks`` (an
             ``encode_decode``), or None (the model's own).
         tdr: The ``network`` of TDR's ``inpaint`` (a generator), or None.
         shpe: The ``network`` of SHPE's ``estimate_joints`` (maps), or
             None.
         device_type: Device of the models (for autocast).
+
+    Attributes:
+        reason (str or None): Why this precision and backend, when
+            ``'auto'`` chose them.
     """
 
     def __init__(self,
@@ -65,10 +79,12 @@ class StageRuntime:
         self.backend = backend
         self.hasm, self.tdr, self.shpe = hasm, tdr, shpe
         self.device_type = device_type
+        self.reason: Optional[str] = None
 
     def context(self) -> ContextManager:
-        """What every network call runs in (bf16: CPU/CUDA autocast)."""
-        if self.precision is None:
+        """What every network call runs in (PyTorch bf16: CPU/CUDA
+        autocast; the graph backends compute their own precision)."""
+        if self.precision is None or self.backend != 'pytorch':
             return nullcontext()
         return inference_autocast(self.precision, self.device_type)
 
@@ -122,90 +138,117 @@ class PyTorchBackend:
         return {}
 
 
-@STAGE_BACKENDS.register_module(name='onnxruntime')
-class OnnxRuntimeBackend:
-    """The stage networks exported to ONNX and run by onnxruntime
+class GraphBackend:
+    """The stage networks exported to ONNX and run by a graph engine
     (:meth:`~hdr_mm.models.utils.StageEntryMixin.export_onnx`,
-    :meth:`~hdr_mm.models.utils.StageEntryMixin.load_onnx`).
+    :meth:`~hdr_mm.models.utils.StageEntryMixin.load_onnx`); subclasses
+    name the engine (a key of
+    :data:`hdr_mm.deploy.graph_backends.GRAPH_BACKENDS`).
 
     Args:
-        precision: None or ``'fp32'`` (the graphs are float32).
+        precision: None or a precision the engine runs
+            (:func:`~hdr_mm.deploy.graph_backends.check_graph_precision`).
         onnx_dir: Where the graphs are written; None: a new temporary
             folder. In a folder that is given, files of the same names are
-            replaced only if this backend wrote them and they are
+            replaced only if a graph backend wrote them and they are
             unchanged since
             (:class:`~hdr_mm.deploy.onnx_cache.OnnxExportCache`).
-        num_threads: onnxruntime's intra-op threads (None: its default).
+        num_threads: The engine's inference threads (None: its default).
     """
+
+    engine = ''
 
     def __init__(self, precision: Optional[str] = None,
                  onnx_dir: Optional[str] = None,
                  num_threads: Optional[int] = None) -> None:
+        self.precision = precision
         self.onnx_dir = onnx_dir
         self.num_threads = num_threads
 
-    @staticmethod
-    def check_precision(precision: Optional[str]) -> None:
-        """Refuse bf16: the graphs are float32.
+    @classmethod
+    def check_precision(cls, precision: Optional[str]) -> None:
+        """Refuse a precision the engine does not run.
 
         Raises:
-            ValueError: ``precision == 'bf16'``.
+            ValueError: e.g. bf16 with onnxruntime (float32 graphs).
         """
-        if precision == 'bf16':
-            raise ValueError("the onnxruntime graphs are float32: use "
-                             "precision='fp32' (or None) with backend="
-                             "'onnxruntime'")
+        from hdr_mm.deploy.graph_backends import check_graph_precision
+        check_graph_precision(cls.engine, precision)
 
     def networks(self, stages: Dict[str, object], sizes: Dict[str, int],
                  device_type: str) -> Dict[str, Optional[Callable]]:
-        """Export each stage's network and open it with onnxruntime.
+        """Export each stage's network and open it with the engine.
 
         Args:
             stages: Stage name -> stage model (None left out).
             sizes: Stage name -> input side.
-            device_type: Unused (onnxruntime runs on the CPU).
+            device_type: Unused (the engines run on the CPU).
 
         Returns:
-            dict: stage name -> its onnxruntime network.
+            dict: stage name -> its network in the engine.
 
         Raises:
             FileExistsError: ``onnx_dir`` holds a ``<stage>.onnx`` that
-                this backend did not write, or that changed since.
+                no graph backend wrote, or that changed since.
             UnwritableFolderError: ``onnx_dir`` cannot be written.
             ValueError: a stage cannot run another implementation of its
                 network (e.g. an SHPE head without ``decode_maps``).
+            ImportError: the engine's package is not installed.
+            OnnxFileError, RuntimeError: the engine cannot read or
+                compile a graph.
         """
         from hdr_mm.deploy import OnnxExportCache
-        cache = OnnxExportCache(self.onnx_dir or
-                                tempfile.mkdtemp(prefix='hdr_onnx_'))
+        cache = OnnxExportCache(
+            self.onnx_dir or tempfile.mkdtemp(prefix='hdr_onnx_'),
+            writer=self.engine)
         out = {}
         for name, model in stages.items():
             path = cache.claim(f'{name}.onnx')
             model.export_onnx(path, sizes[name])
             cache.record(path)
-            out[name] = model.load_onnx(path, self.num_threads)
+            out[name] = model.load_onnx(path, self.num_threads,
+                                        engine=self.engine,
+                                        precision=self.precision)
         return out
+
+
+@STAGE_BACKENDS.register_module(name='onnxruntime')
+class OnnxRuntimeBackend(GraphBackend):
+    """The exported graphs run by onnxruntime (float32)."""
+
+    engine = 'onnxruntime'
+
+
+@STAGE_BACKENDS.register_module(name='openvino')
+class OpenVINOBackend(GraphBackend):
+    """The exported graphs compiled by OpenVINO for the CPU (f32, or
+    bf16 where the CPU has it natively)."""
+
+    engine = 'openvino'
 
 
 def check_runtime(precision: Optional[str], backend: str) -> None:
     """Refuse an unknown or impossible combination, naming it.
 
     Args:
-        precision: None or one of ``PRECISIONS``.
-        backend: A name in :data:`STAGE_BACKENDS`.
+        precision: None, ``'auto'`` or one of ``PRECISIONS``.
+        backend: ``'auto'`` or a name in :data:`STAGE_BACKENDS`.
 
     Raises:
         ValueError: naming what is wrong.
     """
-    if precision is not None and precision not in PRECISIONS:
-        raise ValueError(f'precision must be None or one of {PRECISIONS}, '
-                         f'got {precision!r}')
+    if precision is not None and precision not in PRECISIONS + (AUTO, ):
+        raise ValueError(f'precision must be None, {AUTO!r} or one of '
+                         f'{PRECISIONS}, got {precision!r}')
+    if backend == AUTO:
+        return
     runner = STAGE_BACKENDS.get(backend)
     if runner is None:
-        raise ValueError(f'backend must be one of '
+        raise ValueError(f'backend must be {AUTO!r} or one of '
                          f'{tuple(STAGE_BACKENDS.module_dict)}, got '
                          f'{backend!r}')
-    runner.check_precision(precision)
+    if precision != AUTO:
+        runner.check_precision(precision)
 
 
 def build_runtime(stages: dict,
@@ -219,11 +262,15 @@ def build_runtime(stages: dict,
     Args:
         stages: ``{'hasm': model, 'tdr': model or None, 'shpe': model}``.
         sizes: The stages' input sides, same keys.
-        precision: See :class:`StageRuntime`.
-        backend: A name in :data:`STAGE_BACKENDS`.
-        onnx_dir: Where the ONNX graphs are written (onnxruntime); see
-            :class:`OnnxRuntimeBackend`.
-        num_threads: onnxruntime's intra-op threads (None: its default).
+        precision: See :class:`StageRuntime`, or ``'auto'``.
+        backend: A name in :data:`STAGE_BACKENDS`, or ``'auto'``: the
+            path for this machine (:func:`hdr_mm.deploy.auto.
+            decide_runtime`), logged with its reason; a path that fails
+            to load or compile falls back to the next with a warning
+            naming it.
+        onnx_dir: Where the ONNX graphs are written (graph backends); see
+            :class:`GraphBackend`.
+        num_threads: The graph engine's threads (None: its default).
 
     Returns:
         StageRuntime: the networks to pass to the stages' entries.
@@ -239,6 +286,12 @@ def build_runtime(stages: dict,
     check_runtime(precision, backend)
     present = {k: m for k, m in stages.items() if m is not None}
     device_type = next(present['hasm'].parameters()).device.type
+    if AUTO in (precision, backend):
+        from hdr_mm.deploy.auto import build_auto_runtime, machine_facts
+        return build_auto_runtime(
+            lambda p, b: build_runtime(stages, sizes, p, b, onnx_dir,
+                                       num_threads), precision, backend,
+            machine_facts(device_type))
     runner = STAGE_BACKENDS.get(backend)(precision, onnx_dir, num_threads)
     networks = runner.networks(present, sizes, device_type)
     return StageRuntime(precision, backend, device_type=device_type,

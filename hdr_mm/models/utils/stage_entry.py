@@ -75,17 +75,23 @@ class StageEntryMixin:
         return export_stage(self.stage, self, onnx_file, input_size)
 
     def load_onnx(self, onnx_file: str,
-                  num_threads: Optional[int] = None) -> Callable:
-        """The exported network through onnxruntime, as the entry's
+                  num_threads: Optional[int] = None,
+                  engine: str = 'onnxruntime',
+                  precision: Optional[str] = None) -> Callable:
+        """The exported network through a graph engine, as the entry's
         ``network`` argument takes it.
 
         Args:
             onnx_file: A file :meth:`export_onnx` wrote.
-            num_threads: onnxruntime's intra-op threads (None: its
+            num_threads: The engine's inference threads (None: its
                 default).
+            engine: A key of
+                :data:`hdr_mm.deploy.graph_backends.GRAPH_BACKENDS`
+                (``'onnxruntime'``, ``'openvino'``).
+            precision: None, ``'fp32'`` or (OpenVINO) ``'bf16'``.
 
         Returns:
-            Callable: a runner of :mod:`hdr_mm.deploy.ort_backend`.
+            Callable: a runner of :mod:`hdr_mm.deploy.stage_runner`.
         """
-        from hdr_mm.deploy import load_ort_stage
-        return load_ort_stage(onnx_file, num_threads=num_threads)
+        from hdr_mm.deploy.graph_backends import GRAPH_BACKENDS
+        return GRAPH_BACKENDS[engine].load(onnx_file, num_threads, precision)

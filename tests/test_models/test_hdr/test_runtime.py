@@ -1,7 +1,9 @@
-"""The pipeline's runtimes: prepared fp32, bf16 and onnxruntime give the
-eager pipeline's results on the tiny config; a backend plugs in at the
-stages' entries."""
+"""The pipeline's runtimes: prepared fp32, bf16, onnxruntime, OpenVINO and
+'auto' give the eager pipeline's results on the tiny config; a backend
+plugs in at the stages' entries."""
 import copy
+import importlib.util
+import logging
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS, MODELS
 
 from hdr_mm.models.hdr import STAGE_BACKENDS, StageCheckpointError
-from hdr_mm.models.hdr.runtime import is_prepared
+from hdr_mm.models.hdr.runtime import check_runtime, is_prepared
 from hdr_mm.models.utils import model_precision
 
 CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
@@ -68,27 +70,34 @@ def test_prepared_fp32_equals_eager(cfg, batch, eager):
         model.load_state_dict(_model(cfg).state_dict())
 
 
-def test_onnxruntime_equals_pytorch(cfg, batch, eager, tmp_path):
-    pytest.importorskip('onnxruntime')
-    model = _model(cfg, backend='onnxruntime')
-    model.set_runtime(None, 'onnxruntime', onnx_dir=str(tmp_path))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        '.hdr_mm_onnx_cache.json', 'hasm.onnx', 'shpe.onnx', 'tdr.onnx']
-    out = _outputs(model, batch)
+def _assert_same_as_eager(eager, out):
+    """The graph backends' fp32 results are eager's: the same masks, TDR
+    crops within one grey level, the same joints (the maps agree within
+    1e-4 of their range: tests/test_deploy)."""
+    assert len(out) == len(eager)
     for a, b in zip(eager, out):
         np.testing.assert_array_equal(a.pred_fields.hand_masks,
                                       b.pred_fields.hand_masks)
         assert (a.tdr_crops.int() - b.tdr_crops.int()).abs().max() <= 1
-        # the same joints (the maps agree within 1e-4: tests/test_deploy)
         np.testing.assert_allclose(a.pred_instances.keypoints,
                                    b.pred_instances.keypoints, atol=1e-3)
         np.testing.assert_allclose(a.pred_instances.keypoints_3d,
                                    b.pred_instances.keypoints_3d, atol=1e-2)
 
 
-def test_bf16_runs_end_to_end(cfg, batch, eager):
-    model = _model(cfg, precision='bf16')
-    out = _outputs(model, batch)
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_graph_backend_equals_pytorch(cfg, batch, eager, tmp_path, backend):
+    pytest.importorskip(backend)
+    model = _model(cfg, backend=backend)
+    rt = model.set_runtime(None, backend, onnx_dir=str(tmp_path))
+    assert (rt.backend, rt.precision, rt.reason) == (backend, None, None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        '.hdr_mm_onnx_cache.json', 'hasm.onnx', 'shpe.onnx', 'tdr.onnx']
+    _assert_same_as_eager(eager, _outputs(model, batch))
+
+
+def _assert_bf16_close_to_eager(eager, out):
+    """bf16 results: float32 joints, finite, nearly the same masks."""
     for a, b in zip(eager, out):
         pred = b.pred_instances
         assert pred.keypoints.dtype == np.float32
@@ -99,6 +108,77 @@ def test_bf16_runs_end_to_end(cfg, batch, eager):
         assert same.float().mean() > 0.95
 
 
+def test_bf16_runs_end_to_end(cfg, batch, eager):
+    model = _model(cfg, precision='bf16')
+    _assert_bf16_close_to_eager(eager, _outputs(model, batch))
+
+
+def _ov_native_bf16() -> bool:
+    if importlib.util.find_spec('openvino') is None:
+        return False
+    from hdr_mm.deploy.openvino_backend import ov_native_bf16
+    return ov_native_bf16()
+
+
+@pytest.mark.skipif(not _ov_native_bf16(),
+                    reason='OpenVINO bf16 needs a CPU with native bf16')
+def test_openvino_bf16_end_to_end(cfg, batch, eager):
+    model = _model(cfg, precision='bf16', backend='openvino')
+    rt = model.runtime
+    assert rt.tdr.inference_precision == 'bf16'
+    _assert_bf16_close_to_eager(eager, _outputs(model, batch))
+
+
+def test_auto_on_this_machine(cfg, batch, eager):
+    """'auto' builds the path decide_runtime picks for this machine and
+    keeps its reason; its results are eager's (fp32) or bf16's."""
+    from hdr_mm.deploy.auto import decide_runtime, machine_facts
+    choice = decide_runtime(machine_facts())
+    model = _model(cfg, precision='auto', backend='auto')
+    assert (model.precision, model.backend) == ('auto', 'auto')
+    rt = model.runtime
+    assert (rt.precision, rt.backend) == choice.paths[0]
+    assert rt.reason == choice.reason
+    out = _outputs(model, batch)
+    if rt.precision == 'bf16':
+        _assert_bf16_close_to_eager(eager, out)
+    else:
+        _assert_same_as_eager(eager, out)
+
+
+def test_auto_falls_back_when_an_engine_fails(cfg, batch, eager,
+                                              monkeypatch):
+    """On an AVX2-only CPU, 'auto' is onnxruntime fp32; an onnxruntime that
+    cannot load the graphs gives OpenVINO fp32, with a warning naming it,
+    and the same results."""
+    pytest.importorskip('openvino')
+    from hdr_mm.deploy import OnnxFileError, auto, graph_backends
+    from hdr_mm.deploy.auto import MachineFacts
+    avx2 = MachineFacts(frozenset({'avx2'}), 'AVX2', 'none',
+                        frozenset({'onnxruntime', 'openvino'}))
+    monkeypatch.setattr(auto, 'machine_facts', lambda device_type: avx2)
+
+    def broken(onnx_file, num_threads, precision):
+        raise OnnxFileError(f'{onnx_file}: broken engine')
+
+    monkeypatch.setitem(
+        graph_backends.GRAPH_BACKENDS, 'onnxruntime',
+        graph_backends.GraphBackend('onnxruntime', ('fp32', ), broken))
+    warnings = []
+    monkeypatch.setattr(auto, 'print_log',
+                        lambda msg, logger, level: warnings.append(msg)
+                        if level == logging.WARNING else None)
+    model = _model(cfg)
+    rt = model.set_runtime('auto', 'auto')
+    assert (rt.precision, rt.backend) == ('fp32', 'openvino')
+    assert len(warnings) == 1 and warnings[0].startswith(
+        'runtime auto: onnxruntime fp32 failed to load or compile '
+        '(OnnxFileError: ')
+    assert warnings[0].endswith('falling back to OpenVINO fp32')
+    assert rt.reason.endswith('running OpenVINO fp32')
+    _assert_same_as_eager(eager, _outputs(model, batch))
+
+
 def test_bad_runtime_is_refused(cfg):
     with pytest.raises(ValueError, match='precision'):
         _model(cfg, precision='fp16')
@@ -106,6 +186,10 @@ def test_bad_runtime_is_refused(cfg):
         _model(cfg, backend='tensorrt')
     with pytest.raises(ValueError, match='float32'):
         _model(cfg, precision='bf16', backend='onnxruntime')
+    # 'auto' is accepted for either, with any other value
+    for precision, backend in [('auto', 'onnxruntime'), ('bf16', 'auto'),
+                               (None, 'auto'), ('auto', 'openvino')]:
+        check_runtime(precision, backend)
 
 
 def test_onnx_dir_keeps_files_it_did_not_write(cfg, tmp_path):

@@ -1,0 +1,192 @@
+"""precision='auto' / backend='auto': the decision for each kind of CPU
+(pure, from the ISA facts), the fallback when a path fails, and the
+facts of this machine."""
+import logging
+
+import pytest
+
+from hdr_mm.deploy import auto
+from hdr_mm.deploy.auto import (MachineFacts, build_auto_runtime,
+                                decide_runtime, describe_path,
+                                first_that_builds, machine_facts)
+from hdr_mm.deploy.graph_backends import (GRAPH_BACKENDS,
+                                          check_graph_precision,
+                                          installed_graph_backends)
+from hdr_mm.models.hdr.runtime import STAGE_BACKENDS
+
+BOTH = frozenset({'onnxruntime', 'openvino'})
+#: the kinds of CPU (flags as /proc/cpuinfo lists them, torch's
+#: capability, oneDNN's bf16), both engines installed
+AMX = MachineFacts(
+    frozenset({'amx_bf16', 'avx512_bf16', 'avx512_vnni', 'avx512f',
+               'avx2'}), 'AVX512', 'amx', BOTH)
+ZEN4 = MachineFacts(
+    frozenset({'avx512_bf16', 'avx512_vnni', 'avx512f', 'avx2'}), 'AVX512',
+    'avx512_bf16', BOTH)
+AVX2 = MachineFacts(frozenset({'avx2'}), 'AVX2', 'none', BOTH)
+AVX512_VNNI = MachineFacts(frozenset({'avx512_vnni', 'avx512f', 'avx2'}),
+                           'AVX512', 'none', BOTH)
+OLD = MachineFacts(frozenset(), 'DEFAULT', 'none', BOTH)
+
+
+def _without(facts, *missing):
+    return MachineFacts(facts.flags, facts.capability, facts.onednn_bf16,
+                        facts.backends - set(missing), facts.device_type)
+
+
+@pytest.mark.parametrize('facts, paths', [
+    (AMX, [('bf16', 'openvino'), ('bf16', 'pytorch')]),
+    (ZEN4, [('bf16', 'openvino'), ('bf16', 'pytorch')]),
+    (AVX2, [('fp32', 'onnxruntime'), ('fp32', 'openvino'),
+            ('fp32', 'pytorch')]),
+    (AVX512_VNNI, [('fp32', 'onnxruntime'), ('fp32', 'openvino'),
+                   ('fp32', 'pytorch')]),
+    (OLD, [('fp32', 'onnxruntime'), ('fp32', 'openvino'),
+           ('fp32', 'pytorch')]),
+    # openvino missing
+    (_without(AMX, 'openvino'), [('bf16', 'pytorch')]),
+    (_without(ZEN4, 'openvino'), [('bf16', 'pytorch')]),
+    (_without(AVX2, 'openvino'), [('fp32', 'onnxruntime'),
+                                  ('fp32', 'pytorch')]),
+    (_without(AVX2, 'onnxruntime'), [('fp32', 'openvino'),
+                                     ('fp32', 'pytorch')]),
+    (_without(AVX2, 'onnxruntime', 'openvino'), [('fp32', 'pytorch')]),
+], ids=['amx', 'avx512_bf16', 'avx2', 'avx512_vnni_no_bf16', 'no_avx2',
+        'amx_no_openvino', 'avx512_bf16_no_openvino', 'avx2_no_openvino',
+        'avx2_no_onnxruntime', 'avx2_no_engine'])
+def test_both_auto_per_cpu(facts, paths):
+    choice = decide_runtime(facts, 'auto', 'auto')
+    assert list(choice.paths) == paths
+    assert (choice.precision, choice.backend) == paths[0]
+    assert choice.reason.startswith(facts.describe() + ': ')
+    assert f'chosen {describe_path(paths[0])}' in choice.reason
+    # never PyTorch bf16 where bf16 is emulated; PyTorch always last
+    if facts.native_bf16 is None:
+        assert all(p == 'fp32' for p, _ in choice.paths)
+    assert [b for _, b in choice.paths].index('pytorch') == len(paths) - 1
+
+
+def test_reasons_name_the_cpu_and_what_is_missing():
+    amx = decide_runtime(AMX).reason
+    assert amx.startswith('a CPU with native bf16 (AMX) [ISA amx_bf16 ')
+    assert 'chosen OpenVINO bf16, falling back to PyTorch bf16' in amx
+    zen4 = decide_runtime(_without(ZEN4, 'openvino')).reason
+    assert zen4.startswith('a CPU with native bf16 (AVX512-BF16, no AMX)')
+    assert zen4.endswith('chosen PyTorch bf16 (openvino not installed)')
+    avx2 = decide_runtime(AVX2).reason
+    assert avx2.startswith('a CPU without native bf16 [ISA avx2; torch '
+                           'capability AVX2]: bf16 would be emulated here, '
+                           '5-48x slower than fp32')
+    assert avx2.endswith('chosen onnxruntime fp32, falling back to '
+                         'OpenVINO fp32, then PyTorch fp32')
+
+
+def test_native_bf16_from_flags_or_onednn():
+    assert MachineFacts(onednn_bf16='amx').native_bf16 == 'amx'
+    assert MachineFacts(frozenset({'avx512_bf16'})).native_bf16 == \
+        'avx512_bf16'
+    assert MachineFacts(onednn_bf16='avx512_bf16').native_bf16 == \
+        'avx512_bf16'
+    assert MachineFacts(frozenset({'avx2', 'avx_vnni'})).native_bf16 is None
+
+
+@pytest.mark.parametrize('facts, backend, precision', [
+    (AMX, 'pytorch', 'bf16'), (AMX, 'openvino', 'bf16'),
+    (AMX, 'onnxruntime', 'fp32'), (ZEN4, 'pytorch', 'bf16'),
+    (AVX2, 'pytorch', 'fp32'), (AVX2, 'openvino', 'fp32'),
+    (AVX2, 'onnxruntime', 'fp32'),
+])
+def test_auto_precision_for_a_named_backend(facts, backend, precision):
+    choice = decide_runtime(facts, 'auto', backend)
+    assert choice.paths == ((precision, backend), )
+
+
+@pytest.mark.parametrize('facts, precision, paths', [
+    (AVX2, 'fp32', [('fp32', 'onnxruntime'), ('fp32', 'openvino'),
+                    ('fp32', 'pytorch')]),
+    (AVX2, None, [(None, 'onnxruntime'), (None, 'openvino'),
+                  (None, 'pytorch')]),
+    (AMX, 'fp32', [('fp32', 'openvino'), ('fp32', 'onnxruntime'),
+                   ('fp32', 'pytorch')]),
+    (ZEN4, 'bf16', [('bf16', 'openvino'), ('bf16', 'pytorch')]),
+    # bf16 asked for where it is emulated: only PyTorch runs it
+    (AVX2, 'bf16', [('bf16', 'pytorch')]),
+])
+def test_auto_backend_for_a_named_precision(facts, precision, paths):
+    assert list(decide_runtime(facts, precision, 'auto').paths) == paths
+
+
+def test_models_on_a_gpu_and_nothing_auto():
+    gpu = MachineFacts(AMX.flags, 'AVX512', 'amx', BOTH, 'cuda')
+    choice = decide_runtime(gpu)
+    assert choice.paths == (('fp32', 'pytorch'), )
+    assert choice.reason.startswith('models on cuda')
+    assert decide_runtime(gpu, 'bf16', 'auto').paths == (('bf16', 'pytorch'),
+                                                         )
+    with pytest.raises(ValueError, match="neither precision"):
+        decide_runtime(AVX2, 'fp32', 'pytorch')
+
+
+class _Runtime:
+    reason = None
+
+    def __init__(self, precision, backend):
+        self.precision, self.backend = precision, backend
+
+
+def test_a_failing_path_falls_back_with_a_warning(monkeypatch):
+    logs = []
+    monkeypatch.setattr(auto, 'print_log',
+                        lambda msg, logger, level: logs.append((level, msg)))
+
+    def build(precision, backend):
+        if backend == 'onnxruntime':
+            raise RuntimeError('cannot create a session')
+        return _Runtime(precision, backend)
+
+    rt = build_auto_runtime(build, 'auto', 'auto', AVX2)
+    assert (rt.precision, rt.backend) == ('fp32', 'openvino')
+    assert logs[0] == (logging.INFO,
+                       f'runtime auto: {decide_runtime(AVX2).reason}')
+    assert logs[1] == (
+        logging.WARNING,
+        'runtime auto: onnxruntime fp32 failed to load or compile '
+        '(RuntimeError: cannot create a session); falling back to '
+        'OpenVINO fp32')
+    assert rt.reason.endswith('; onnxruntime fp32 failed to load or compile '
+                              '(RuntimeError: cannot create a session); '
+                              'running OpenVINO fp32')
+
+
+def test_the_last_path_failing_raises():
+    def build(precision, backend):
+        raise ImportError(f'no {backend}')
+
+    with pytest.raises(ImportError, match='no pytorch'):
+        first_that_builds(build, decide_runtime(AVX2).paths)
+    # an error that is no load or compile failure is not fallen back from
+    with pytest.raises(KeyError):
+        first_that_builds(lambda p, b: {}[b], decide_runtime(AVX2).paths)
+
+
+def test_this_machine():
+    facts = machine_facts()
+    assert facts.device_type == 'cpu'
+    assert facts.backends == installed_graph_backends() <= set(
+        GRAPH_BACKENDS)
+    choice = decide_runtime(facts)
+    assert choice.paths[-1][1] == 'pytorch'
+    if facts.native_bf16 is None:
+        assert choice.precision == 'fp32'
+
+
+def test_registry_and_runtime_agree():
+    # every graph engine is a registered pipeline backend, and no other
+    assert set(STAGE_BACKENDS.module_dict) == {'pytorch'} | set(
+        GRAPH_BACKENDS)
+    check_graph_precision('openvino', 'bf16')
+    check_graph_precision('onnxruntime', None)
+    with pytest.raises(ValueError,
+                       match="backend='onnxruntime' runs the float32 graphs "
+                       "in fp32 only: use precision='fp32' \\(or None\\)"):
+        check_graph_precision('onnxruntime', 'bf16')
