@@ -121,3 +121,50 @@ def test_alone_img_prefix_missing_render(synthetic_root, tmp_path):
     victim.unlink()
     with pytest.raises(FileNotFoundError, match=victim.name):
         _synthetic(root, alone_img_prefix='images_alone/train/')
+
+
+def test_box_mask_prefix_crops_by_the_amodal_mask(synthetic_root):
+    """The crop box is the hand's amodal mask box (what the HDR pipeline
+    crops by); ``bbox`` stays the joints' box (PCK's scale)."""
+    from mmpose.structures.bbox import bbox_xyxy2cs
+
+    from hdr_mm.datasets.image_io import read_mask
+    from hdr_mm.structures import bbox_of_mask
+    joints = _synthetic(synthetic_root)
+    masked = _synthetic(synthetic_root, box_mask_prefix='masks/train/')
+    assert len(joints) == len(masked)
+    ratios = []
+    for i in range(len(joints)):
+        a, j = masked.get_data_info(i), joints.get_data_info(i)
+        np.testing.assert_array_equal(a['bbox'], j['bbox'])
+        assert 'bbox_center' not in j
+        stem = osp.splitext(a['img_path'].replace('images/train',
+                                                  'masks/train'))[0]
+        mask = read_mask(f'{stem}_{a["hand_side"][0]}_amodal.png')
+        center, scale = bbox_xyxy2cs(bbox_of_mask(mask)[None])
+        np.testing.assert_allclose(a['bbox_center'], center)
+        np.testing.assert_allclose(a['bbox_scale'], scale)
+        # the amodal silhouette encloses the joints: its box is larger
+        ratios.append(scale.max() / np.ptp(a['bbox'].reshape(2, 2),
+                                           axis=0).max())
+    assert min(ratios) > 1.0
+
+
+def test_box_mask_prefix_errors_name_the_mask(synthetic_root, tmp_path):
+    import shutil
+
+    import cv2
+    root = tmp_path / 'hands'
+    shutil.copytree(synthetic_root / 'interhand2.6m', root / 'interhand2.6m')
+    masks = sorted((root / 'interhand2.6m/masks/train').rglob(
+        '*_r_amodal.png'))
+    masks[0].unlink()
+    with pytest.raises(FileNotFoundError, match=masks[0].name):
+        _synthetic(root, box_mask_prefix='masks/train/')
+    shutil.copy(masks[2], masks[0])
+    cv2.imwrite(str(masks[1]), np.zeros((8, 8), np.uint8))
+    with pytest.raises(ValueError, match=f'{masks[1].name} is empty'):
+        _synthetic(root, box_mask_prefix='masks/train/')
+    cv2.imwrite(str(masks[1]), np.full((8, 8), 7, np.uint8))
+    with pytest.raises(ValueError, match=f'{masks[1].name} has values'):
+        _synthetic(root, box_mask_prefix='masks/train/')
