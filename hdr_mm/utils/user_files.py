@@ -13,6 +13,8 @@ type are supported now!").
 import os.path as osp
 from typing import Sequence
 
+from mmengine.config import Config
+
 #: the file types mmengine's ``Config.fromfile`` reads
 CONFIG_SUFFIXES = ('.py', '.json', '.yaml', '.yml')
 
@@ -57,7 +59,7 @@ def _one_line(e: BaseException) -> str:
 
 def read_config(path: str,
                 what: str = 'config',
-                needs: Sequence[str] = ('model', )):
+                needs: Sequence[str] = ('model', )) -> Config:
     """Read a config file a user handed over, or refuse it by name.
 
     Args:
@@ -67,7 +69,7 @@ def read_config(path: str,
         needs: Top-level keys its reader uses (e.g. ``model``).
 
     Returns:
-        mmengine.config.Config: the config, with ``filename`` set.
+        Config: the config, with ``filename`` set.
 
     Raises:
         FileNotFoundError: it does not exist.
@@ -77,7 +79,6 @@ def read_config(path: str,
             syntax error, a ``_base_`` that is not there, code that
             fails), or it has none of a key in ``needs``.
     """
-    from mmengine.config import Config
     path = require_file(path, what)
     if osp.splitext(path)[1].lower() not in CONFIG_SUFFIXES:
         raise ConfigFileError(

@@ -43,11 +43,12 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
 STAGES = ('hasm', 'tdr', 'shpe')
 
 
-def config_stage(cfg, config: str) -> Optional[str]:
+def config_stage(cfg: 'mmengine.config.Config',
+                 config: str) -> Optional[str]:
     """What a config builds: None for the HDR pipeline, else its stage.
 
     Args:
-        cfg: The config (``mmengine.config.Config``).
+        cfg: The config.
         config: Its file, for the message.
 
     Returns:
@@ -146,7 +147,20 @@ def verify(stage: str, model, onnx_file: str, size: int) -> float:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, str]:
-    """Export the stages; returns stage -> written file."""
+    """Export the stages.
+
+    Args:
+        argv: The command line (default ``sys.argv[1:]``).
+
+    Returns:
+        dict: stage name -> the ``.onnx`` file written.
+
+    Raises:
+        UnwritableFolderError: ``--out-dir`` cannot be written.
+        IsADirectoryError: a folder is in the place of ``<stage>.onnx``.
+        And what :func:`load_stages` raises for the config and the
+        checkpoint; each error names the file and what was expected.
+    """
     from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP
     parser = argparse.ArgumentParser(
         description='Export the HDR stage networks to ONNX')
