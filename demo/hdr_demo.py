@@ -15,6 +15,13 @@ The box of both hands is ``--bbox``, else the hand detector's
 box given), else the whole image, refined by a second run on the box of
 the hands found in it (``--no-refine-box`` keeps the whole image).
 Drawing uses matplotlib's Agg canvas: no display is needed.
+
+Every file handed over goes through hdr_mm's loading policy: configs
+must read and name a model, checkpoints (``--det-checkpoint`` included)
+are read weights-only whatever the environment says and must fit their
+model exactly, and a detector needs both ``--det-config`` and
+``--det-checkpoint``. A refusal exits with a message naming the file and
+what was expected.
 """
 import argparse
 import os
@@ -133,7 +140,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[str]:
 
 
 if __name__ == '__main__':
+    from hdr_mm.utils import CheckpointMismatchError, UnsafeCheckpointError
     try:
         main()
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, IsADirectoryError, ValueError,
+            CheckpointMismatchError, UnsafeCheckpointError) as e:
+        # a refused file or input: its message names it, no traceback
         sys.exit(f'hdr_demo: {e}')

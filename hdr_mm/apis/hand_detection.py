@@ -28,7 +28,6 @@ Example::
     hands.hand_type    # (2,) [right found, left found]
 """
 import logging
-import os.path as osp
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
@@ -255,6 +254,7 @@ def build_hand_detector(config: Union[str, Any],
 
     Raises:
         FileNotFoundError: the config or checkpoint file does not exist.
+        ConfigFileError: the config cannot be read or has no ``model``.
         ValueError: no checkpoint and ``allow_random_weights`` is False.
         UnsafeCheckpointError: the checkpoint holds objects a weights-only
             load refuses.
@@ -262,20 +262,18 @@ def build_hand_detector(config: Union[str, Any],
             (naming the file and a few keys).
     """
     from mmdet.apis import init_detector
-    from mmengine.config import Config
 
     from hdr_mm.utils.model_weights import load_weights
-    if isinstance(config, str) and not osp.isfile(config):
-        raise FileNotFoundError(f'detector config not found: {config}')
+    from hdr_mm.utils.user_files import read_config, require_file
     if checkpoint is None and not allow_random_weights:
         raise ValueError(
             'a hand detector needs its weights: pass the checkpoint trained '
             'with this config (e.g. projects/rtmdet_hand_side/README.md), or '
             'allow_random_weights=True for a test')
-    if checkpoint is not None and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'detector checkpoint not found: '
-                                f'{checkpoint}')
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    if checkpoint is not None:
+        require_file(checkpoint, 'detector checkpoint')
+    cfg = read_config(config, 'detector config') if isinstance(
+        config, str) else config
     if checkpoint is None:
         print_log('build_hand_detector: no checkpoint, the detector has '
                   'random weights', logger='current',

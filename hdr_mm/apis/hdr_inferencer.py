@@ -37,6 +37,7 @@ from hdr_mm.engine.config_check import check_inference_config
 from hdr_mm.models.hdr.stage_builder import StageCheckpointError
 from hdr_mm.structures import NUM_HAND_JOINTS
 from hdr_mm.utils.checkpoint_loading import checkpoint_loading
+from hdr_mm.utils.user_files import read_config, require_file
 from hdr_mm.visualization import HDRHandVisualizer
 from .hand_detection import select_hands
 from .strict_inferencer import HandDetInferencer, StrictWeightsMixin
@@ -103,6 +104,8 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
         FileNotFoundError: a config or checkpoint file does not exist.
         ValueError: a detector config without weights, or detector
             weights without a config.
+        ConfigFileError: a config cannot be read (not a config file, a
+            syntax error) or has no ``model``.
         ConfigCheckError: the config names an unregistered type.
         UnsafeCheckpointError: a checkpoint holds objects a weights-only
             load refuses (see ``unsafe_load``).
@@ -133,9 +136,8 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
         for what, path in (('HDR config', model), ('HDR checkpoint', weights),
                            ('detector config', det_model),
                            ('detector checkpoint', det_weights)):
-            if isinstance(path, str) and path != 'whole_image' and \
-                    not osp.isfile(path):
-                raise FileNotFoundError(f'{what} not found: {path}')
+            if isinstance(path, str) and path not in NO_DETECTOR:
+                require_file(path, what)
         if det_model not in NO_DETECTOR and det_weights is None:
             raise ValueError(
                 f'detector {det_model} has no weights (det_weights): an '
@@ -146,7 +148,7 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
                 f'detector weights {det_weights} given without a detector '
                 'config (det_model): pass the mmdet config these weights '
                 'were trained with, or leave det_weights out')
-        model = check_inference_config(model)
+        model = check_inference_config(model, 'HDR config')
         with checkpoint_loading(unsafe=unsafe_load):
             super().__init__(model, weights, device, scope, det_model,
                              det_weights, det_cat_ids, show_progress)
@@ -169,10 +171,10 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
         if det_model in NO_DETECTOR:
             self.detector = None
             return
-        det_cfg = (Config.fromfile(det_model)
+        det_cfg = (read_config(det_model, 'detector config')
                    if isinstance(det_model, str) else det_model)
         self.detector = HandDetInferencer(
-            det_model, det_weights, device=device,
+            det_cfg, det_weights, device=device,
             scope=det_cfg.get('default_scope', 'mmdet'),
             show_progress=False)
         self.det_cat_ids = (tuple(det_cat_ids) if isinstance(

@@ -19,11 +19,12 @@ arrays; this module gives it the rest:
   (the backend cannot read it) and :func:`as_stage_runner` (readable,
   but not the graph of an hdr_mm stage).
 """
-import os.path as osp
 from typing import Dict, List, Sequence, Tuple, Type
 
 import numpy as np
 import torch
+
+from hdr_mm.utils.user_files import require_file
 
 from .onnx_export import STAGE_NETWORKS
 
@@ -45,14 +46,23 @@ def check_onnx_file(onnx_file: str) -> None:
 
     Raises:
         FileNotFoundError: the file does not exist.
+        IsADirectoryError: it is a folder.
         OnnxFileError: it is empty (OpenVINO would read it as an empty
-            model).
+            model), or it is an OpenVINO IR (XML) or an HTML page.
     """
-    if not osp.isfile(onnx_file):
-        raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
-    if osp.getsize(onnx_file) == 0:
+    require_file(onnx_file, 'ONNX file')
+    with open(onnx_file, 'rb') as f:
+        head = f.read(256)
+    if not head:
         raise OnnxFileError(f'cannot load ONNX file {onnx_file}: it is '
                             f'empty; {REEXPORT_HINT}')
+    if head.lstrip().startswith((b'<?xml', b'<net', b'<!DOCTYPE', b'<html')):
+        what = ('an OpenVINO IR (.xml)' if b'<net' in head else
+                'an XML or HTML file')
+        raise OnnxFileError(
+            f'cannot load ONNX file {onnx_file}: it is {what}, not an ONNX '
+            'model (the runners read the .onnx graphs that hdr_mm exports, '
+            f'with their stage metadata); {REEXPORT_HINT}')
 
 
 def unloadable_file(onnx_file: str, engine: str, reason: str,

@@ -18,6 +18,8 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import Registry
 
+from hdr_mm.utils.user_files import read_config
+
 
 class ConfigCheckError(ValueError):
     """A config names something that does not exist."""
@@ -412,23 +414,28 @@ def check_config(cfg: Config, before_data: bool = False) -> None:
     check_load_from(cfg)
 
 
-def check_inference_config(model: Union[str, Config, dict]) -> Config:
+def check_inference_config(model: Union[str, Config, dict],
+                           what: str = 'config') -> Config:
     """The checks of :func:`check_config` that apply to inference (the
     registered types), for the inferencer.
 
     Data roots and ``load_from`` are not checked: inference reads neither.
 
     Args:
-        model: Config file, ``Config`` or dict.
+        model: Config file (read by :func:`hdr_mm.utils.read_config`),
+            ``Config`` or dict.
+        what: What the file is meant to be, for the messages.
 
     Returns:
         Config: the config, read from the file if a path was given.
 
     Raises:
+        FileNotFoundError: the file does not exist.
+        ConfigFileError: it cannot be read or has no ``model``.
         ConfigCheckError: a ``type`` is not registered.
     """
     if isinstance(model, str):
-        cfg = Config.fromfile(model)
+        cfg = read_config(model, what)
     elif isinstance(model, Config):
         cfg = model
     elif isinstance(model, (dict, ConfigDict)):

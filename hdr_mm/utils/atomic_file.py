@@ -6,7 +6,8 @@ the target in one step: a reader sees the old file or the new one, never
 a truncated one. A process killed while writing leaves only its
 ``.part`` file, which the next write into that folder removes. A folder
 that cannot be written is refused before anything is written, with an
-error naming it (:class:`UnwritableFolderError`).
+error naming it (:class:`UnwritableFolderError`), and so is a folder in
+the place of the file (:func:`check_target`).
 """
 import os
 import os.path as osp
@@ -99,6 +100,25 @@ def remove_stale_parts(folder: str) -> None:
                 pass
 
 
+def check_target(path: str) -> str:
+    """Refuse a target that no file can replace, before any work.
+
+    Args:
+        path: The file to be written.
+
+    Returns:
+        str: ``path``.
+
+    Raises:
+        IsADirectoryError: a folder of that name is there (naming it).
+    """
+    if osp.isdir(path):
+        raise IsADirectoryError(f'cannot write {path}: a folder of that name '
+                                'is there (expected a file name); remove it '
+                                'or write elsewhere')
+    return path
+
+
 def atomic_write(path: str,
                  write: Callable[[str], None],
                  overwrite: bool = False) -> None:
@@ -113,10 +133,12 @@ def atomic_write(path: str,
             creates while this one writes.
 
     Raises:
+        IsADirectoryError: ``path`` is a folder (nothing is written).
         FileExistsError: ``path`` exists and ``overwrite`` is False.
         UnwritableFolderError: ``path``'s folder does not exist or is not
             writable (nothing is written; an existing ``path`` is kept).
     """
+    check_target(path)
     if not overwrite and osp.lexists(path):
         raise FileExistsError(
             f'{path} exists; pass --overwrite to replace it')

@@ -7,7 +7,6 @@ distributed wrapper prefix every key with ``module.``. mmengine's
 unwrapping lives here, shared by every converter in
 ``tools/model_converters``.
 """
-import os.path as osp
 from collections import OrderedDict
 from typing import Dict, Iterable, Mapping, Optional, Tuple
 
@@ -47,14 +46,14 @@ def load_reference_state_dict(path: str,
         wrapping and ``module.`` prefixes removed.
 
     Raises:
-        FileNotFoundError: the file does not exist.
+        FileNotFoundError: the file does not exist (``'checkpoint not
+            found: <path>'``).
+        IsADirectoryError: it is a folder.
         UnsafeCheckpointError: the file holds objects that a weights-only
             load refuses (and ``unsafe_load`` is False).
         ValueError: the file cannot be unpickled (truncated or not a
             checkpoint) or holds no tensor state dict.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint file not found: {path}')
     try:
         obj = load_local_checkpoint(path, map_location, unsafe=unsafe_load)
     except UnsafeCheckpointError:

@@ -29,6 +29,12 @@ The environment cannot turn this off: the weights-only load passes
 ``weights_only``. Should a torch apply it anyway, a probe notices and
 every load is refused (:func:`check_weights_only_is_kept`).
 
+A file that is not a checkpoint at all (empty, random bytes, a numpy or
+plain pickle file) is refused as unreadable, without the opt-in being
+suggested; a missing file or a folder is refused by
+:func:`~hdr_mm.utils.user_files.require_file`, as every file a user hands
+over is.
+
 Nothing happens at import: outside the context ``torch.load`` and
 mmengine's ``CheckpointLoader`` behave as their authors made them.
 """
@@ -48,6 +54,8 @@ import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
+
+from .user_files import require_file
 
 #: The tools' option and the APIs' argument that allow a full unpickle.
 UNSAFE_FLAG = '--unsafe-load'
@@ -131,10 +139,38 @@ _saved_url_loader: Optional[Callable] = None
 #: torch's environment switches of the weights-only default
 FORCE_UNSAFE_ENV = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
 FORCE_SAFE_ENV = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
+#: how a file that ``torch.save`` wrote starts: a zip archive (torch >=
+#: 1.6), or the legacy format's pickled magic number
+TORCH_FILE_HEADS = (b'PK\x03\x04',
+                    pickle.dumps(torch.serialization.MAGIC_NUMBER, 2)[:-1])
+#: the words of torch's weights-only unpickler when it refuses to build an
+#: object (any other refusal is a file it cannot parse)
+OBJECT_REFUSALS = ('GLOBAL', 'reduce', 'new object', 'Can only build',
+                   'must be imported')
 
 
 class UnsafeCheckpointError(RuntimeError):
     """A checkpoint holds objects that a weights-only load refuses."""
+
+
+def _not_a_torch_file(filename: str) -> Optional[str]:
+    """Why a file cannot be anything ``torch.save`` wrote, or None.
+
+    Args:
+        filename: An existing file.
+
+    Returns:
+        str or None: ``'it is empty'`` or ``'it is not a PyTorch
+        checkpoint ...'``; None when it starts as torch's files do.
+    """
+    with open(filename, 'rb') as f:
+        head = f.read(max(len(h) for h in TORCH_FILE_HEADS))
+    if not head:
+        return 'it is empty'
+    if any(head.startswith(h) for h in TORCH_FILE_HEADS):
+        return None
+    return ('it is not a PyTorch checkpoint (neither the zip archive that '
+            "torch.save writes nor torch's legacy format)")
 
 
 def _env_set(name: str) -> bool:
@@ -211,14 +247,14 @@ def load_local_checkpoint(filename: str,
 
     Raises:
         FileNotFoundError: the file does not exist.
-        UnsafeCheckpointError: it holds objects outside the allow-list
-            (naming the file, the objects and the opt-in).
-        RuntimeError: it cannot be read (truncated, not a checkpoint),
-            naming the file.
+        IsADirectoryError: it is a folder.
+        UnsafeCheckpointError: it holds objects outside the allow-list, or
+            torch's weights-only reader cannot parse it (naming the file,
+            the objects or the reason, and the opt-in).
+        RuntimeError: it cannot be read (empty, truncated, not a
+            checkpoint), naming the file.
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
+    filename = require_file(filename, 'checkpoint')
     if not unsafe:
         check_weights_only_is_kept()
     try:
@@ -240,30 +276,50 @@ def load_local_checkpoint(filename: str,
                 f'holds objects that this refuses ({_weights_only_reason(e)}'
                 f'). Unset {FORCE_SAFE_ENV} to load this trusted '
                 'file.') from None
+        not_torch = _not_a_torch_file(filename)
+        if not_torch:
+            raise RuntimeError(f'cannot read checkpoint {filename}: '
+                               f'{not_torch}; is it the right file?') from None
+        reason = _weights_only_reason(e)
         if unsafe or not weights_only_refused:
-            raise RuntimeError(
-                f'cannot read checkpoint {filename} '
-                f'({type(e).__name__}: {e}); is the file complete?') from e
+            said = f'{type(e).__name__}: {reason}' if reason else \
+                type(e).__name__
+            raise RuntimeError(f'cannot read checkpoint {filename} ({said}); '
+                               'is the file complete?') from None
         refused = _refused_globals(filename)
-        what = (f'{refused}, which a weights-only load does not allow'
-                if refused else
-                f'objects that a weights-only load does not allow '
-                f'({_weights_only_reason(e)})')
+        if refused or any(w in reason for w in OBJECT_REFUSALS):
+            what = (f'it holds {refused}, which a weights-only load does '
+                    'not allow' if refused else
+                    'it holds objects that a weights-only load does not '
+                    f'allow ({reason})')
+            what += ' (unpickling them could run arbitrary code)'
+        else:
+            what = (f"torch's weights-only reader cannot parse it ({reason})"
+                    ': it is corrupt, or was written with pickle features '
+                    'that only a full unpickle reads')
         raise UnsafeCheckpointError(
-            f'refused to load checkpoint {filename}: it holds {what} '
-            '(unpickling them could run arbitrary code). If the file comes '
-            f'from a source you trust, pass {UNSAFE_FLAG} to the tool or '
-            f'{UNSAFE_ARG} to the API.') from None
+            f'refused to load checkpoint {filename}: {what}. If the file '
+            f'comes from a source you trust, pass {UNSAFE_FLAG} to the tool '
+            f'or {UNSAFE_ARG} to the API.') from None
 
 
 def _weights_only_reason(e: Exception) -> str:
-    """The unpickler's own reason inside torch's long message."""
+    """The unpickler's own reason inside torch's long message.
+
+    Args:
+        e: What ``torch.load`` raised.
+
+    Returns:
+        str: one line, e.g. ``'Unsupported operand 149'`` (at most 300
+        characters; empty when the error says nothing).
+    """
     text = str(e)
-    start = text.find('WeightsUnpickler error:')
-    if start < 0:
-        return text[:200]
-    text = text[start + len('WeightsUnpickler error:'):]
-    return text.split('Check the documentation')[0].strip()[:300]
+    for marker in ('WeightsUnpickler error:', 'from a trusted source.'):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+            break
+    text = text.split('Check the documentation')[0]
+    return ' '.join(text.split())[:300]
 
 
 def _scoped_loader(filename: str,

@@ -29,6 +29,7 @@ from mmengine.runner.checkpoint import (_load_checkpoint,
                                         _load_checkpoint_to_model)
 
 from .checkpoint_loading import checkpoint_loading
+from .user_files import require_file
 
 #: how many keys of each kind an error names
 SHOWN_KEYS = 5
@@ -166,12 +167,17 @@ def load_weights(
         dict: the checkpoint (its ``meta`` holds e.g. ``dataset_meta``).
 
     Raises:
-        FileNotFoundError: the file does not exist.
+        FileNotFoundError: the file does not exist (``'<what> not found:
+            <file>'``).
+        IsADirectoryError: it is a folder.
         UnsafeCheckpointError: it holds objects that a weights-only load
             refuses.
-        RuntimeError: it cannot be read (truncated, not a checkpoint).
+        RuntimeError: it cannot be read (empty, truncated, not a
+            checkpoint).
         CheckpointMismatchError: its tensors do not fit the model.
     """
+    if '://' not in filename:  # a local file (not one mmengine downloads)
+        filename = require_file(filename, what)
     with checkpoint_loading(unsafe=unsafe):
         checkpoint = _load_checkpoint(filename,
                                       map_location=map_location,

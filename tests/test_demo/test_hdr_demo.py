@@ -72,3 +72,68 @@ def test_detector_needs_config_and_weights(demo, test_data_dir,
         err = capsys.readouterr().err.strip().splitlines()[-1]
         assert f': error: {given} needs {needed}' in err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture
+def det_cfg():
+    from mmengine.utils import get_installed_path
+    return osp.join(get_installed_path('mmpose'), '.mim', 'demo',
+                    'mmdetection_cfg', 'rtmdet_nano_320-8xb32_hand.py')
+
+
+def _run_as_script(argv, monkeypatch):
+    """``python demo/hdr_demo.py ARGV``, in this process: its exit."""
+    import runpy
+    import sys
+    monkeypatch.setattr(sys, 'argv', [DEMO] + argv)
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(DEMO, run_name='__main__')
+    return e.value.code
+
+
+def test_detector_checkpoint_of_another_model_is_refused(
+        demo, test_data_dir, hdr_pipeline_checkpoint, det_cfg, tmp_path,
+        monkeypatch):
+    """It was loaded non-strictly (exit 0, a detector with random
+    weights): now the demo stops with a message naming the file."""
+    frame = osp.join(test_data_dir, 'interhand2.6m', 'image44669.jpg')
+    out = tmp_path / 'out'
+    code = _run_as_script([
+        frame, CONFIG, 'none', '--out-dir', str(out), '--det-config',
+        det_cfg, '--det-checkpoint', hdr_pipeline_checkpoint
+    ], monkeypatch)
+    assert code.startswith(
+        f'hdr_demo: detector checkpoint {hdr_pipeline_checkpoint} does not '
+        f'fit the model of {det_cfg}: ')
+    assert 'missing key(s)' in code
+    assert not out.exists()
+
+
+def test_crafted_detector_checkpoint_whatever_the_environment(
+        demo, test_data_dir, det_cfg, crafted_checkpoint, tmp_path,
+        monkeypatch):
+    from hdr_mm.utils import UnsafeCheckpointError
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    marker = tmp_path / 'pwned'
+    evil = crafted_checkpoint(tmp_path / 'evil.pth', marker)
+    frame = osp.join(test_data_dir, 'interhand2.6m', 'image44669.jpg')
+    with pytest.raises(UnsafeCheckpointError,
+                       match=f'^refused to load checkpoint {evil}: '):
+        demo.main([frame, CONFIG, 'none', '--out-dir', str(tmp_path / 'o'),
+                   '--det-config', det_cfg, '--det-checkpoint', evil])
+    assert not marker.exists()
+
+
+def test_detector_config_that_is_no_config(demo, test_data_dir,
+                                           hdr_pipeline_checkpoint,
+                                           tmp_path, monkeypatch):
+    frame = osp.join(test_data_dir, 'interhand2.6m', 'image44669.jpg')
+    code = _run_as_script([
+        frame, CONFIG, 'none', '--out-dir', str(tmp_path / 'o'),
+        '--det-config', hdr_pipeline_checkpoint, '--det-checkpoint',
+        hdr_pipeline_checkpoint
+    ], monkeypatch)
+    assert code == (f'hdr_demo: detector config {hdr_pipeline_checkpoint} '
+                    'is not a config file: expected one of .py, .json, '
+                    '.yaml, .yml (is it a checkpoint or another file given '
+                    'in the place of the config?)')

@@ -162,3 +162,52 @@ def test_cache_overwrites_only_its_own_unchanged_files(tmp_path, graph):
     assert sorted(os.listdir(folder)) == [MANIFEST, 'shpe.onnx', 'tdr.onnx']
     assert not osp.exists(folder / 'hasm.onnx')
     assert cache.claim('hasm.onnx') == str(folder / 'hasm.onnx')
+
+
+def _openvino_ir(graph, folder):
+    """The graph as an OpenVINO IR (``.xml`` and ``.bin``); a hand-written
+    IR header where openvino is not installed."""
+    xml = folder / 'tdr.xml'
+    if importlib.util.find_spec('openvino') is None:
+        xml.write_text('<?xml version="1.0"?>\n<net name="tdr" '
+                       'version="11">\n</net>\n')
+        return xml
+    import openvino as ov
+    onnx_file = _write(folder, 'src.onnx', graph)
+    ov.save_model(ov.convert_model(onnx_file), str(xml))
+    return xml
+
+
+@pytest.mark.parametrize('engine', ENGINES)
+def test_an_openvino_ir_or_a_folder_is_refused_by_name(tmp_path, graph,
+                                                       engine):
+    load, _ = LOADERS[engine]
+    xml = _openvino_ir(graph, tmp_path)
+    data = xml.read_bytes()
+    for path in (xml, tmp_path / 'ir.onnx'):
+        path.write_bytes(data)
+        with pytest.raises(OnnxFileError) as e:
+            load(str(path))
+        assert str(e.value).startswith(
+            f'cannot load ONNX file {path}: it is an OpenVINO IR (.xml), not '
+            'an ONNX model')
+        assert path.read_bytes() == data
+    with pytest.raises(IsADirectoryError,
+                       match=f'^ONNX file {tmp_path} is a folder'):
+        load(str(tmp_path))
+
+
+def test_cache_with_an_unreadable_record_overwrites_nothing(tmp_path, graph):
+    """A record that cannot be read counts as empty: every file already in
+    the folder is then refused, and kept byte for byte."""
+    folder = tmp_path / 'cache'
+    cache = OnnxExportCache(str(folder))
+    path = cache.claim('tdr.onnx')
+    _write(folder, 'tdr.onnx', graph[:-7])  # broken since the export
+    cache.record(path)
+    (folder / MANIFEST).write_text('{not json')
+    with pytest.raises(FileExistsError,
+                       match=f'^{path} exists and was not written by the '
+                       'onnxruntime backend'):
+        OnnxExportCache(str(folder)).claim('tdr.onnx')
+    assert open(path, 'rb').read() == graph[:-7]

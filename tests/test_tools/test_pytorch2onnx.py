@@ -1,6 +1,9 @@
 """tools/deployment/pytorch2onnx.py: a stage config and an HDR pipeline
-config export, and the exported graphs answer like PyTorch."""
+config export, and the exported graphs answer like PyTorch; every file a
+user hands over (config, checkpoints, the output paths) is refused with
+its name and what was expected, whatever the environment says."""
 import importlib.util
+import os
 import os.path as osp
 
 import pytest
@@ -87,3 +90,109 @@ def test_unwritable_out_dir_is_named_first(tool, tmp_path,
     with pytest.raises(UnwritableFolderError,
                        match='file: it exists and is not a folder'):
         tool.main([HDR, '--out-dir', str(tmp_path / 'file')])
+
+
+TDR = osp.join(ROOT, 'configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py')
+DET = osp.join(ROOT, 'projects/rtmdet_hand_side/configs/'
+               'rtmdet_nano_1xb16-24e_synthetic-hand-side-256.py')
+
+
+@pytest.mark.parametrize('name, text, error, message', [
+    ('model.pth', 'PK\x03\x04', 'ConfigFileError',
+     r'^config .*model\.pth is not a config file: expected one of \.py'),
+    ('syntax.py', 'model = dict(type=\n', 'ConfigFileError',
+     r'^cannot read config .*syntax\.py: SyntaxError: '),
+    ('nomodel.py', 'x = 1\n', 'ConfigFileError',
+     r'^config .*nomodel\.py has no `model`'),
+    # a misspelled type was taken for an SHPE config and built
+    ('typo.py', f'_base_ = [{HDR!r}]\n'
+     "model = dict(type='HDRPoseEstimater')\n", 'ConfigCheckError',
+     r"typo\.py: `model\.type` = 'HDRPoseEstimater' is not a registered "
+     r"component .*Did you mean \['HDRPoseEstimator'"),
+    ('detector.py', f'_base_ = [{DET!r}]\n', 'ConfigFileError',
+     r"detector\.py is not an HDR pipeline or stage config: its model is "
+     r"'RTMDet', expected HDRPoseEstimator"),
+])
+def test_a_bad_config_is_named(tool, tmp_path, name, text, error, message):
+    from hdr_mm.engine.config_check import ConfigCheckError
+    from hdr_mm.utils import ConfigFileError
+    errors = dict(ConfigFileError=ConfigFileError,
+                  ConfigCheckError=ConfigCheckError)
+    config = tmp_path / name
+    config.write_text(text)
+    out = tmp_path / 'onnx'
+    with pytest.raises(errors[error], match=message):
+        tool.main([str(config), '--out-dir', str(out), '--stages', 'tdr'])
+    assert not list(out.iterdir())
+
+
+def test_missing_folder_or_unreadable_files(tool, tmp_path):
+    out = str(tmp_path / 'onnx')
+    with pytest.raises(FileNotFoundError,
+                       match=f'^config not found: {tmp_path}/absent.py$'):
+        tool.main([str(tmp_path / 'absent.py'), '--out-dir', out])
+    with pytest.raises(IsADirectoryError,
+                       match=f'^config {tmp_path} is a folder'):
+        tool.main([str(tmp_path), '--out-dir', out])
+    with pytest.raises(FileNotFoundError,
+                       match=f'^HDR checkpoint not found: {tmp_path}/a.pth$'):
+        tool.main([HDR, str(tmp_path / 'a.pth'), '--out-dir', out,
+                   '--stages', 'tdr'])
+    noise = tmp_path / 'noise.pth'
+    noise.write_bytes(os.urandom(400))
+    with pytest.raises(RuntimeError) as e:
+        tool.main([TDR, str(noise), '--out-dir', out, '--stages', 'tdr'])
+    assert str(e.value) == (
+        f'cannot read checkpoint {noise}: it is not a PyTorch checkpoint '
+        "(neither the zip archive that torch.save writes nor torch's legacy "
+        'format); is it the right file?')
+    assert not os.listdir(out)
+
+
+def test_a_folder_in_place_of_an_output_is_named_first(tool, tmp_path):
+    out = tmp_path / 'onnx'
+    (out / 'shpe.onnx').mkdir(parents=True)
+    with pytest.raises(IsADirectoryError,
+                       match=f'^cannot write {out}/shpe.onnx: a folder of '
+                       'that name is there'):
+        tool.main([HDR, '--out-dir', str(out), '--stages', 'tdr,shpe'])
+    assert os.listdir(out) == ['shpe.onnx']  # tdr was not exported first
+
+
+def test_crafted_stage_checkpoints_whatever_the_environment(
+        tool, tmp_path, crafted_checkpoint, monkeypatch):
+    """With torch's switch to full unpickling set, a crafted checkpoint is
+    refused as a stage config's checkpoint and as one an HDR config
+    names for a stage; its payload never runs."""
+    from hdr_mm.utils import UnsafeCheckpointError
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    marker = tmp_path / 'pwned'
+    evil = crafted_checkpoint(tmp_path / 'evil.pth', marker)
+    named = tmp_path / 'hdr_named.py'
+    named.write_text(f'_base_ = [{HDR!r}]\n'
+                     f'model = dict(tdr=dict(checkpoint={evil!r}))\n')
+    out = tmp_path / 'onnx'
+    for argv in ([TDR, evil], [str(named)]):
+        with pytest.raises(UnsafeCheckpointError,
+                           match=f'^refused to load checkpoint {evil}: it '
+                           r"holds \['posix.mkdir'\]"):
+            tool.main(argv + ['--out-dir', str(out), '--stages', 'tdr'])
+    assert not marker.exists()
+    assert not list(out.iterdir())
+
+
+def test_stage_training_checkpoint_loads_weights_only(
+        tool, tmp_path, runner_checkpoint, hdr_pipeline_checkpoint):
+    """A stage checkpoint as training writes it (meta with numpy arrays,
+    message hub, optimizer, schedulers) exports from the stage config."""
+    import torch
+
+    from hdr_mm.utils import load_local_checkpoint
+    ckpt = load_local_checkpoint(runner_checkpoint)
+    ckpt['state_dict'] = load_local_checkpoint(osp.join(
+        osp.dirname(hdr_pipeline_checkpoint), 'tdr.pth'))['state_dict']
+    path = str(tmp_path / 'iter_2.pth')
+    torch.save(ckpt, path)
+    written = tool.main([TDR, path, '--out-dir', str(tmp_path / 'onnx'),
+                         '--stages', 'tdr'])
+    assert list(written) == ['tdr'] and osp.getsize(written['tdr']) > 0

@@ -101,3 +101,21 @@ def test_a_file_in_place_of_the_folder(tmp_path):
     assert ensure_writable_folder(str(tmp_path / 'new')) == str(
         tmp_path / 'new')
     assert os.listdir(tmp_path / 'new') == []  # the probe is gone
+
+
+@pytest.mark.parametrize('overwrite', [False, True])
+def test_a_folder_in_place_of_the_file(tmp_path, overwrite):
+    """A folder of the target's name is refused by name before anything is
+    written (os.replace would fail only after the work, naming the
+    temporary file)."""
+    target = tmp_path / 'tdr.onnx'
+    (target / 'inside').mkdir(parents=True)
+    called = []
+    with pytest.raises(IsADirectoryError) as e:
+        atomic_write(str(target), called.append, overwrite=overwrite)
+    assert str(e.value) == (f'cannot write {target}: a folder of that name '
+                            'is there (expected a file name); remove it or '
+                            'write elsewhere')
+    assert not called
+    assert os.listdir(tmp_path) == ['tdr.onnx']
+    assert os.listdir(target) == ['inside']

@@ -122,8 +122,79 @@ def test_unreadable_file_is_named(tmp_path):
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(RuntimeError, match='cannot read checkpoint .*cut.pth'):
         load_local_checkpoint(str(path))
-    with pytest.raises(FileNotFoundError, match='absent.pth'):
+    with pytest.raises(FileNotFoundError,
+                       match='^checkpoint not found: .*absent.pth$'):
         load_local_checkpoint(str(tmp_path / 'absent.pth'))
+    with pytest.raises(IsADirectoryError, match='is a folder'):
+        load_local_checkpoint(str(tmp_path))
+
+
+class _Payload:
+    """Unpickling it creates a folder (a stand-in for any code)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker, ))
+
+
+@pytest.mark.parametrize('kind', ['random', 'empty', 'numpy', 'pickle'])
+def test_a_file_that_is_no_checkpoint_is_unreadable_not_unsafe(
+        tmp_path, kind):
+    """Random bytes, an empty file, a numpy file or a plain pickle (here
+    with a payload) are not checkpoints: refused as unreadable, without
+    suggesting the full unpickle, and nothing in them runs."""
+    import pickle
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'weights.pth'
+    if kind == 'numpy':
+        with open(path, 'wb') as f:
+            np.save(f, np.ones(3))
+    elif kind == 'pickle':
+        path.write_bytes(pickle.dumps(dict(w=_Payload(marker))))
+    else:
+        path.write_bytes(os.urandom(500) if kind == 'random' else b'')
+    with pytest.raises(RuntimeError) as e:
+        load_local_checkpoint(str(path))
+    assert type(e.value) is RuntimeError
+    why = ('it is empty' if kind == 'empty' else
+           'it is not a PyTorch checkpoint (neither the zip archive that '
+           "torch.save writes nor torch's legacy format)")
+    assert str(e.value) == (f'cannot read checkpoint {path}: {why}; is it '
+                            'the right file?')
+    assert not marker.exists()
+
+
+def test_legacy_format_payload_and_unparsable_pickles(tmp_path):
+    """torch's legacy (non-zip) format with a payload is refused by its
+    global, in one line (not torch's long message); a checkpoint the
+    weights-only reader cannot parse says so and names the opt-in."""
+    marker = tmp_path / 'pwned'
+    legacy = str(tmp_path / 'legacy.pth')
+    torch.save(dict(meta=_Payload(marker)), legacy,
+               _use_new_zipfile_serialization=False)
+    with pytest.raises(UnsafeCheckpointError) as e:
+        load_local_checkpoint(legacy)
+    assert str(e.value).startswith(
+        f'refused to load checkpoint {legacy}: it holds objects that a '
+        'weights-only load does not allow (Trying to load unsupported '
+        'GLOBAL posix.mkdir whose module posix is blocked.)')
+    assert 'In PyTorch 2.6' not in str(e.value)
+    assert not marker.exists()
+    proto4 = str(tmp_path / 'proto4.pth')
+    torch.save(dict(w=torch.ones(2)), proto4, pickle_protocol=4)
+    with pytest.raises(UnsafeCheckpointError) as e:
+        load_local_checkpoint(proto4)
+    msg = str(e.value)
+    assert msg.startswith(f'refused to load checkpoint {proto4}: '
+                          "torch's weights-only reader cannot parse it "
+                          '(Unsupported operand '), msg
+    assert msg.endswith(
+        '): it is corrupt, or was written with pickle features that only a '
+        'full unpickle reads. If the file comes from a source you trust, '
+        'pass --unsafe-load to the tool or unsafe_load=True to the API.')
+    assert load_local_checkpoint(proto4, unsafe=True)['w'].shape == (2, )
 
 
 def test_allow_list_is_what_runner_checkpoints_hold(runner_checkpoint):

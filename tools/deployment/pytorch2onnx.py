@@ -20,8 +20,15 @@ location_maps`` (see :mod:`hdr_mm.deploy.onnx_export`). Run them with
 :func:`hdr_mm.deploy.load_ort_stage`. ``--verify`` runs each graph in
 onnxruntime on random inputs and prints the largest difference to
 PyTorch float32. The out-dir is checked for writing before the models
-are built, and each file is written atomically: an export that fails
-leaves the file that was there before.
+are built, each target before anything is exported (a folder named
+``<stage>.onnx`` is refused), and each file is written atomically: an
+export that fails leaves the file that was there before.
+
+Every file handed over goes through hdr_mm's loading policy: the config
+must read and name registered types and an HDR pipeline or stage model;
+the checkpoints are read weights-only whatever the environment says
+(``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` included) and must fit exactly.
+Each refusal names the file and what was expected.
 """
 import argparse
 import os.path as osp
@@ -36,55 +43,91 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
 STAGES = ('hasm', 'tdr', 'shpe')
 
 
+def config_stage(cfg: 'mmengine.config.Config',
+                 config: str) -> Optional[str]:
+    """What a config builds: None for the HDR pipeline, else its stage.
+
+    Args:
+        cfg: The config.
+        config: Its file, for the message.
+
+    Returns:
+        str or None: None (``HDRPoseEstimator``), ``'hasm'`` (a
+        segmentor), ``'tdr'`` (``TDR``) or ``'shpe'`` (a pose estimator).
+
+    Raises:
+        ConfigFileError: its model is none of these (e.g. a detector).
+    """
+    from hdr_mm.utils import ConfigFileError
+    model_type = str(cfg.model.get('type', '')).rsplit('.', 1)[-1]
+    if model_type == 'HDRPoseEstimator':
+        return None
+    if model_type == 'TDR':
+        return 'tdr'
+    if model_type.endswith('Segmentor'):
+        return 'hasm'
+    if model_type.endswith('PoseEstimator'):
+        return 'shpe'
+    raise ConfigFileError(
+        f'{config} is not an HDR pipeline or stage config: its model is '
+        f'{model_type!r}, expected HDRPoseEstimator, a HASM segmentor, TDR '
+        'or an SHPE pose estimator (configs/{hdr,hasm,tdr,shpe}/)')
+
+
 def load_stages(config: str,
                 checkpoint: Optional[str],
                 stages: Sequence[str],
                 unsafe_load: bool = False) -> Dict[str, torch.nn.Module]:
     """The stage models of an HDR config or the model of a stage config.
 
+    Every file goes through hdr_mm's loading policy: the config is read
+    and its types checked (:func:`hdr_mm.utils.read_config`), the
+    checkpoints (``checkpoint`` and those the config names) weights-only
+    whatever the environment says, and strictly.
+
     Args:
         config: HDR pipeline config or stage config.
         checkpoint: Combined HDR checkpoint or stage checkpoint; None
             keeps random weights.
         stages: The stages wanted (of a pipeline config).
-        unsafe_load: Read ``checkpoint`` with a full unpickle.
+        unsafe_load: Read the checkpoints with a full unpickle.
 
     Returns:
         dict: stage name -> model, float32, in eval mode, with the
         weights of ``checkpoint``.
 
     Raises:
-        UnsafeCheckpointError: the checkpoint holds objects a weights-only
+        FileNotFoundError: the config or the checkpoint does not exist.
+        ConfigFileError: the config cannot be read or builds no stage.
+        ConfigCheckError: it names an unregistered type.
+        UnsafeCheckpointError: a checkpoint holds objects a weights-only
             load refuses.
         CheckpointMismatchError: it does not fit the model.
     """
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     import hdr_mm  # noqa: F401
+    from hdr_mm.engine.config_check import check_types
     from hdr_mm.models.hdr.stage_builder import build_stage
-    from hdr_mm.utils import load_weights
-    cfg = Config.fromfile(config)
+    from hdr_mm.utils import checkpoint_loading, load_weights, read_config
+    cfg = read_config(config, 'config')
+    check_types(cfg)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    model_type = cfg.model.get('type', '')
-    if model_type == 'HDRPoseEstimator':
-        from mmpose.registry import MODELS
-        pipeline = MODELS.build(cfg.model)
-        if checkpoint:
-            load_weights(pipeline, checkpoint, 'HDR checkpoint',
-                         f'the model of {config}', unsafe_load)
-        models = {s: getattr(pipeline, s) for s in stages
-                  if getattr(pipeline, s, None) is not None}
-    else:
-        name = ('tdr' if model_type == 'TDR' else
-                'hasm' if 'Segmentor' in model_type else 'shpe')
-        if name not in stages:
-            raise SystemExit(f'{config} is a {name} config; --stages '
-                             f'{",".join(stages)} does not include it')
-        models = {
-            name: build_stage(name, config, checkpoint,
-                              unsafe_load=unsafe_load)
-        }
+    name = config_stage(cfg, config)
+    if name is not None and name not in stages:
+        raise SystemExit(f'{config} is a {name} config; --stages '
+                         f'{",".join(stages)} does not include it')
+    with checkpoint_loading(unsafe=unsafe_load):
+        if name is None:
+            from mmpose.registry import MODELS
+            pipeline = MODELS.build(cfg.model)
+            if checkpoint:
+                load_weights(pipeline, checkpoint, 'HDR checkpoint',
+                             f'the model of {config}')
+            models = {s: getattr(pipeline, s) for s in stages
+                      if getattr(pipeline, s, None) is not None}
+        else:
+            models = {name: build_stage(name, config, checkpoint)}
     for m in models.values():
         m.eval()
     return models
@@ -104,7 +147,20 @@ def verify(stage: str, model, onnx_file: str, size: int) -> float:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, str]:
-    """Export the stages; returns stage -> written file."""
+    """Export the stages.
+
+    Args:
+        argv: The command line (default ``sys.argv[1:]``).
+
+    Returns:
+        dict: stage name -> the ``.onnx`` file written.
+
+    Raises:
+        UnwritableFolderError: ``--out-dir`` cannot be written.
+        IsADirectoryError: a folder is in the place of ``<stage>.onnx``.
+        And what :func:`load_stages` raises for the config and the
+        checkpoint; each error names the file and what was expected.
+    """
     from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP
     parser = argparse.ArgumentParser(
         description='Export the HDR stage networks to ONNX')
@@ -127,11 +183,15 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, str]:
     from hdr_mm.models.hdr.stage_builder import stage_input_size
     from hdr_mm.utils import ensure_writable_folder
     ensure_writable_folder(args.out_dir)
+    from hdr_mm.utils import check_target
+    models = load_stages(args.config, args.checkpoint, stages,
+                         args.unsafe_load)
+    paths = {name: check_target(osp.join(args.out_dir, f'{name}.onnx'))
+             for name in models}
     written = {}
-    for name, model in load_stages(args.config, args.checkpoint, stages,
-                                   args.unsafe_load).items():
+    for name, model in models.items():
         size = stage_input_size(model.cfg, name)
-        path = osp.join(args.out_dir, f'{name}.onnx')
+        path = paths[name]
         export_stage(name, model, path, size, opset=args.opset)
         written[name] = path
         msg = f'{name}: {path} (input {size}x{size}, ' \

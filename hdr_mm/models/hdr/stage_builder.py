@@ -18,6 +18,7 @@ from mmpose.registry import MODELS
 from hdr_mm.utils.model_weights import (CheckpointMismatchError,
                                         checkpoint_state_dict, load_weights,
                                         model_shapes, weights_mismatch)
+from hdr_mm.utils.user_files import read_config, require_file
 
 #: The stages of ``HDRPoseEstimator``, in pipeline order.
 STAGES = ('hasm', 'tdr', 'shpe')
@@ -112,7 +113,8 @@ def load_stage_config(name: str,
 
     Raises:
         FileNotFoundError: the config does not exist.
-        KeyError: it has no ``model``.
+        ConfigFileError: it cannot be read (not a config file, a syntax
+            error) or has no ``model``.
         ConfigOptionError: an option would be ignored.
         ConfigCheckError: a ``type`` is not registered.
     """
@@ -120,14 +122,12 @@ def load_stage_config(name: str,
     from hdr_mm.engine.config_options import (ConfigOptionError,
                                               merge_cfg_options)
     config = resolve_config_path(name, config)
-    cfg = Config.fromfile(config)
+    cfg = read_config(config, f'{name} stage: config')
     try:
         merge_cfg_options(cfg, cfg_options)
     except ConfigOptionError as e:
         raise ConfigOptionError(f'{name} stage ({config}), cfg_options: '
                                 f'{e}') from None
-    if 'model' not in cfg:
-        raise KeyError(f'{name} stage: {config} has no `model`')
     check_types(cfg)
     return cfg
 
@@ -173,9 +173,6 @@ def build_stage(name: str,
     if checkpoint is None:
         model.init_weights()
     else:
-        if not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'{name} stage: checkpoint file not found: {checkpoint}')
         load_weights(model, checkpoint, f'{name} stage: checkpoint',
                      f'the model of {cfg.filename}', unsafe_load,
                      error=StageCheckpointError)
@@ -192,9 +189,7 @@ def _stage_shapes(name: str, spec: Mapping) -> Tuple[str, Dict[str, Tuple]]:
 
 def _stage_state_dict(name: str, path: str) -> Mapping[str, torch.Tensor]:
     """The tensors of a stage checkpoint (inside ``checkpoint_loading``)."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'{name} stage: checkpoint file not found: {path}')
+    path = require_file(path, f'{name} stage: checkpoint')
     ckpt = _load_checkpoint(path, map_location='cpu', logger='silent')
     return checkpoint_state_dict(ckpt, path, f'{name} stage:',
                                  StageCheckpointError)
