@@ -106,8 +106,8 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
             engine) or ``'config'`` (default): the config's
             ``model.backend``, ``'auto'`` unless the config sets it. What
             runs, and why when ``'auto'`` chose it, is logged
-            (:meth:`~hdr_mm.models.hdr.runtime.StageRuntime.describe`;
-            also ``inferencer.model.runtime``). A path ``'auto'`` tried
+            (``runtime auto: ...``; ``inferencer.model.runtime.
+            describe()`` says the same). A path ``'auto'`` tried
             that fails to load falls back to the next, with a warning
             naming it.
         onnx_dir: Where the graph backends write the ONNX graphs, kept
@@ -179,8 +179,10 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
             self.model.precision if precision == FROM_CONFIG else precision,
             self.model.backend if backend == FROM_CONFIG else backend,
             onnx_dir)
-        print_log(f'HDRInferencer: the networks run as {runtime.describe()}',
-                  logger='current', level=logging.INFO)
+        # (the reason of an 'auto' choice is logged by the runtime itself)
+        print_log(
+            f'HDRInferencer: the networks run as {runtime.describe(False)}',
+            logger='current', level=logging.INFO)
 
     def _init_detector(self,
                        det_model: Optional[Union[ModelType, str]] = None,

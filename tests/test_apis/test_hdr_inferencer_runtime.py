@@ -56,8 +56,9 @@ def test_auto_by_default_logs_why_and_gives_eager_joints(
     assert (logging.INFO, f'runtime auto: {choice.reason}') in logs
     assert logs[-1] == (
         logging.INFO, f'HDRInferencer: the networks run as '
-        f'{describe_path(choice.paths[0])}, chosen by auto: '
-        f'{choice.reason}')
+        f'{describe_path(choice.paths[0])}, chosen by auto')
+    assert rt.describe() == (f'{describe_path(choice.paths[0])}, chosen by '
+                             f'auto: {choice.reason}')
     inst = _joints(inf, osp.join(test_data_dir, 'interhand2.6m', FRAME))
     if rt.precision == 'bf16':  # tests/test_models/test_hdr/test_runtime
         assert np.isfinite(inst.keypoints).all()
@@ -95,7 +96,9 @@ def test_a_failing_auto_path_falls_back_with_a_warning(
         f'runtime auto: {describe_path(paths[0])} failed to load or '
         'compile (OnnxFileError: ')
     assert warnings[0].endswith(f'falling back to {describe_path(paths[1])}')
-    assert logs[-1][1].endswith(f'running {describe_path(paths[1])}')
+    assert logs[-1][1] == (f'HDRInferencer: the networks run as '
+                           f'{describe_path(paths[1])}, chosen by auto')
+    assert rt.describe().endswith(f'running {describe_path(paths[1])}')
     if paths[1][0] != 'bf16':
         inst = _joints(inf, osp.join(test_data_dir, 'interhand2.6m', FRAME))
         np.testing.assert_allclose(inst.keypoints, eager_joints.keypoints,

@@ -90,20 +90,25 @@ class StageRuntime:
             return nullcontext()
         return inference_autocast(self.precision, self.device_type)
 
-    def describe(self) -> str:
+    def describe(self, why: bool = True) -> str:
         """What runs and why, for the logs, e.g. ``'onnxruntime fp32,
         chosen by auto: a CPU without native bf16 [...]: ...'`` or
         ``'PyTorch fp32 (as built), as asked'``.
 
+        Args:
+            why: Add the reason ``'auto'`` gave (False: ``'onnxruntime
+                fp32, chosen by auto'``, when the reason was logged
+                already).
+
         Returns:
             str: the path (:func:`hdr_mm.deploy.auto.describe_path`) and
-            the reason ``'auto'`` gave, or ``'as asked'``.
+            how it was chosen.
         """
         from hdr_mm.deploy.auto import describe_path
         path = describe_path((self.precision, self.backend))
         if self.reason is None:
             return f'{path}, as asked'
-        return f'{path}, chosen by auto: {self.reason}'
+        return f'{path}, chosen by auto' + (f': {self.reason}' if why else '')
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(backend={self.backend!r}, '
