@@ -145,7 +145,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> List[str]:
-    """Run the demo; returns the written panel files."""
+    """Run the demo: print what runs the networks (and why, when
+    ``auto`` chose it), then one line per image.
+
+    Args:
+        args: :func:`parse_args` output.
+
+    Returns:
+        list[str]: the written panel files.
+    """
     import cv2
 
     from hdr_mm.apis import HDRInferencer

@@ -75,7 +75,7 @@ __all__ = [
     'stage_flops', 'best_throughput', 'summarize', 'synchronize',
     'time_interleaved', 'gemm_peak', 'machine_line', 'BENCH_MODES',
     'MODE_PEAK', 'MODES', 'BenchMode', 'ModeSetup', 'bench_modes',
-    'prepare_mode', 'setup_modes', 'time_modes', 'STAGE_INPUT', 'STAGES', 'BenchInputs',
-    'build_pipeline', 'stage_networks', 'efficiency', 'fmt',
+    'prepare_mode', 'setup_modes', 'time_modes', 'STAGE_INPUT', 'STAGES',
+    'BenchInputs', 'build_pipeline', 'stage_networks', 'efficiency', 'fmt',
     'markdown_table', 'report', 'report_text'
 ]

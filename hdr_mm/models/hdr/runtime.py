@@ -234,7 +234,16 @@ class GraphBackend:
         """Export each stage into ``folder`` and open it with the engine
         (the tracer's warnings about shapes it records as constants are
         silenced: the graphs take a dynamic batch only, which
-        tests/test_deploy checks against PyTorch)."""
+        tests/test_deploy checks against PyTorch).
+
+        Args:
+            folder: Where the graphs are written.
+            stages: Stage name -> stage model.
+            sizes: Stage name -> input side.
+
+        Returns:
+            dict: stage name -> its network in the engine.
+        """
         from hdr_mm.deploy import OnnxExportCache
         cache = OnnxExportCache(folder, writer=self.engine)
         out = {}
