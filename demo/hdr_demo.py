@@ -2,7 +2,8 @@
 
     python demo/hdr_demo.py IMAGE CONFIG CHECKPOINT --out-dir DIR \
         [--bbox X1 Y1 X2 Y2 | --det-config DET --det-checkpoint DET.pth] \
-        [--device cpu] [--unsafe-load]
+        [--device cpu] [--precision auto] [--backend auto] \
+        [--onnx-dir DIR] [--unsafe-load]
 
 IMAGE is an image file or a folder of images. Each panel
 (``DIR/<image stem>_hdr.png``, :meth:`HDRHandVisualizer.draw_panel`)
@@ -16,6 +17,13 @@ box given), else the whole image, refined by a second run on the box of
 the hands found in it (``--no-refine-box`` keeps the whole image).
 Drawing uses matplotlib's Agg canvas: no display is needed.
 
+The networks run as ``--precision`` / ``--backend`` say, by default as
+the config says: ``'auto'`` in the shipped configs, the fastest path
+measured for this machine's CPU ISA (``none`` / ``pytorch``: as built).
+The demo prints the path and, when ``auto`` chose it, why. The graph
+engines' ONNX exports go to ``--onnx-dir``, else to a temporary folder
+removed once they are loaded.
+
 Every file handed over goes through hdr_mm's loading policy: configs
 must read and name a model, checkpoints (``--det-checkpoint`` included)
 are read weights-only whatever the environment says and must fit their
@@ -27,12 +35,36 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 # the checkout's hdr_mm first, as tools/*.py do
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
+
+
+
+def precision_choices() -> Dict[str, Optional[str]]:
+    """What ``--precision`` takes: ``'auto'``, the precisions
+    (:data:`~hdr_mm.models.utils.PRECISIONS`) and ``'none'`` (as built).
+
+    Returns:
+        dict: ``--precision`` value -> the inferencer's ``precision``.
+    """
+    from hdr_mm.models.hdr.runtime import AUTO
+    from hdr_mm.models.utils import PRECISIONS
+    return {AUTO: AUTO, **{p: p for p in PRECISIONS}, 'none': None}
+
+
+def backend_choices() -> Tuple[str, ...]:
+    """What ``--backend`` takes: ``'auto'`` and the registered pipeline
+    backends (:data:`~hdr_mm.models.hdr.runtime.STAGE_BACKENDS`).
+
+    Returns:
+        tuple: the names.
+    """
+    from hdr_mm.models.hdr.runtime import AUTO, STAGE_BACKENDS
+    return (AUTO, ) + tuple(STAGE_BACKENDS.module_dict)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -82,6 +114,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='wrist-to-middle-MCP length that scales the 3D joints '
         "(default the model's bone_length_mm)")
     parser.add_argument(
+        '--precision',
+        choices=tuple(precision_choices()),
+        help="how the networks run: 'auto' (the fastest path measured for "
+        "this CPU), 'fp32', 'bf16' or 'none' (as built); default the "
+        "config's model.precision ('auto' in the shipped configs)")
+    parser.add_argument(
+        '--backend',
+        choices=backend_choices(),
+        help="what runs the networks: 'auto', PyTorch or a graph engine "
+        "(exported to ONNX); default the config's model.backend ('auto' "
+        'in the shipped configs)')
+    parser.add_argument(
+        '--onnx-dir',
+        help='where the graph engines\' ONNX exports go, kept (default: a '
+        'temporary folder removed once they are loaded)')
+    parser.add_argument(
         '--dpi', type=int, default=100, help='panel resolution')
     parser.add_argument(
         '--unsafe-load', action='store_true', help=UNSAFE_HELP)
@@ -97,10 +145,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> List[str]:
-    """Run the demo; returns the written panel files."""
+    """Run the demo: print what runs the networks (and why, when
+    ``auto`` chose it), then one line per image.
+
+    Args:
+        args: :func:`parse_args` output.
+
+    Returns:
+        list[str]: the written panel files.
+    """
     import cv2
 
     from hdr_mm.apis import HDRInferencer
+    from hdr_mm.apis.hdr_inferencer import FROM_CONFIG
     weights = None if args.checkpoint.lower() == 'none' else args.checkpoint
     inferencer = HDRInferencer(
         args.config,
@@ -109,7 +166,12 @@ def run(args: argparse.Namespace) -> List[str]:
         det_model=args.det_config,
         det_weights=args.det_checkpoint,
         bone_length_mm=args.bone_length_mm,
+        precision=(FROM_CONFIG if args.precision is None else
+                   precision_choices()[args.precision]),
+        backend=args.backend or FROM_CONFIG,
+        onnx_dir=args.onnx_dir,
         unsafe_load=args.unsafe_load)
+    print(f'runtime: {inferencer.model.runtime.describe()}')
     inputs = inferencer._inputs_to_list(args.image)
     bboxes = None if args.bbox is None else [list(args.bbox)] * len(inputs)
     os.makedirs(args.out_dir, exist_ok=True)

@@ -55,7 +55,10 @@ HDR_TINY_CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 def tiny_pipeline(synthetic_root, repo_root):
     """``f(config) -> (cfg, model, batch)``: an HDR pipeline config on the
     session's generated test frames with a 96 px two-hand crop, its model
-    (seed 0, eval mode, random weights) and one batch of all test frames."""
+    (seed 0, eval mode, random weights, eager: the networks as built,
+    whatever the config's ``precision``/``backend``; the runtimes are
+    tested in tests/test_models/test_hdr/test_runtime.py) and one batch of
+    all test frames."""
     import torch
     from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
@@ -70,7 +73,8 @@ def tiny_pipeline(synthetic_root, repo_root):
         ds.pipeline = cfg.test_pipeline
         init_default_scope('mmpose')
         torch.manual_seed(0)
-        model = MODELS.build(cfg.model).eval()
+        model = MODELS.build(
+            dict(cfg.model, precision=None, backend='pytorch')).eval()
         dataset = DATASETS.build(ds)
         batch = pseudo_collate([dataset[i] for i in range(len(dataset))])
         return cfg, model, batch
@@ -108,6 +112,26 @@ def hdr_pipeline_checkpoint(tmp_path_factory, repo_root) -> str:
     combine_stage_checkpoints(stages, combined,
                               osp.join(repo_root, HDR_TINY_CONFIG))
     return combined
+
+
+@pytest.fixture(scope='session')
+def hdr_hands_checkpoint(hdr_pipeline_checkpoint, tmp_path_factory) -> str:
+    """``hdr_pipeline_checkpoint`` with a HASM that takes every pixel for a
+    hand: both hands are found, so every stage runs on them (for
+    comparing the pipeline's runtimes end to end)."""
+    import torch
+
+    from hdr_mm.utils import save_mmengine_checkpoint
+    from hdr_mm.utils.checkpoint_loading import load_local_checkpoint
+    state = load_local_checkpoint(hdr_pipeline_checkpoint,
+                                  map_location='cpu')['state_dict']
+    for key in [k for k in state if k.startswith(
+            'hasm.decode_head.conv_segs.')]:
+        state[key] = (torch.tensor([-1., 1.]) if key.endswith('.bias') else
+                      torch.zeros_like(state[key]))
+    path = str(tmp_path_factory.mktemp('hdr_hands') / 'hdr.pth')
+    save_mmengine_checkpoint(state, path)
+    return path
 
 
 # ---------------------------------------------------------------------------

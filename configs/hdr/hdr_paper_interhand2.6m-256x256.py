@@ -40,6 +40,13 @@ model = dict(
     shpe_input='tdr',  # 'crop': SHPE alone; 'gt_alone': a perfect TDR
     hand_padding=2.0,
     bone_length='gt',
+    # how the three networks run: 'auto' takes the fastest path measured
+    # for this machine's CPU ISA and logs it with the reason (README, fast
+    # inference); None + 'pytorch' runs them as built (eager fp32).
+    # onnx_dir keeps the graphs of onnxruntime/OpenVINO (default: a
+    # temporary folder)
+    precision='auto',
+    backend='auto',
     data_preprocessor=dict(type='HDRDataPreprocessor'))
 
 # the crop of both hands (HASM's input, the same transform as HASM's

@@ -9,11 +9,16 @@ Usage::
                              pred_out_dir='preds'):
         instances = result['predictions'][0]   # [] when no hand was found
 
+The networks run on the path ``precision='auto'``, ``backend='auto'``
+chooses for this machine (logged with the reason); ``precision=None,
+backend='pytorch'`` runs them as built.
+
 Also registered in mmpose's ``INFERENCERS`` as ``'HDRInferencer'``.
 ``MMPoseInferencer`` cannot route to it: it picks ``Hand3DInferencer`` by
 the string ``'hand3d'`` in the model name and never consults the
 registry (docs/inference.md).
 """
+import logging
 import mimetypes
 import os
 import os.path as osp
@@ -25,6 +30,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.infer.infer import ModelType
+from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 from mmpose.apis.inferencers import Hand3DInferencer
 from mmpose.datasets import InterHand3DDataset
@@ -45,6 +51,8 @@ from .two_hand_box import two_hand_box
 
 #: ``det_model`` values that mean: no detector
 NO_DETECTOR = (None, 'whole_image', 'whole-image')
+#: ``precision`` / ``backend`` value that takes the config's
+FROM_CONFIG = 'config'
 
 InputType = Union[str, np.ndarray]
 
@@ -87,14 +95,24 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
         show_progress: Show a progress bar.
         bone_length_mm: Wrist-to-middle-MCP length (mm) that scales the
             3D joints; default the model's.
-        precision: How the networks run: None (as built), ``'fp32'``
-            (prepared for inference), ``'bf16'`` (fast only on CPUs with
-            AMX or AVX512-BF16) or ``'auto'`` (chosen for this CPU and
-            logged with the reason, :mod:`hdr_mm.deploy.auto`); default
-            the config's ``model.precision``.
-        backend: ``'pytorch'``, ``'onnxruntime'``, ``'openvino'`` (the
-            networks exported to ONNX and run by that engine) or
-            ``'auto'``; default the config's ``model.backend``.
+        precision: How the networks run: ``'auto'`` (chosen for this
+            machine from its CPU ISA, :mod:`hdr_mm.deploy.auto`), None
+            (as built, eager fp32), ``'fp32'`` (prepared for inference),
+            ``'bf16'`` (fast only on CPUs with AMX or AVX512-BF16), or
+            ``'config'`` (default): the config's ``model.precision``,
+            ``'auto'`` unless the config sets it.
+        backend: ``'auto'``, ``'pytorch'``, ``'onnxruntime'``,
+            ``'openvino'`` (the networks exported to ONNX and run by that
+            engine) or ``'config'`` (default): the config's
+            ``model.backend``, ``'auto'`` unless the config sets it. What
+            runs, and why when ``'auto'`` chose it, is logged
+            (``runtime auto: ...``; ``inferencer.model.runtime.
+            describe()`` says the same). A path ``'auto'`` tried
+            that fails to load falls back to the next, with a warning
+            naming it.
+        onnx_dir: Where the graph backends write the ONNX graphs, kept
+            there; None: the config's ``model.onnx_dir``, else a
+            temporary folder removed once the graphs are loaded.
         unsafe_load: Read the checkpoints (``weights``, the stages' and the
             detector's) with a full unpickle. Only for files from a source
             you trust: a crafted checkpoint can then run arbitrary code.
@@ -130,8 +148,9 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
                  det_cat_ids: Optional[Union[int, Tuple]] = 0,
                  show_progress: bool = False,
                  bone_length_mm: Optional[float] = None,
-                 precision: Optional[str] = None,
-                 backend: Optional[str] = None,
+                 precision: Optional[str] = FROM_CONFIG,
+                 backend: str = FROM_CONFIG,
+                 onnx_dir: Optional[str] = None,
                  unsafe_load: bool = False) -> None:
         for what, path in (('HDR config', model), ('HDR checkpoint', weights),
                            ('detector config', det_model),
@@ -156,8 +175,14 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
             self.model.set_bone_length(self.model.bone_length,
                                        bone_length_mm)
         # the weights are loaded: prepare the networks once
-        self.model.set_runtime(precision or self.model.precision,
-                               backend or self.model.backend)
+        runtime = self.model.set_runtime(
+            self.model.precision if precision == FROM_CONFIG else precision,
+            self.model.backend if backend == FROM_CONFIG else backend,
+            onnx_dir)
+        # (the reason of an 'auto' choice is logged by the runtime itself)
+        print_log(
+            f'HDRInferencer: the networks run as {runtime.describe(False)}',
+            logger='current', level=logging.INFO)
 
     def _init_detector(self,
                        det_model: Optional[Union[ModelType, str]] = None,

@@ -13,9 +13,18 @@ random weights (latency does not depend on them), once per mode:
   during the warm-up calls, which must then be >= 1);
 - ``bf16``: prepared for bf16 and run under CPU (or CUDA) autocast;
 - ``ort``: the stage networks exported to ONNX and run by onnxruntime
-  (CPU only), through the pipeline's own backend switch
-  (``HDRPoseEstimator.set_runtime(backend='onnxruntime')``), so end to
-  end the same glue calls the onnxruntime networks.
+  (CPU only);
+- ``openvino``: the same graphs compiled by OpenVINO in f32 (CPU only);
+- ``openvino_bf16``: ... in bf16 (only on a CPU with native bf16, AMX or
+  AVX512-BF16: elsewhere OpenVINO would compile f32, so it is refused);
+- ``auto``: what the pipeline runs by default, ``precision='auto'``,
+  ``backend='auto'`` (:mod:`hdr_mm.deploy.auto`); the report says which
+  path it chose and why.
+
+Every mode is a runtime of the pipeline
+(``HDRPoseEstimator.set_runtime(precision, backend)``,
+:data:`~.modes.BENCH_MODES`), so each stage is timed through the network
+the pipeline runs and end to end the same glue calls it.
 
 Timed, per two-hand image (a batch of N images is N HASM inputs and 2N
 TDR/SHPE inputs):
@@ -31,7 +40,8 @@ For each: latency (median of the timed batch-1 iterations), throughput
 ``FlopAnalyzer``: multiply-adds, counted x2 here as floating-point
 operations), the GFLOP/s achieved and that figure as a fraction of the
 dense GEMM peak measured in the same run for the precision used (fp32
-peak for eager/fp32/ort, bf16 peak for bf16). The machine line comes
+peak for eager/fp32/ort/openvino, bf16 peak for bf16/openvino_bf16, and
+for auto that of the precision it chose). The machine line comes
 from mmengine's ``collect_env`` and :func:`hdr_mm.utils.cpu_info`.
 
 Modules, one concept each:
@@ -39,8 +49,8 @@ Modules, one concept each:
 - :mod:`.harness`: callables timed in turn, statistics of the timings;
 - :mod:`.pipeline`: the pipeline with random weights, its stage
   networks and their inputs;
-- :mod:`.modes`: each mode's preparation and :func:`bench_modes`, the
-  run over modes, stages and batch sizes;
+- :mod:`.modes`: the modes, each mode's set-up and :func:`bench_modes`,
+  the run over modes, stages and batch sizes;
 - :mod:`.flops`: FLOP counts of the stage networks;
 - :mod:`.machine`: the machine line and the GEMM peak;
 - :mod:`.report`: efficiency, Markdown tables and the printed report;
@@ -53,7 +63,8 @@ from .cli import (DEFAULT_CONFIG, main, parse_args, parse_int_list,
 from .flops import ELEMENTWISE_OPS, count_flops, sdpa_flop_jit, stage_flops
 from .harness import best_throughput, summarize, synchronize, time_interleaved
 from .machine import gemm_peak, machine_line
-from .modes import MODE_PEAK, MODES, bench_modes, prepare_mode
+from .modes import (BENCH_MODES, MODE_PEAK, MODES, BenchMode, ModeSetup,
+                    bench_modes, prepare_mode, setup_modes, time_modes)
 from .pipeline import (STAGE_INPUT, STAGES, BenchInputs, build_pipeline,
                        stage_networks)
 from .report import efficiency, fmt, markdown_table, report, report_text
@@ -62,8 +73,9 @@ __all__ = [
     'DEFAULT_CONFIG', 'main', 'parse_args', 'parse_int_list', 'parse_modes',
     'parse_stages', 'ELEMENTWISE_OPS', 'count_flops', 'sdpa_flop_jit',
     'stage_flops', 'best_throughput', 'summarize', 'synchronize',
-    'time_interleaved', 'gemm_peak', 'machine_line', 'MODE_PEAK', 'MODES',
-    'bench_modes', 'prepare_mode', 'STAGE_INPUT', 'STAGES', 'BenchInputs',
-    'build_pipeline', 'stage_networks', 'efficiency', 'fmt',
+    'time_interleaved', 'gemm_peak', 'machine_line', 'BENCH_MODES',
+    'MODE_PEAK', 'MODES', 'BenchMode', 'ModeSetup', 'bench_modes',
+    'prepare_mode', 'setup_modes', 'time_modes', 'STAGE_INPUT', 'STAGES',
+    'BenchInputs', 'build_pipeline', 'stage_networks', 'efficiency', 'fmt',
     'markdown_table', 'report', 'report_text'
 ]

@@ -8,11 +8,13 @@ import torch
 
 from .flops import stage_flops
 from .machine import gemm_peak, machine_line
-from .modes import MODES, bench_modes
+from .modes import BENCH_MODES, MODES, setup_modes, time_modes
 from .pipeline import STAGES, build_pipeline
 from .report import report, report_text
 
 DEFAULT_CONFIG = 'configs/hdr/hdr_paper_interhand2.6m-256x256.py'
+#: GEMM peak name -> its dtype (the order of the report)
+_PEAK_DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16)
 
 
 def parse_int_list(text: str) -> List[int]:
@@ -93,8 +95,18 @@ def _check_args(parser: argparse.ArgumentParser,
         parser.error(f'--device {args.device}: CUDA is not available')
     if device.type not in ('cpu', 'cuda'):
         parser.error('--device: only cpu and cuda are supported')
-    if device.type == 'cuda' and 'ort' in args.modes:
-        parser.error('--modes ort runs on the CPU only')
+    cpu_only = [m for m in args.modes if BENCH_MODES[m].cpu_only]
+    if device.type == 'cuda' and cpu_only:
+        parser.error(f'--modes {",".join(cpu_only)}: runs on the CPU only')
+    native = [m for m in args.modes if BENCH_MODES[m].native_bf16]
+    if native:
+        from hdr_mm.deploy.auto import machine_facts
+        facts = machine_facts(device.type)
+        if facts.native_bf16 is None:
+            parser.error(
+                f'--modes {",".join(native)}: bf16 needs a CPU with native '
+                f'bf16 (AMX or AVX512-BF16), this is {facts.describe()}; '
+                'the engine would run f32 (use openvino)')
     if 'fp32c' in args.modes and args.warmup < 1:
         parser.error('--modes fp32c compiles during the warm-up: '
                      '--warmup must be >= 1')
@@ -119,7 +131,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='overrides of the HDR config, key=value')
     parser.add_argument('--modes', type=parse_modes, default=['eager'],
                         help=f'comma list of {",".join(MODES)} (default '
-                        'eager)')
+                        "eager); 'auto' is what the pipeline runs by "
+                        'default, the report says what it chose and why')
     parser.add_argument('--device', default='cpu',
                         help="'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--batch-sizes', type=parse_int_list, default=[1],
@@ -129,8 +142,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=2,
                         help='untimed iterations first')
     parser.add_argument('--threads', type=int,
-                        help="torch.set_num_threads and onnxruntime's "
-                        'intra-op threads (default: torch\'s)')
+                        help='torch.set_num_threads and the graph '
+                        "engines' inference threads (default: torch's)")
     parser.add_argument('--stages', type=parse_stages, default=list(STAGES),
                         help=f'comma list of {",".join(STAGES)}')
     parser.add_argument('--no-flops', action='store_true',
@@ -149,7 +162,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
     Returns:
         dict: every number (what ``--out`` writes): the run's settings,
-        ``machine``, ``gemm_peak``, ``flops``, ``summary`` (per mode and
+        ``machine``, ``gemm_peak``, ``runtimes`` (per mode, what runs
+        and, for ``'auto'``, why), ``flops``, ``summary`` (per mode and
         stage) and ``results`` (mode -> stage -> batch size as str ->
         statistics).
     """
@@ -158,24 +172,27 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     info = machine_line(device)
-    peaks = dict(fp32=gemm_peak(torch.float32, device))
-    if 'bf16' in args.modes:
-        peaks['bf16'] = gemm_peak(torch.bfloat16, device)
 
     model, _ = build_pipeline(args.config, args.cfg_options)
     stages = [s for s in args.stages if s != 'tdr' or model.tdr is not None]
     flops = {} if args.no_flops else stage_flops(model, stages)
     del model
-    results = bench_modes(args.config, args.cfg_options, args.modes, device,
-                          stages, args.batch_sizes, args.warmup,
-                          args.num_iters, args.threads)
-    tables, summary = report(results, flops, peaks, stages)
+    setups, cfg = setup_modes(args.config, args.cfg_options, args.modes,
+                              device, args.threads)
+    mode_peaks = {m: s.peak for m, s in setups.items()}
+    runtimes = {m: s.runtime.describe() for m, s in setups.items()}
+    peaks = {p: gemm_peak(_PEAK_DTYPES[p], device)
+             for p in sorted(set(mode_peaks.values()) | {'fp32'},
+                             key=list(_PEAK_DTYPES).index)}
+    results = time_modes(setups, cfg, device, stages, args.batch_sizes,
+                         args.warmup, args.num_iters)
+    tables, summary = report(results, flops, peaks, stages, mode_peaks)
     print(report_text(args.config, args.batch_sizes, args.warmup,
-                      args.num_iters, info, peaks, tables))
+                      args.num_iters, info, peaks, tables, runtimes))
     out = dict(config=args.config, modes=args.modes,
                batch_sizes=args.batch_sizes, warmup=args.warmup,
                num_iters=args.num_iters, machine=info, gemm_peak=peaks,
-               flops=flops, summary=summary,
+               runtimes=runtimes, flops=flops, summary=summary,
                results={m: {s: {str(b): v for b, v in per.items()}
                             for s, per in r.items()}
                         for m, r in results.items()})

@@ -1,83 +1,213 @@
 """The modes (precisions and backends) the pipeline is timed in, and the
-run that times every stage in every mode, the modes interleaved."""
-import os.path as osp
+run that times every stage in every mode, the modes interleaved.
+
+Each mode is a runtime of the pipeline (:data:`BENCH_MODES`: a precision
+and a backend of :mod:`hdr_mm.models.hdr.runtime`, set with
+``HDRPoseEstimator.set_runtime``), so the stages are timed through the
+same networks the pipeline runs, ``'auto'`` included: what it chose, and
+why, is the runtime's :meth:`~hdr_mm.models.hdr.runtime.StageRuntime.
+describe`.
+"""
 import sys
-import tempfile
-from contextlib import nullcontext
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import (Any, Callable, ContextManager, Dict, Optional, Sequence,
+                    Tuple)
 
 import torch
 import torch.nn as nn
 
-from hdr_mm.models.utils import inference_autocast, prepare_for_inference
+from hdr_mm.models.hdr.runtime import StageRuntime
+from hdr_mm.models.utils import prepare_for_inference
 from .harness import summarize, time_interleaved
 from .pipeline import BenchInputs, build_pipeline, stage_networks
 
+
+@dataclass(frozen=True)
+class BenchMode:
+    """How the pipeline runs in one mode (a column of the report).
+
+    Attributes:
+        precision: The runtime's precision (None, ``'fp32'``, ``'bf16'``
+            or ``'auto'``).
+        backend: The runtime's backend (a name in
+            :data:`~hdr_mm.models.hdr.runtime.STAGE_BACKENDS` or
+            ``'auto'``).
+        compile: Also ``torch.compile`` the networks (PyTorch only;
+            compiled during the warm-up).
+        cpu_only: The backend runs on the CPU only.
+        native_bf16: The mode means bf16 only where the CPU has it
+            natively (elsewhere the engine would run f32).
+    """
+
+    precision: Optional[str]
+    backend: str
+    compile: bool = False
+    cpu_only: bool = False
+    native_bf16: bool = False
+
+
+#: mode name -> how the pipeline runs in it (columns in this order)
+BENCH_MODES: Dict[str, BenchMode] = {
+    'eager': BenchMode(None, 'pytorch'),
+    'fp32': BenchMode('fp32', 'pytorch'),
+    'fp32c': BenchMode('fp32', 'pytorch', compile=True),
+    'bf16': BenchMode('bf16', 'pytorch'),
+    'ort': BenchMode('fp32', 'onnxruntime', cpu_only=True),
+    'openvino': BenchMode('fp32', 'openvino', cpu_only=True),
+    'openvino_bf16': BenchMode('bf16', 'openvino', cpu_only=True,
+                               native_bf16=True),
+    'auto': BenchMode('auto', 'auto'),
+}
 #: modes (columns of the report), see :mod:`hdr_mm.benchmark`
-MODES = ('eager', 'fp32', 'fp32c', 'bf16', 'ort')
-#: GEMM peak each mode is compared with
-MODE_PEAK = dict(eager='fp32', fp32='fp32', fp32c='fp32', bf16='bf16',
-                 ort='fp32')
+MODES = tuple(BENCH_MODES)
+#: GEMM peak each mode is compared with; None: that of the precision
+#: ``'auto'`` chooses (:attr:`ModeSetup.peak`)
+MODE_PEAK: Dict[str, Optional[str]] = {
+    name: None if mode.precision == 'auto' else
+    'bf16' if mode.precision == 'bf16' else 'fp32'
+    for name, mode in BENCH_MODES.items()
+}
 
 #: stage -> the calls of a mode, each ``f(inputs: BenchInputs)``
 Runners = Dict[str, Callable[[BenchInputs], Any]]
 
 
-def _prepare_networks(model: nn.Module, mode: str) -> Callable[[], Any]:
-    """Prepare the stage networks in place for ``fp32``, ``fp32c`` or
-    ``bf16`` (:func:`prepare_for_inference`) and return the factory of
-    the autocast context their calls run in."""
-    stage_models = [model.hasm, model.shpe] + (
-        [model.tdr.generator] if model.tdr is not None else [])
-    precision = 'bf16' if mode == 'bf16' else 'fp32'
-    for m in stage_models:
-        prepare_for_inference(m, precision, compile=mode == 'fp32c')
-    device_type = next(model.hasm.parameters()).device.type
-    return lambda: inference_autocast(precision, device_type)
+@dataclass
+class ModeSetup:
+    """A pipeline set up for one mode.
+
+    Attributes:
+        model: The pipeline (prepared in place for the mode).
+        runners: Stage -> ``f(inputs: BenchInputs)``.
+        runtime: What the pipeline's stages run with.
+    """
+
+    model: nn.Module
+    runners: Runners
+    runtime: StageRuntime
+
+    def context(self) -> ContextManager:
+        """What every timed call runs in (PyTorch bf16: autocast)."""
+        return self.runtime.context()
+
+    @property
+    def peak(self) -> str:
+        """The GEMM peak to compare with: that of the precision run."""
+        return 'bf16' if self.runtime.precision == 'bf16' else 'fp32'
 
 
-def _ort_runners(model: nn.Module, tmpdir: str,
-                 threads: Optional[int]) -> Runners:
-    """Switch the pipeline to onnxruntime (its stages exported into
-    ``tmpdir``) and return the calls of its runners."""
-    rt = model.set_runtime(None, 'onnxruntime', onnx_dir=tmpdir,
-                           num_threads=threads)
-    runners: Runners = dict(
-        hasm=lambda x: rt.hasm(x.hasm, x.hasm_metas),
-        shpe=lambda x: rt.shpe(x.shpe),
-        hdr=lambda x: model.test_step(x.data))
-    if rt.tdr is not None:
-        runners['tdr'] = lambda x: rt.tdr(x.tdr_x, x.tdr_mask)
-    return runners
-
-
-def prepare_mode(model: nn.Module, mode: str, tmpdir: str,
-                 threads: Optional[int]) -> Tuple[Runners, Callable[[], Any]]:
-    """Set the pipeline up for ``mode``.
+def prepare_mode(model: nn.Module, mode: str,
+                 threads: Optional[int] = None) -> ModeSetup:
+    """Set the pipeline up for ``mode`` (its runtime, built once).
 
     Args:
         model: The pipeline (changed in place).
         mode: One of :data:`MODES`.
-        tmpdir: Where ``ort`` writes its ONNX graphs.
-        threads: onnxruntime's intra-op threads (``ort``).
+        threads: The graph engines' inference threads.
 
     Returns:
-        tuple: stage -> runner ``f(inputs: BenchInputs)``, and the context
-        factory every timed call runs in.
+        ModeSetup: the runners of the stages and the runtime; a graph
+        engine's ONNX exports go to a temporary folder removed once they
+        are loaded.
     """
-    if mode == 'ort':
-        return _ort_runners(model, tmpdir, threads), nullcontext
-    context: Callable[[], Any] = nullcontext
-    if mode in ('fp32', 'fp32c', 'bf16'):
-        context = _prepare_networks(model, mode)
+    spec = BENCH_MODES[mode]
+    if spec.compile:
+        for stage in (model.hasm, model.tdr, model.shpe):
+            if stage is not None:
+                prepare_for_inference(stage.inference_module(),
+                                      spec.precision, compile=True)
+    rt = model.set_runtime(spec.precision, spec.backend,
+                           num_threads=threads)
     nets = stage_networks(model)
+    hasm = rt.hasm or model.hasm.encode_decode
+    shpe = rt.shpe or nets['shpe']
     runners: Runners = dict(
-        hasm=lambda x: model.hasm.encode_decode(x.hasm, x.hasm_metas),
-        shpe=lambda x: nets['shpe'](x.shpe),
+        hasm=lambda x: hasm(x.hasm, x.hasm_metas),
+        shpe=lambda x: shpe(x.shpe),
         hdr=lambda x: model.test_step(x.data))
     if 'tdr' in nets:
-        runners['tdr'] = lambda x: nets['tdr'](x.tdr_x, x.tdr_mask)
-    return runners, context
+        tdr = rt.tdr or nets['tdr']
+        runners['tdr'] = lambda x: tdr(x.tdr_x, x.tdr_mask)
+    return ModeSetup(model, runners, rt)
+
+
+def setup_modes(config: str, cfg_options: Optional[dict],
+                modes: Sequence[str], device: torch.device,
+                threads: Optional[int]) -> Tuple[Dict[str, ModeSetup], Any]:
+    """Build a pipeline per mode (preparing changes the networks in
+    place) and set it up; each mode's runtime is printed to stderr.
+
+    Args:
+        config: The HDR pipeline config.
+        cfg_options: Overrides of it.
+        modes: Among :data:`MODES`.
+        device: Where the pipelines run.
+        threads: The graph engines' inference threads.
+
+    Returns:
+        tuple: mode -> :class:`ModeSetup`, and the loaded config.
+    """
+    setups, cfg = {}, None
+    for mode in modes:
+        model, cfg = build_pipeline(config, cfg_options)
+        setups[mode] = prepare_mode(model.to(device), mode, threads)
+        print(f'[{mode}] runs {setups[mode].runtime.describe()}',
+              file=sys.stderr, flush=True)
+    return setups, cfg
+
+
+def time_modes(setups: Dict[str, ModeSetup], cfg: Any,
+               device: torch.device, stages: Sequence[str],
+               batch_sizes: Sequence[int], warmup: int, iters: int
+               ) -> Dict[str, Dict[str, Dict[int, Dict[str, Any]]]]:
+    """Time the stages of the set-up pipelines, the modes interleaved.
+
+    For every stage and batch size the modes take turns call by call
+    (:func:`time_interleaved`). Each result is also printed to stderr as
+    it comes.
+
+    Args:
+        setups: :func:`setup_modes` output.
+        cfg: The HDR config (its ``infer_pipeline`` packs the end-to-end
+            input).
+        device: Where the pipelines run.
+        stages: Among :data:`~hdr_mm.benchmark.pipeline.STAGES`.
+        batch_sizes: Two-hand images per batch.
+        warmup: Untimed calls per stage, mode and batch size.
+        iters: Timed calls per stage, mode and batch size.
+
+    Returns:
+        dict: mode -> stage -> batch size -> :func:`summarize` output or
+        ``{'error': message}``.
+    """
+    if device.type == 'cuda':
+        torch.backends.cudnn.benchmark = True  # fixed input shapes
+    results: Dict[str, Dict[str, Dict[int, Dict[str, Any]]]] = {
+        m: {} for m in setups}
+    for n in batch_sizes:
+        inputs = {m: BenchInputs(s.model, cfg, n, device)
+                  for m, s in setups.items()}
+        for stage in stages:
+            fns = {}
+            for m, setup in setups.items():
+                if stage not in setup.runners:
+                    continue
+
+                def call(run=setup.runners[stage], x=inputs[m],
+                         ctx=setup.context):
+                    with torch.inference_mode(), ctx():
+                        return run(x)
+
+                fns[m] = call
+            times = time_interleaved(fns, device, warmup, iters)
+            for m, t in times.items():
+                res = (dict(error=t) if isinstance(t, str) else
+                       summarize(t, n))
+                results[m].setdefault(stage, {})[n] = res
+                print(f'[{m}] {stage:5s} batch {n}: ' +
+                      (f'{res["median_ms"]:.1f} ms' if 'median_ms' in
+                       res else res['error']), file=sys.stderr, flush=True)
+    return results
 
 
 def bench_modes(config: str, cfg_options: Optional[dict],
@@ -85,7 +215,8 @@ def bench_modes(config: str, cfg_options: Optional[dict],
                 stages: Sequence[str], batch_sizes: Sequence[int],
                 warmup: int, iters: int, threads: Optional[int]
                 ) -> Dict[str, Dict[str, Dict[int, Dict[str, Any]]]]:
-    """Time the stages in every mode, the modes interleaved.
+    """Time the stages in every mode, the modes interleaved
+    (:func:`setup_modes` then :func:`time_modes`).
 
     A pipeline is built per mode (preparing changes the networks in
     place), all are kept in memory, and for every stage and batch size
@@ -101,45 +232,12 @@ def bench_modes(config: str, cfg_options: Optional[dict],
         batch_sizes: Two-hand images per batch.
         warmup: Untimed calls per stage, mode and batch size.
         iters: Timed calls per stage, mode and batch size.
-        threads: onnxruntime's intra-op threads (``ort``).
+        threads: The graph engines' inference threads.
 
     Returns:
         dict: mode -> stage -> batch size -> :func:`summarize` output or
         ``{'error': message}``.
     """
-    if device.type == 'cuda':
-        torch.backends.cudnn.benchmark = True  # fixed input shapes
-    results: Dict[str, Dict[str, Dict[int, Dict[str, Any]]]] = {
-        m: {} for m in modes}
-    with tempfile.TemporaryDirectory() as tmpdir:
-        models, setups = {}, {}
-        for mode in modes:
-            model, cfg = build_pipeline(config, cfg_options)
-            models[mode] = model.to(device)
-            setups[mode] = prepare_mode(model, mode,
-                                        osp.join(tmpdir, mode), threads)
-        for n in batch_sizes:
-            inputs = {m: BenchInputs(models[m], cfg, n, device)
-                      for m in modes}
-            for stage in stages:
-                fns = {}
-                for m in modes:
-                    runners, context = setups[m]
-                    if stage not in runners:
-                        continue
-
-                    def call(run=runners[stage], x=inputs[m], ctx=context):
-                        with torch.inference_mode(), ctx():
-                            return run(x)
-
-                    fns[m] = call
-                times = time_interleaved(fns, device, warmup, iters)
-                for m, t in times.items():
-                    res = (dict(error=t) if isinstance(t, str) else
-                           summarize(t, n))
-                    results[m].setdefault(stage, {})[n] = res
-                    print(f'[{m}] {stage:5s} batch {n}: ' +
-                          (f'{res["median_ms"]:.1f} ms' if 'median_ms' in
-                           res else res['error']), file=sys.stderr,
-                          flush=True)
-    return results
+    setups, cfg = setup_modes(config, cfg_options, modes, device, threads)
+    return time_modes(setups, cfg, device, stages, batch_sizes, warmup,
+                      iters)

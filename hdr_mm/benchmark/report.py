@@ -105,7 +105,9 @@ def _notes(results: Dict[str, Dict[str, Dict[int, Dict]]],
 
 def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
            flops: Dict[str, Dict[str, Any]], peaks: Dict[str, Dict],
-           stages: Sequence[str]) -> Tuple[str, Summary]:
+           stages: Sequence[str],
+           mode_peaks: Optional[Dict[str, Optional[str]]] = None
+           ) -> Tuple[str, Summary]:
     """The latency table and the efficiency table.
 
     Args:
@@ -115,6 +117,10 @@ def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
         peaks: ``'fp32'``/``'bf16'`` ->
             :func:`~hdr_mm.benchmark.machine.gemm_peak` output.
         stages: Stages in order.
+        mode_peaks: Mode -> the peak it is compared with (``'fp32'`` or
+            ``'bf16'``), e.g. what ``'auto'`` chose
+            (:attr:`~hdr_mm.benchmark.modes.ModeSetup.peak`); default
+            :data:`~hdr_mm.benchmark.modes.MODE_PEAK`.
 
     Returns:
         tuple: the Markdown text and, per mode and stage, the summary
@@ -122,6 +128,7 @@ def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
         ``error``).
     """
     modes = list(results)
+    mode_peaks = {**MODE_PEAK, **(mode_peaks or {})}
     summary: Summary = {m: {} for m in modes}
     lat_rows, eff_rows = [], []
     for stage in stages:
@@ -134,7 +141,7 @@ def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
             one = per_batch.get(1, {})
             best = best_throughput(per_batch)
             ms = one.get('median_ms')
-            peak = peaks.get(MODE_PEAK[mode], {}).get('gflops')
+            peak = peaks.get(mode_peaks[mode], {}).get('gflops')
             gflops, frac = efficiency(fl, ms, peak)
             summary[mode][stage] = dict(
                 ms=ms, img_per_s=best[1]['images_per_s'] if best else None,
@@ -158,16 +165,18 @@ def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
                          ', '.join(speed))
     lines += ['', markdown_table(
         ['stage'] + [h for m in modes for h in
-                     (f'{m} GFLOP/s', f'{m} of {MODE_PEAK[m]} peak')],
+                     (f'{m} GFLOP/s', f'{m} of {mode_peaks[m]} peak')],
         eff_rows)]
     return '\n'.join(lines + _notes(results, flops)), summary
 
 
 def report_text(config: str, batch_sizes: Sequence[int], warmup: int,
                 num_iters: int, machine: Dict[str, Any],
-                peaks: Dict[str, Dict], tables: str) -> str:
+                peaks: Dict[str, Dict], tables: str,
+                runtimes: Optional[Dict[str, str]] = None) -> str:
     """The whole printed report: title, what was run, the machine line,
-    the GEMM peaks, the tables and the note on the FLOP counts.
+    the GEMM peaks, what each mode runs, the tables and the note on the
+    FLOP counts.
 
     Args:
         config: The HDR config.
@@ -178,10 +187,14 @@ def report_text(config: str, batch_sizes: Sequence[int], warmup: int,
         peaks: ``'fp32'``/``'bf16'`` ->
             :func:`~hdr_mm.benchmark.machine.gemm_peak` output.
         tables: The text of :func:`report`.
+        runtimes: Mode -> what its pipeline runs and, for ``'auto'``,
+            why (:meth:`~hdr_mm.models.hdr.runtime.StageRuntime.
+            describe`); None or empty: no such lines.
 
     Returns:
         str: the report, without a trailing newline.
     """
+    modes = [f'- {m}: {text}' for m, text in (runtimes or {}).items()]
     return '\n'.join([
         '# HDR benchmark\n',
         f'config: {config}; random weights; batch sizes '
@@ -192,6 +205,7 @@ def report_text(config: str, batch_sizes: Sequence[int], warmup: int,
         'GEMM peak: ' + ', '.join(
             f'{k} {v["gflops"]:.1f} GFLOP/s ({v["kernel"]}, n={v["size"]})'
             for k, v in peaks.items()) + '\n',
+    ] + (['modes:'] + modes + [''] if modes else []) + [
         tables,
         '\nGFLOP: 2 x multiply-adds of the network (mmengine FlopAnalyzer; '
         'element-wise ops not counted); hdr adds the glue (crops, '

@@ -1,11 +1,14 @@
 """hdr_mm.benchmark.modes: one short run through :func:`bench_modes` (its
-signature and result layout are what outside scripts rely on). Nothing
-here asserts a timing."""
+signature and result layout are what outside scripts rely on), and the
+modes 'auto' and 'openvino'. Nothing here asserts a timing."""
 import inspect
 
+import pytest
 import torch
 
-from hdr_mm.benchmark.modes import MODE_PEAK, MODES, bench_modes
+from hdr_mm.benchmark.modes import (BENCH_MODES, MODE_PEAK, MODES,
+                                    bench_modes, setup_modes, time_modes)
+from hdr_mm.deploy.auto import decide_runtime, describe_path, machine_facts
 
 
 def test_modes_have_a_peak():
@@ -29,3 +32,69 @@ def test_bench_modes_layout(bench_config, capsys):
             'median_ms', 'p90_ms', 'ms_per_image', 'images_per_s', 'iters'
         }
     assert '[fp32] shpe  batch 1:' in capsys.readouterr().err
+
+
+def test_every_mode_is_a_runtime_of_the_pipeline():
+    """The modes' table: graph engines on the CPU only, OpenVINO bf16 only
+    where bf16 is native, 'auto' compared with the peak it chooses."""
+    assert MODES == tuple(BENCH_MODES)
+    assert MODES[:5] == ('eager', 'fp32', 'fp32c', 'bf16', 'ort')
+    assert {m for m in MODES if BENCH_MODES[m].cpu_only} == {
+        'ort', 'openvino', 'openvino_bf16'}
+    assert [m for m in MODES if BENCH_MODES[m].native_bf16] == [
+        'openvino_bf16']
+    assert MODE_PEAK['openvino'] == 'fp32' and MODE_PEAK['auto'] is None
+    assert MODE_PEAK['openvino_bf16'] == MODE_PEAK['bf16'] == 'bf16'
+
+
+def test_auto_and_openvino_modes(bench_config, capsys):
+    """'auto' sets the pipeline up as decide_runtime says for this machine
+    and says why; 'openvino' runs the OpenVINO graphs; both are timed."""
+    pytest.importorskip('openvino')
+    choice = decide_runtime(machine_facts())
+    setups, cfg = setup_modes(bench_config, None, ['eager', 'openvino',
+                                                   'auto'],
+                              torch.device('cpu'), 1)
+    auto, ov = setups['auto'].runtime, setups['openvino'].runtime
+    assert (auto.precision, auto.backend) == choice.paths[0]
+    assert auto.describe().endswith(f'chosen by auto: {choice.reason}')
+    assert setups['auto'].peak == ('bf16' if auto.precision == 'bf16' else
+                                   'fp32')
+    assert (ov.precision, ov.backend) == ('fp32', 'openvino')
+    assert ov.describe() == 'OpenVINO fp32, as asked'
+    assert setups['eager'].runtime.describe() == \
+        'PyTorch fp32 (as built), as asked'
+    err = capsys.readouterr().err
+    assert f'[auto] runs {auto.describe()}' in err
+    res = time_modes(setups, cfg, torch.device('cpu'), ['hasm', 'tdr',
+                                                        'shpe', 'hdr'],
+                     [1], 0, 1)
+    for mode in ('eager', 'openvino', 'auto'):
+        for stage in ('hasm', 'tdr', 'shpe', 'hdr'):
+            assert 'median_ms' in res[mode][stage][1], (mode, stage)
+
+
+def test_a_failing_auto_path_falls_back_in_the_benchmark(bench_config,
+                                                         monkeypatch):
+    """An engine that cannot load the graphs: 'auto' runs the next path
+    and its description names the failure."""
+    from hdr_mm.deploy import OnnxFileError, graph_backends
+    first = decide_runtime(machine_facts()).paths
+    if len(first) < 2 or first[0][1] == 'pytorch':
+        pytest.skip('no graph engine is the first choice here')
+    engine = first[0][1]
+
+    def broken(onnx_file, num_threads, precision):
+        raise OnnxFileError(f'{onnx_file}: broken engine')
+
+    monkeypatch.setitem(
+        graph_backends.GRAPH_BACKENDS, engine, graph_backends.GraphBackend(
+            engine, graph_backends.GRAPH_BACKENDS[engine].precisions,
+            broken))
+    setups, _ = setup_modes(bench_config, None, ['auto'],
+                            torch.device('cpu'), 1)
+    rt = setups['auto'].runtime
+    assert (rt.precision, rt.backend) == first[1]
+    assert f'{describe_path(first[0])} failed to load or compile ' \
+        '(OnnxFileError: ' in rt.describe()
+    assert rt.describe().endswith(f'running {describe_path(first[1])}')

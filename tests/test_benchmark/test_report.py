@@ -69,3 +69,27 @@ def test_report_text():
         'element-wise ops not counted); hdr adds the glue (crops, '
         'pre-processing, read-out) to the time but not to the count.'
     ]
+
+
+def test_report_auto_against_the_peak_it_chose():
+    """'auto' has no fixed peak: it is compared with that of the precision
+    it chose; the report says what each mode ran."""
+    results = dict(auto=dict(shpe={1: summarize([0.010], 1)}))
+    flops = dict(shpe=dict(flops=int(1e9), unsupported={}, error=None))
+    peaks = dict(fp32=dict(gflops=400.0), bf16=dict(gflops=800.0))
+    text, summary = report(results, flops, peaks, ['shpe'],
+                           dict(auto='bf16'))
+    assert '| stage | auto GFLOP/s | auto of bf16 peak |' in text
+    assert summary['auto']['shpe']['of_peak'] == pytest.approx(0.25)
+    text = report_text('c.py', [1], 0, 1, dict(cpu='X'),
+                       dict(fp32=dict(gflops=95.63, kernel='mm', size=8)),
+                       '| table |', dict(eager='PyTorch fp32 (as built), '
+                                         'as asked',
+                                         auto='onnxruntime fp32, chosen by '
+                                         'auto: why'))
+    lines = text.splitlines()
+    i = lines.index('modes:')
+    assert lines[i:i + 4] == [
+        'modes:', '- eager: PyTorch fp32 (as built), as asked',
+        '- auto: onnxruntime fp32, chosen by auto: why', '']
+    assert lines[i + 4] == '| table |'

@@ -1,8 +1,10 @@
-"""demo/hdr_demo.py: the command the main job runs, on a real frame."""
+"""demo/hdr_demo.py: the command the main job runs, on a real frame;
+its precision and backend ('auto' by default, printed with the reason)."""
 import importlib.util
 import os.path as osp
 
 import cv2
+import numpy as np
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -137,3 +139,91 @@ def test_detector_config_that_is_no_config(demo, test_data_dir,
                     'is not a config file: expected one of .py, .json, '
                     '.yaml, .yml (is it a checkpoint or another file given '
                     'in the place of the config?)')
+
+
+def _runtime_lines(capsys):
+    """The demo's lines saying what runs (stdout also has mmengine's
+    log)."""
+    return [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith('runtime: ')]
+
+
+@pytest.fixture
+def recorded_joints(monkeypatch):
+    """The joints each run of the inferencer gives (its ``forward``
+    wrapped), in call order."""
+    from hdr_mm.apis import HDRInferencer
+    runs = []
+    forward = HDRInferencer.forward
+
+    def record(self, inputs, **kwargs):
+        samples = forward(self, inputs, **kwargs)
+        runs.append([s.pred_instances for s in samples])
+        return samples
+
+    monkeypatch.setattr(HDRInferencer, 'forward', record)
+    return runs
+
+
+def test_auto_by_default_prints_why_and_gives_eager_joints(
+        demo, test_data_dir, hdr_hands_checkpoint, tmp_path, capsys,
+        recorded_joints):
+    from hdr_mm.deploy.auto import decide_runtime, describe_path, \
+        machine_facts
+    choice = decide_runtime(machine_facts())
+    frame = osp.join(test_data_dir, 'interhand2.6m', 'image44669.jpg')
+    args = [frame, CONFIG, hdr_hands_checkpoint, '--bbox', '116.4', '79.7',
+            '279.6', '254.7', '--no-refine-box', '--dpi', '30']
+    demo.main(args + ['--out-dir', str(tmp_path / 'auto')])
+    assert _runtime_lines(capsys) == [
+        f'runtime: {describe_path(choice.paths[0])}, chosen by auto: '
+        f'{choice.reason}']
+    demo.main(args + ['--out-dir', str(tmp_path / 'eager'), '--precision',
+                      'none', '--backend', 'pytorch'])
+    assert _runtime_lines(capsys) == [
+        'runtime: PyTorch fp32 (as built), as asked']
+    (auto, ), (eager, ) = recorded_joints
+    assert auto.hand_type.tolist() == eager.hand_type.tolist() == [[1, 1]]
+    if choice.precision != 'bf16':  # bf16: tests/test_models/test_hdr
+        np.testing.assert_allclose(auto.keypoints, eager.keypoints,
+                                   atol=1e-3)
+        np.testing.assert_allclose(auto.keypoints_3d, eager.keypoints_3d,
+                                   atol=1e-2)
+
+
+def test_graph_backend_and_onnx_dir(demo, test_data_dir,
+                                    hdr_pipeline_checkpoint, tmp_path,
+                                    capsys, monkeypatch):
+    """--onnx-dir keeps the engine's graphs; without it nothing is written
+    into the working folder."""
+    pytest.importorskip('onnxruntime')
+    frame = osp.join(test_data_dir, 'interhand2.6m', 'image44669.jpg')
+    work = tmp_path / 'cwd'
+    work.mkdir()
+    monkeypatch.chdir(work)
+    args = [frame, CONFIG, hdr_pipeline_checkpoint, '--dpi', '30',
+            '--precision', 'fp32', '--backend', 'onnxruntime']
+    demo.main(args + ['--out-dir', str(tmp_path / 'a'), '--onnx-dir',
+                      str(tmp_path / 'graphs')])
+    assert _runtime_lines(capsys) == ['runtime: onnxruntime fp32, as asked']
+    assert sorted(p.name for p in (tmp_path / 'graphs').glob('*.onnx')) == [
+        'hasm.onnx', 'shpe.onnx', 'tdr.onnx']
+    demo.main(args + ['--out-dir', str(tmp_path / 'b')])
+    assert not list(work.iterdir())
+
+
+def test_bad_precision_or_backend(demo, test_data_dir,
+                                  hdr_pipeline_checkpoint, tmp_path,
+                                  monkeypatch, capsys):
+    frame = osp.join(test_data_dir, 'interhand2.6m', 'image44669.jpg')
+    args = [frame, CONFIG, hdr_pipeline_checkpoint, '--out-dir',
+            str(tmp_path / 'o')]
+    with pytest.raises(SystemExit) as e:
+        demo.main(args + ['--backend', 'tensorrt'])
+    assert e.value.code == 2
+    assert "invalid choice: 'tensorrt' (choose from 'auto', 'pytorch', " \
+        "'onnxruntime', 'openvino')" in capsys.readouterr().err
+    code = _run_as_script(args + ['--precision', 'bf16', '--backend',
+                                  'onnxruntime'], monkeypatch)
+    assert code.startswith("hdr_demo: backend='onnxruntime' runs the "
+                           'float32 graphs in fp32 only')

@@ -28,13 +28,15 @@ def test_bench_modes_importable_from_the_script(bench):
 
 def test_main_path_tiny_pipeline(bench, capsys, tmp_path):
     """The whole script on the tiny pipeline, one iteration of every mode
-    (eager, fp32, bf16, onnxruntime when installed) and every stage."""
+    (eager, fp32, bf16, onnxruntime and OpenVINO when installed, auto)
+    and every stage; the report says what each mode ran, and for auto
+    why."""
+    from hdr_mm.deploy import installed_graph_backends
+    engines = installed_graph_backends()
     modes = 'eager,fp32,bf16'
-    try:
-        import onnxruntime  # noqa: F401
-        modes += ',ort'
-    except ImportError:
-        pass
+    modes += ',ort' if 'onnxruntime' in engines else ''
+    modes += ',openvino' if 'openvino' in engines else ''
+    modes += ',auto'
     out_file = tmp_path / 'bench.json'
     out = bench.main([
         '--config', 'configs/hdr/hdr_tiny_synthetic-256x256.py',
@@ -52,4 +54,7 @@ def test_main_path_tiny_pipeline(bench, capsys, tmp_path):
     for stage in ('hasm', 'tdr', 'shpe'):
         assert out['flops'][stage]['flops'] > 0
     assert out_file.exists()
+    assert 'chosen by auto: ' in out['runtimes']['auto']
+    assert f'- auto: {out["runtimes"]["auto"]}' in text.splitlines()
+    assert '- eager: PyTorch fp32 (as built), as asked' in text
     assert 'end-to-end speed-up over eager' in text

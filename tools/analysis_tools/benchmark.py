@@ -3,7 +3,7 @@ whole pipeline, in several precisions and backends side by side.
 
     python tools/analysis_tools/benchmark.py \
         [--config configs/hdr/hdr_paper_interhand2.6m-256x256.py] \
-        [--modes eager,fp32,bf16,ort] [--device cpu|cuda] \
+        [--modes eager,auto,ort,openvino] [--device cpu|cuda] \
         [--batch-sizes 1] [--num-iters 10] [--warmup 2] [--threads N] \
         [--stages hasm,tdr,shpe,hdr] [--no-flops] [--out results.json]
 

@@ -85,14 +85,25 @@ class HDRPoseEstimator(BaseModel):
             truth falls back to ``bone_length_mm``), a number uses that.
             The SHPE's test-time option (its ``set_bone_length``).
         bone_length_mm: The fallback length (mm).
-        precision: How the three networks run: None (as built, eager
+        precision: How the three networks run: ``'auto'`` (default: the
+            path for this machine, see ``backend``), None (as built, eager
             fp32), ``'fp32'`` (prepared for inference: BatchNorms folded,
             ``channels_last`` where it pays) or ``'bf16'`` (CPU/CUDA
             autocast, numerically sensitive parts in float32; fast only
             on CPUs with AMX or AVX512-BF16). See
             :mod:`hdr_mm.models.hdr.runtime`.
-        backend: ``'pytorch'`` or ``'onnxruntime'`` (the networks exported
-            to ONNX and run by onnxruntime; same pre/post-processing).
+        backend: ``'auto'`` (default), ``'pytorch'``, ``'onnxruntime'`` or
+            ``'openvino'`` (the networks exported to ONNX and run by that
+            engine; same pre/post-processing). ``'auto'`` (either or
+            both) takes the fastest path measured for the CPU's ISA
+            (:mod:`hdr_mm.deploy.auto`) and logs it with the reason; a
+            path that fails to load falls back to the next, with a
+            warning naming it. The runtime is built on the first
+            :meth:`predict` (or :meth:`set_runtime`), after the weights
+            are loaded.
+        onnx_dir: Where the graph backends write the ONNX graphs, kept
+            there; None: a temporary folder, removed once the graphs are
+            loaded.
         data_preprocessor: Batches the two-hand crops and the context
             windows (``HDRDataPreprocessor``); each stage normalises its
             own input.
@@ -144,8 +155,9 @@ class HDRPoseEstimator(BaseModel):
                  min_mask_pixels: int = 16,
                  bone_length='gt',
                  bone_length_mm: float = 95.0,
-                 precision: Optional[str] = None,
-                 backend: str = 'pytorch',
+                 precision: Optional[str] = 'auto',
+                 backend: str = 'auto',
+                 onnx_dir: Optional[str] = None,
                  data_preprocessor: Optional[dict] = dict(
                      type='HDRDataPreprocessor'),
                  init_cfg: Optional[dict] = None) -> None:
@@ -174,6 +186,7 @@ class HDRPoseEstimator(BaseModel):
         self.set_bone_length(bone_length, bone_length_mm)
         check_runtime(precision, backend)
         self.precision, self.backend = precision, backend
+        self.onnx_dir = onnx_dir
         self._runtime: Optional[StageRuntime] = None
         self._register_load_state_dict_pre_hook(self._check_checkpoint_keys)
 
@@ -198,24 +211,27 @@ class HDRPoseEstimator(BaseModel):
         """Prepare the networks for ``precision`` and ``backend`` now
         (otherwise the first :meth:`predict` does it with the constructor's
         choice). Call it after the weights are loaded: preparing folds the
-        BatchNorms, and a checkpoint no longer loads afterwards.
+        BatchNorms, and a checkpoint no longer loads afterwards (a
+        checkpoint loaded after a graph backend was set up makes the next
+        :meth:`predict` export the graphs again).
 
         Args:
             precision: See the class docstring.
             backend: See the class docstring.
-            onnx_dir: Where the ONNX graphs go (onnxruntime); None: a
-                temporary folder.
-            num_threads: onnxruntime's intra-op threads.
+            onnx_dir: Where the ONNX graphs go (graph backends); None: the
+                constructor's ``onnx_dir``.
+            num_threads: The graph engine's inference threads.
 
         Returns:
-            StageRuntime: what the stages now run with.
+            StageRuntime: what the stages now run with; its
+            :meth:`~StageRuntime.describe` says which path and why.
         """
         self.precision, self.backend = precision, backend
         self._runtime = build_runtime(
             dict(hasm=self.hasm, tdr=self.tdr, shpe=self.shpe),
             dict(hasm=self.hasm_size, tdr=self.tdr_size,
-                 shpe=self.shpe_size), precision, backend, onnx_dir,
-            num_threads)
+                 shpe=self.shpe_size), precision, backend,
+            onnx_dir or self.onnx_dir, num_threads)
         return self._runtime
 
     @property
@@ -254,7 +270,9 @@ class HDRPoseEstimator(BaseModel):
         mmengine's Runner loads ``load_from`` non-strictly, which would
         leave a stage whose weights are missing at its random
         initialisation without more than a warning; for the pipeline that
-        is always a mistake (e.g. a checkpoint of another config).
+        is always a mistake (e.g. a checkpoint of another config). A
+        graph backend set up before is dropped (its graphs hold the old
+        weights); the next :meth:`predict` sets it up again.
         """
         if is_prepared(self._stages()):
             raise StageCheckpointError(
@@ -269,6 +287,9 @@ class HDRPoseEstimator(BaseModel):
                 f'HDR checkpoint does not match the stages of the config: '
                 f'{len(missing)} missing key(s) {missing[:5]}, '
                 f'{len(unexpected)} unexpected key(s) {unexpected[:5]}')
+        if self._runtime is not None and self._runtime.backend != 'pytorch':
+            # the exported graphs hold the old weights: export again
+            self._runtime = None
 
     # ------------------------------------------------------------------
     # geometry glue

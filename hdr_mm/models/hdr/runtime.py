@@ -34,9 +34,11 @@ joints) are the same code in every case.
 """
 import logging
 import tempfile
+import warnings
 from contextlib import nullcontext
 from typing import Callable, ContextManager, Dict, Iterable, Optional
 
+import torch
 from mmengine.logging import print_log
 from mmengine.registry import Registry
 
@@ -87,6 +89,26 @@ class StageRuntime:
         if self.precision is None or self.backend != 'pytorch':
             return nullcontext()
         return inference_autocast(self.precision, self.device_type)
+
+    def describe(self, why: bool = True) -> str:
+        """What runs and why, for the logs, e.g. ``'onnxruntime fp32,
+        chosen by auto: a CPU without native bf16 [...]: ...'`` or
+        ``'PyTorch fp32 (as built), as asked'``.
+
+        Args:
+            why: Add the reason ``'auto'`` gave (False: ``'onnxruntime
+                fp32, chosen by auto'``, when the reason was logged
+                already).
+
+        Returns:
+            str: the path (:func:`hdr_mm.deploy.auto.describe_path`) and
+            how it was chosen.
+        """
+        from hdr_mm.deploy.auto import describe_path
+        path = describe_path((self.precision, self.backend))
+        if self.reason is None:
+            return f'{path}, as asked'
+        return f'{path}, chosen by auto' + (f': {self.reason}' if why else '')
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(backend={self.backend!r}, '
@@ -148,11 +170,12 @@ class GraphBackend:
     Args:
         precision: None or a precision the engine runs
             (:func:`~hdr_mm.deploy.graph_backends.check_graph_precision`).
-        onnx_dir: Where the graphs are written; None: a new temporary
-            folder. In a folder that is given, files of the same names are
-            replaced only if a graph backend wrote them and they are
-            unchanged since
-            (:class:`~hdr_mm.deploy.onnx_cache.OnnxExportCache`).
+        onnx_dir: Where the graphs are written, kept after loading; in
+            it, files of the same names are replaced only if a graph
+            backend wrote them and they are unchanged since
+            (:class:`~hdr_mm.deploy.onnx_cache.OnnxExportCache`). None: a
+            new temporary folder, removed once the engine has loaded the
+            graphs (never the working directory).
         num_threads: The engine's inference threads (None: its default).
     """
 
@@ -192,19 +215,43 @@ class GraphBackend:
                 no graph backend wrote, or that changed since.
             UnwritableFolderError: ``onnx_dir`` cannot be written.
             ValueError: a stage cannot run another implementation of its
-                network (e.g. an SHPE head without ``decode_maps``).
+                network (e.g. an SHPE head without ``decode_maps``),
+                refused before anything is exported.
             ImportError: the engine's package is not installed.
             OnnxFileError, RuntimeError: the engine cannot read or
                 compile a graph.
         """
+        for model in stages.values():
+            model.check_exportable()
+        if self.onnx_dir is not None:
+            return self._export_and_load(self.onnx_dir, stages, sizes)
+        # the engines hold the graphs in memory once loaded
+        with tempfile.TemporaryDirectory(prefix='hdr_onnx_') as folder:
+            return self._export_and_load(folder, stages, sizes)
+
+    def _export_and_load(self, folder: str, stages: Dict[str, object],
+                         sizes: Dict[str, int]) -> Dict[str, Callable]:
+        """Export each stage into ``folder`` and open it with the engine
+        (the tracer's warnings about shapes it records as constants are
+        silenced: the graphs take a dynamic batch only, which
+        tests/test_deploy checks against PyTorch).
+
+        Args:
+            folder: Where the graphs are written.
+            stages: Stage name -> stage model.
+            sizes: Stage name -> input side.
+
+        Returns:
+            dict: stage name -> its network in the engine.
+        """
         from hdr_mm.deploy import OnnxExportCache
-        cache = OnnxExportCache(
-            self.onnx_dir or tempfile.mkdtemp(prefix='hdr_onnx_'),
-            writer=self.engine)
+        cache = OnnxExportCache(folder, writer=self.engine)
         out = {}
         for name, model in stages.items():
             path = cache.claim(f'{name}.onnx')
-            model.export_onnx(path, sizes[name])
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', torch.jit.TracerWarning)
+                model.export_onnx(path, sizes[name])
             cache.record(path)
             out[name] = model.load_onnx(path, self.num_threads,
                                         engine=self.engine,

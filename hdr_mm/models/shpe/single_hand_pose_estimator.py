@@ -115,7 +115,7 @@ class SingleHandPoseEstimator(StageEntryMixin, TopdownPoseEstimator):
         if network is None:
             out = self.predict(inputs, samples)
         else:
-            self._check_reads_maps()
+            self.check_exportable()
             out = self.add_pred_to_datasample(
                 self.head.decode_maps(network(inputs), samples,
                                       self.test_cfg), None, samples)
@@ -150,9 +150,13 @@ class SingleHandPoseEstimator(StageEntryMixin, TopdownPoseEstimator):
             samples.append(s)
         return samples
 
-    def _check_reads_maps(self) -> None:
+    def check_exportable(self) -> None:
         """Refuse a network computed elsewhere for a head that cannot read
-        its maps (only ``decode_maps`` heads, e.g. DetNetHead, can)."""
+        its maps (only ``decode_maps`` heads, e.g. DetNetHead, can).
+
+        Raises:
+            ValueError: the head has no ``decode_maps``.
+        """
         if not hasattr(self.head, 'decode_maps'):
             raise ValueError(
                 f'the SHPE head {type(self.head).__name__} cannot read maps '
@@ -171,7 +175,7 @@ class SingleHandPoseEstimator(StageEntryMixin, TopdownPoseEstimator):
         Returns:
             str: ``onnx_file``.
         """
-        self._check_reads_maps()
+        self.check_exportable()
         return super().export_onnx(onnx_file, input_size)
 
     def add_pred_to_datasample(self, batch_pred_instances: InstanceList,

@@ -60,6 +60,15 @@ class StageEntryMixin:
         None if it was not."""
         return model_precision(self.inference_module())
 
+    def check_exportable(self) -> None:
+        """Refuse a stage whose entry cannot run its network in a graph
+        engine, before anything is exported (every stage can unless it
+        says otherwise).
+
+        Raises:
+            ValueError: naming what the stage lacks.
+        """
+
     def export_onnx(self, onnx_file: str, input_size: int) -> str:
         """Export the network the entry runs to ONNX (float32, dynamic
         batch; :func:`~hdr_mm.deploy.export_stage`).

@@ -24,7 +24,9 @@ shpe_config = ('projects/stock_shpe/configs/'
 #   shpe=dict(config=..., cfg_options={
 #       'model.type': 'SingleHandPoseEstimator',
 #       'model.test_cfg.flip_test': False})
-model = dict(shpe=dict(config=shpe_config))
+# A stock head decodes its own outputs (no decode_maps): the graph engines
+# cannot serve it, so 'auto' chooses the precision only, in PyTorch.
+model = dict(shpe=dict(config=shpe_config), backend='pytorch')
 
 test_evaluator = [
     dict(type='Hand2DMetric', num_hands=2, thr=0.2),

@@ -39,10 +39,13 @@ def batch(cfg):
 
 
 def _model(cfg, **kwargs):
+    """The tiny pipeline (seed 0), eager unless ``kwargs`` say otherwise:
+    the config's default is 'auto', and the eager results are the
+    reference here."""
     init_default_scope('mmpose')
     torch.manual_seed(0)
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.update(kwargs)
+    model_cfg.update(dict(dict(precision=None, backend='pytorch'), **kwargs))
     return MODELS.build(model_cfg).eval()
 
 
@@ -273,3 +276,73 @@ def test_precision_prepares_what_each_entry_runs(cfg):
     # left alone (prepared weights stop requiring gradients)
     assert all(p.requires_grad for p in model.tdr.discriminator.parameters())
     assert not any(p.requires_grad for p in model.tdr.generator.parameters())
+
+
+def test_the_configs_default_is_auto(cfg):
+    init_default_scope('mmpose')
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    assert (model.precision, model.backend, model.onnx_dir) == (
+        'auto', 'auto', None)
+
+
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_graphs_in_a_temporary_folder_are_removed(cfg, batch, eager,
+                                                  tmp_path, monkeypatch,
+                                                  backend):
+    """Without onnx_dir the graphs go to a temporary folder (never the
+    working directory), removed once the engine has loaded them."""
+    pytest.importorskip(backend)
+    import tempfile
+    work, tmp = tmp_path / 'cwd', tmp_path / 'tmp'
+    work.mkdir()
+    tmp.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp))
+    model = _model(cfg, backend=backend)
+    _assert_same_as_eager(eager, _outputs(model, batch))
+    assert model.runtime.backend == backend
+    assert not list(work.iterdir()) and not list(tmp.iterdir())
+
+
+def test_onnx_dir_of_the_config_keeps_the_graphs(cfg, tmp_path):
+    pytest.importorskip('onnxruntime')
+    model = _model(cfg, backend='onnxruntime', onnx_dir=str(tmp_path))
+    model.runtime
+    assert sorted(p.name for p in tmp_path.glob('*.onnx')) == [
+        'hasm.onnx', 'shpe.onnx', 'tdr.onnx']
+
+
+def test_a_stage_that_cannot_export_is_refused_before_any_export(
+        cfg, tmp_path, monkeypatch):
+    pytest.importorskip('onnxruntime')
+    model = _model(cfg)
+
+    def refuse():
+        raise ValueError('the SHPE head X cannot read maps computed '
+                         'elsewhere')
+
+    monkeypatch.setattr(model.shpe, 'check_exportable', refuse)
+    with pytest.raises(ValueError, match='cannot read maps'):
+        model.set_runtime(None, 'onnxruntime', onnx_dir=str(tmp_path))
+    assert not list(tmp_path.glob('*.onnx'))
+
+
+def test_a_checkpoint_loaded_after_the_graphs_are_exported_again(
+        cfg, batch, eager):
+    """The graphs hold the weights they were exported with: loading a
+    checkpoint drops them, and the next predict exports the new ones."""
+    pytest.importorskip('onnxruntime')
+    model = _model(cfg, backend='onnxruntime')
+    with torch.no_grad():  # HASM: every pixel is hand
+        for conv in model.hasm.decode_head.conv_segs:
+            conv.weight.zero_()
+            conv.bias.copy_(torch.tensor([-1., 1.]))
+    old = model.runtime
+    changed = _outputs(model, batch)
+    assert all(c.pred_fields.hand_masks.all() for c in changed)
+    assert not all(e.pred_fields.hand_masks.all() for e in eager)
+    model.load_state_dict(_model(cfg).state_dict())
+    assert model._runtime is None
+    _assert_same_as_eager(eager, _outputs(model, batch))
+    assert model.runtime is not old and model.runtime.backend == \
+        'onnxruntime'
