@@ -98,7 +98,7 @@ def test_train_amp_flag(train_tool, monkeypatch, cuda):
     assert ('loss_scale' in single.optim_wrapper) == cuda
     # the GAN's per-network wrappers (TDR configs)
     tdr = Config.fromfile(
-        osp.join(ROOT, 'configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py'))
+        osp.join(ROOT, 'configs/tdr/tdr_pconv-unet_70k_aih-256x256.py'))
     tdr = train_tool.merge_args(tdr, _args())
     assert 'type' not in tdr.optim_wrapper
     for name in ('generator', 'discriminator'):
