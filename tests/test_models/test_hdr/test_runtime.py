@@ -266,7 +266,18 @@ def test_a_registered_backend_plugs_in_at_the_entries(cfg, batch, eager):
 def test_precision_prepares_what_each_entry_runs(cfg):
     """TDR prepares its generator only (the discriminator never runs at
     inference); the pipeline knows it is prepared from its stages."""
-    model = _model(cfg)
+    # the tiny TDR trains without a discriminator: give it one (the paper
+    # config's kind) to check that preparation leaves it alone
+    tdr = copy.deepcopy(cfg.model.tdr)
+    tdr.cfg_options = dict(
+        tdr.get('cfg_options') or {},
+        **{'model.discriminator': dict(_delete_=True,
+                                       type='InpaintDiscriminator',
+                                       in_channels=5, channels=(8, 8, 8, 8)),
+           'model.gan_loss': dict(_delete_=True, type='NSGANLoss',
+                                  loss_weight=0.1)})
+    model = _model(cfg, tdr=tdr)
+    assert model.tdr.discriminator is not None
     assert not is_prepared(model._stages())
     model.set_runtime('fp32')
     assert [s.inference_precision for s in model._stages()] == ['fp32'] * 3
