@@ -43,7 +43,6 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
 
 
-
 def precision_choices() -> Dict[str, Optional[str]]:
     """What ``--precision`` takes: ``'auto'``, the precisions
     (:data:`~hdr_mm.models.utils.PRECISIONS`) and ``'none'`` (as built).

@@ -8,10 +8,11 @@
 # 16.16 dB vs 15.65 with the paper's GAN term (copying the input: 15.05),
 # the removal hole's 18.52 vs 18.03, and an iteration 0.19 s instead of
 # 0.28 on 2 AMD EPYC (AVX2) cores), a shorter schedule, and partial convs
-# renormalised by window/valid ('window', Liu et al.) instead of the reference's 1/valid ('count'): same function
-# family, but from scratch 'count' leaves the U-Net's last level (no
-# BatchNorm) thousands of Adam steps away from image-sized outputs; the
-# authors started from a pretrained inpainting checkpoint instead.
+# renormalised by window/valid ('window', Liu et al.) instead of the
+# reference's 1/valid ('count'): same function family, but from scratch
+# 'count' leaves the U-Net's last level (no BatchNorm) thousands of Adam
+# steps away from image-sized outputs; the authors started from a
+# pretrained inpainting checkpoint instead.
 _base_ = ['../_base_/datasets/aih_synthetic.py']
 
 custom_imports = dict(imports=['hdr_mm'], allow_failed_imports=False)

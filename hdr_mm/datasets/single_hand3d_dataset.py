@@ -109,14 +109,10 @@ class SingleHand3DDataset(CheckedInterHand3DDataset):
         if not kwargs.get('use_gt_root_depth', True):
             raise ValueError('SingleHand3DDataset needs use_gt_root_depth='
                              'True (root-relative joints, no RootNet)')
-        self.alone_img_prefix = alone_img_prefix
-        if alone_img_prefix is not None:
-            self.alone_img_prefix = osp.join(
-                kwargs.get('data_root') or '', alone_img_prefix)
-        self.box_mask_prefix = box_mask_prefix
-        if box_mask_prefix is not None:
-            self.box_mask_prefix = osp.join(
-                kwargs.get('data_root') or '', box_mask_prefix)
+        data_root = kwargs.get('data_root') or ''
+        self.alone_img_prefix, self.box_mask_prefix = (
+            None if prefix is None else osp.join(data_root, prefix)
+            for prefix in (alone_img_prefix, box_mask_prefix))
         super().__init__(**kwargs)
 
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
@@ -141,6 +137,22 @@ class SingleHand3DDataset(CheckedInterHand3DDataset):
                              'wrist) in any frame')
         return instances, images
 
+    def _sibling_path(self, prefix: str, img_path: str, suffix: str) -> str:
+        """The file below ``prefix`` at the frame's place below
+        ``data_prefix['img']``, named ``<frame stem><suffix>``.
+
+        Args:
+            prefix: The sibling folder (``data_root`` joined).
+            img_path: The frame's image.
+            suffix: What replaces the frame's extension, e.g.
+                ``'_right.jpg'``.
+
+        Returns:
+            str: the path (not checked).
+        """
+        rel = osp.relpath(img_path, self.data_prefix['img'])
+        return osp.join(prefix, osp.splitext(rel)[0] + suffix)
+
     def _amodal_box(self, img_path: str, side: str) -> np.ndarray:
         """(1, 4) xyxy box of the amodal mask of ``side`` in the frame
         ``img_path``.
@@ -149,10 +161,8 @@ class SingleHand3DDataset(CheckedInterHand3DDataset):
             FileNotFoundError / IOError / ValueError: the mask is missing,
             unreadable, not 0/1 or empty (naming the file).
         """
-        rel = osp.relpath(img_path, self.data_prefix['img'])
-        stem = osp.splitext(rel)[0]
-        path = osp.join(self.box_mask_prefix,
-                        f'{stem}_{side[0]}_amodal.png')
+        path = self._sibling_path(self.box_mask_prefix, img_path,
+                                  f'_{side[0]}_amodal.png')
         box = bbox_of_mask(read_mask(path, allowed=(0, 1)))
         if box is None:
             raise ValueError(
@@ -163,9 +173,9 @@ class SingleHand3DDataset(CheckedInterHand3DDataset):
 
     def _alone_path(self, img_path: str, side: str) -> str:
         """The single-hand render of ``side`` for the frame ``img_path``."""
-        rel = osp.relpath(img_path, self.data_prefix['img'])
-        stem, ext = osp.splitext(rel)
-        path = osp.join(self.alone_img_prefix, f'{stem}_{side}{ext}')
+        ext = osp.splitext(img_path)[1]
+        path = self._sibling_path(self.alone_img_prefix, img_path,
+                                  f'_{side}{ext}')
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'{self.ann_file}: the {side} hand of {img_path} has no '
