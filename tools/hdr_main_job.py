@@ -51,7 +51,7 @@ sys.path.insert(0, osp.join(ROOT, 'tools'))
 STAGES = {
     'hasm': 'configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py',
     'tdr': 'configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py',
-    'shpe': 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py',
+    'shpe': 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py',
 }
 HDR_CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 #: the configs ``--cfg-options`` can address: the stages and the pipeline

@@ -92,9 +92,11 @@ test_dataloader = val_dataloader
 
 max_iters = 1000
 # From scratch with batch 8: a larger base lr than the paper's 6e-5 x 48
-# (which assumes ImageNet-pretrained MiT), and no 10x head lr.
+# (which assumes ImageNet-pretrained MiT), and no 10x head lr. Val mIoU at
+# iteration 1000 (seed 0, AMD EPYC AVX2) by base lr: 1e-3 0.704, 2e-3
+# 0.727, 4e-3 0.751, 8e-3 0.708.
 optim_wrapper = dict(
-    optimizer=dict(lr=1e-3),
+    optimizer=dict(lr=4e-3),
     paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=1.)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,

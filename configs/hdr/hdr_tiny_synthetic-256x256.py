@@ -34,7 +34,7 @@ model = dict(
               'hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py'),
     tdr=dict(config='configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py'),
     shpe=dict(config='configs/shpe/'
-              'shpe_detnet-tiny_b16-adamw_synthetic-64x64.py'))
+              'shpe_detnet-tiny_b16-adamw_synthetic-96x96.py'))
 
 # LoadHDRTargets brings the ground truth of the intermediate stages (masks,
 # each hand rendered alone) for HDRStageMetric; CropBothHands warps the

@@ -68,7 +68,8 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
       (a two-hand box, or hand boxes whose union is used),
       ``keypoints_2d`` (the box of the valid joints), the detector (the
       best box of each hand side, :func:`select_hands`), else the
-      whole image (boxes are clipped to the image); with
+      whole image (boxes are clipped to the image), which is then the
+      two-hand crop itself (not enlarged x2 as a hands' box is); with
       ``refine_box=True`` an image that fell back to the
       whole image runs again on the box of the hands HDR found;
     - the config's ``infer_pipeline`` (no ground truth);
@@ -337,6 +338,11 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
             img=img, img_path=input if isinstance(input, str) else
             f'{index}.jpg'.rjust(10, '0'), bbox=box[None],
             bbox_score=np.ones(1, np.float32), **self.model.dataset_meta)
+        if source == 'image':
+            # the whole image bounds the hands but is not their box:
+            # enlarged x2 like a hands' box it would shrink them to half
+            # the size HASM was trained at; it is the crop itself
+            data_info['hands_box_scale'] = 1.0
         packed = self.pipeline(data_info)
         packed['data_samples'].set_metainfo(dict(box_source=source))
         return [packed]

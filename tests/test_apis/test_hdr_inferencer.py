@@ -165,6 +165,11 @@ def test_generated_frame_box_and_whole_image(inferencer, tmp_path):
     assert whole.metainfo['box_source'] == 'image'
     np.testing.assert_allclose(whole.gt_instances.bboxes[0],
                                [-0.5, -0.5, 159.5, 159.5])
+    # the whole image is HASM's crop itself; a hands' box is enlarged x2
+    np.testing.assert_allclose(whole.metainfo['input_scale'], [160, 160])
+    side = 2 * max(box[2] - box[0], box[3] - box[1])
+    np.testing.assert_allclose(boxed.metainfo['input_scale'], [side, side],
+                               rtol=1e-5)
     # arrays are named by their index, as mmpose does
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         '000000.jpg', '000001.jpg'

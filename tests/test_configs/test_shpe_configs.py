@@ -9,7 +9,7 @@ from mmpose.registry import MODELS
 CFG_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))), 'configs', 'shpe')
 PAPER = osp.join(CFG_DIR, 'shpe_detnet-r50_b48-adam_interhand2.6m-256x256.py')
-SMALL = osp.join(CFG_DIR, 'shpe_detnet-tiny_b16-adamw_synthetic-64x64.py')
+SMALL = osp.join(CFG_DIR, 'shpe_detnet-tiny_b16-adamw_synthetic-96x96.py')
 
 
 def test_paper_config_matches_spec():
@@ -32,10 +32,10 @@ def test_wrong_input_size_is_a_clear_error():
     model = MODELS.build(cfg.model)
     model.eval()
     with torch.no_grad():
-        model.head(model.backbone(torch.zeros(1, 3, 64, 64)))
-        # a 96x96 crop (e.g. TopdownAffine input_size changed alone)
-        with pytest.raises(ValueError, match="input must be 64x64"):
-            model.head(model.backbone(torch.zeros(1, 3, 96, 96)))
+        model.head(model.backbone(torch.zeros(1, 3, 96, 96)))
+        # a 64x64 crop (e.g. TopdownAffine input_size changed alone)
+        with pytest.raises(ValueError, match="input must be 96x96"):
+            model.head(model.backbone(torch.zeros(1, 3, 64, 64)))
     cfg.model.head.decoder.input_size = (100, 100)
     with pytest.raises(ValueError, match='integer multiple'):
         MODELS.build(cfg.model)

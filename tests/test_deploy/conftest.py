@@ -16,8 +16,8 @@ TINY = dict(
     hasm=('configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py',
           128),
     tdr=('configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py', 64),
-    shpe=('configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py',
-          64))
+    shpe=('configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py',
+          96))
 
 
 @pytest.fixture(scope='session')
@@ -61,12 +61,12 @@ def assert_same_joints() -> Callable:
     Returns:
         Callable[[nn.Module, tuple, tuple], None]: ``(model, maps,
         reference maps)``; the maps are (heatmaps, delta_maps,
-        location_maps) of N crops of side 64.
+        location_maps) of N crops of side 96.
     """
     from mmpose.structures import PoseDataSample
 
     def check(model: nn.Module, maps: tuple, ref: tuple) -> None:
-        samples = [PoseDataSample(metainfo=dict(input_size=(64, 64)))
+        samples = [PoseDataSample(metainfo=dict(input_size=(96, 96)))
                    for _ in range(len(ref[0]))]
         cfg = dict(bone_length=95.0)
         for p, r in zip(model.head.decode_maps(maps, samples, cfg),

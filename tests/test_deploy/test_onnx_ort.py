@@ -51,7 +51,7 @@ def test_tdr_parity(exported):
 
 def test_shpe_parity_and_joints(exported, assert_same_joints):
     model, ort = exported['shpe']
-    (x, ) = example_inputs('shpe', model, 64, batch_size=4)
+    (x, ) = example_inputs('shpe', model, 96, batch_size=4)
     with torch.no_grad():
         ref = model.head.forward(model.extract_feat(x))
     out = ort(x)
@@ -75,11 +75,11 @@ def test_prepared_fp32_model_exports(tmp_path, build_tiny):
     """Folded BatchNorms and channels_last export to the same maps."""
     from hdr_mm.models.utils import prepare_for_inference
     model = build_tiny('shpe')
-    (x, ) = example_inputs('shpe', model, 64)
+    (x, ) = example_inputs('shpe', model, 96)
     with torch.no_grad():
         ref = model.head.forward(model.extract_feat(x))
     prepare_for_inference(model, 'fp32')
     ort = load_ort_stage(
-        export_stage('shpe', model, str(tmp_path / 's.onnx'), 64))
+        export_stage('shpe', model, str(tmp_path / 's.onnx'), 96))
     for a, b in zip(ort(x), ref):
         assert torch.allclose(a, b, atol=ATOL, rtol=RTOL)

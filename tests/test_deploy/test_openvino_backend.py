@@ -82,7 +82,7 @@ def test_tdr_parity(compiled):
 
 def test_shpe_parity_and_joints(compiled, assert_same_joints):
     model, ov, _ = compiled['shpe']
-    (x, ) = example_inputs('shpe', model, 64, batch_size=4)
+    (x, ) = example_inputs('shpe', model, 96, batch_size=4)
     with torch.no_grad():
         ref = model.head.forward(model.extract_feat(x))
     out = ov(x)
@@ -136,7 +136,7 @@ def test_bf16_where_native(compiled):
     model, _, path = compiled['shpe']
     runner = load_ov_stage(path, num_threads=1, precision='bf16')
     assert runner.inference_precision == 'bf16'
-    (x, ) = example_inputs('shpe', model, 64, batch_size=2)
+    (x, ) = example_inputs('shpe', model, 96, batch_size=2)
     with torch.no_grad():
         ref = model.head.forward(model.extract_feat(x))
     for a, b in zip(runner(x), ref):

@@ -11,7 +11,7 @@ from hdr_mm.engine.config_options import (ConfigOptionError,
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHPE = osp.join(ROOT, 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-'
-                '64x64.py')
+                '96x96.py')
 HDR = osp.join(ROOT, 'configs/hdr/hdr_tiny_synthetic-256x256.py')
 
 

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SHPE = 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py'
+SHPE = 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py'
 
 #: mim with hdr_mm's installed root replaced by a folder whose .mim/tools
 #: is this checkout's tools/ (what setup.py copies there on install)

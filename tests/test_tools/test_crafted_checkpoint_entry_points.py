@@ -13,7 +13,7 @@ import pytest
 from hdr_mm.utils.checkpoint_loading import UnsafeCheckpointError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SHPE = 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py'
+SHPE = 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py'
 HDR = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 
 

@@ -25,7 +25,7 @@ def tool():
 def test_stage_config(tool, tmp_path, capsys):
     written = tool.main([
         osp.join(ROOT, 'configs/shpe/'
-                 'shpe_detnet-tiny_b16-adamw_synthetic-64x64.py'),
+                 'shpe_detnet-tiny_b16-adamw_synthetic-96x96.py'),
         '--out-dir', str(tmp_path), '--verify'])
     assert list(written) == ['shpe'] and osp.isfile(written['shpe'])
     out = capsys.readouterr().out

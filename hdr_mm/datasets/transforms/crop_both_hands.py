@@ -32,15 +32,17 @@ class CropBothHands(BaseTransform):
     xyxy boxes, their union; what datasets, detectors and the inferencer
     give), the union of the amodal masks in ``gt_seg_map`` (HASM
     training), or the box of ``keypoints``. It is enlarged by
-    ``box_scale``, made square and warped (:mod:`hdr_mm.structures.bbox`);
-    what lies outside the image is 0.
+    ``box_scale`` (or by the sample's own ``hands_box_scale`` where it has
+    one: the inferencer sets 1.0 when its box is the whole image, which
+    bounds the hands but is not their box), made square and warped
+    (:mod:`hdr_mm.structures.bbox`); what lies outside the image is 0.
 
     Training augmentation: the centre is shifted by up to ``shift_factor``
     x side and the side scaled by a factor drawn in ``[1 - scale_factor,
     1 + scale_factor]``.
 
     Required keys: ``img``, and one of ``bbox``, ``gt_seg_map`` (with
-    ``mask_names``), ``keypoints``.
+    ``mask_names``), ``keypoints``. Optional: ``hands_box_scale``.
 
     Modified keys: ``img`` and the ``seg_fields``, ``image_keys`` (bilinear)
     and ``mask_keys`` (nearest) present, all warped into the crop;
@@ -129,8 +131,12 @@ class CropBothHands(BaseTransform):
     def transform(self, results: dict) -> dict:
         img = results['img']
         frame_shape = img.shape[:2]
-        center, side = square_crop_cs(self.hands_box(results),
-                                      self.box_scale)
+        box_scale = float(results.get('hands_box_scale', self.box_scale))
+        if not box_scale > 0:
+            raise ValueError(
+                'CropBothHands: hands_box_scale must be positive, got '
+                f"{box_scale} for {results.get('img_path', '<unknown>')}")
+        center, side = square_crop_cs(self.hands_box(results), box_scale)
         if self.scale_factor > 0:
             side *= np.random.uniform(1 - self.scale_factor,
                                       1 + self.scale_factor)

@@ -115,7 +115,11 @@ def fp32_region() -> Iterator[None]:
 
 
 def to_fp32(value: Any) -> Any:
-    """A floating-point tensor as float32; anything else unchanged."""
+    """A floating-point tensor as float32, a tuple or list of them (a
+    backbone's multi-level features) element-wise; anything else
+    unchanged."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(to_fp32(v) for v in value)
     if isinstance(value, torch.Tensor) and value.is_floating_point() and \
             value.dtype != torch.float32:
         return value.float()

@@ -6,7 +6,7 @@
 #   trained from scratch (no pretrained backbone can be downloaded), BN
 #   instead of SyncBN (one process);
 # - data: the generated single-hand renders (SingleHand3DDataset, the same
-#   data as configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py,
+#   data as configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py,
 #   at 128x128 crops): every hand as a right hand (MirrorHandCrop mirrors left
 #   ones), so no RandomFlip and no flip test; Albumentation is dropped (not
 #   installed here) and rotations are limited to 30 degrees;

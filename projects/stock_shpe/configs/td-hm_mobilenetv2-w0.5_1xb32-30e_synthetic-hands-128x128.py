@@ -7,7 +7,7 @@
 #   deconvolutions (stock: full width, 256 channels) on 128x128 crops,
 #   trained from scratch (no pretrained backbone can be downloaded);
 # - data: the generated single-hand renders (SingleHand3DDataset, the same
-#   data as configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py,
+#   data as configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py,
 #   at 128x128 crops): every hand as a right hand (MirrorHandCrop mirrors left
 #   ones), so no RandomFlip and no flip test; rotations up to 30 degrees;
 # - schedule: 30 epochs of batch 32 (1080 iterations), Adam at 1e-3 (stock

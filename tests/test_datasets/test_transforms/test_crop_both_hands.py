@@ -43,6 +43,20 @@ def test_box_sources_and_geometry():
         t(dict(_frame(), gt_seg_map=np.zeros_like(seg)))
 
 
+def test_sample_box_scale_overrides_the_transform():
+    """The inferencer's whole-image box is the crop itself (scale 1),
+    not enlarged x2 like a hands' box."""
+    t = CropBothHands(out_size=64, box_scale=2.0)
+    whole = np.array([[-0.5, -0.5, 159.5, 119.5]], np.float32)
+    out = t(dict(_frame(), bbox=whole, hands_box_scale=1.0))
+    np.testing.assert_allclose(out['input_scale'], [160, 160])
+    np.testing.assert_allclose(out['input_center'], [79.5, 59.5])
+    out = t(dict(_frame(), bbox=whole))
+    np.testing.assert_allclose(out['input_scale'], [320, 320])
+    with pytest.raises(ValueError, match='hands_box_scale.*f.jpg'):
+        t(dict(_frame(), bbox=whole, hands_box_scale=0.0))
+
+
 def test_context_window_and_extra_keys():
     t = CropBothHands(out_size=32, context_factor=2.0,
                       mask_keys=['gt_hand_masks'], context_keys=['alone'])

@@ -10,7 +10,8 @@ from mmengine.structures import InstanceData
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
-CONFIG = 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py'
+CONFIG = 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py'
+SIDE = 96  # the config's crop side
 
 
 def _samples(size, mirrored, n=2):
@@ -34,8 +35,8 @@ def _model(head='detnet'):
         cfg.head = dict(
             type='HeatmapHead', in_channels=64, out_channels=21,
             deconv_out_channels=None,
-            decoder=dict(type='MSRAHeatmap', input_size=(64, 64),
-                         heatmap_size=(16, 16), sigma=2))
+            decoder=dict(type='MSRAHeatmap', input_size=(SIDE, SIDE),
+                         heatmap_size=(SIDE // 4, SIDE // 4), sigma=2))
     torch.manual_seed(0)
     return MODELS.build(cfg).eval()
 
@@ -44,19 +45,20 @@ def _model(head='detnet'):
 def test_mirrored_crops_are_unmirrored(head):
     model = _model(head)
     assert type(model).__name__ == 'SingleHandPoseEstimator'
-    x = torch.rand(1, 3, 64, 64) * 255
+    x = torch.rand(1, 3, SIDE, SIDE) * 255
     data = model.data_preprocessor(
         dict(inputs=x.repeat(2, 1, 1, 1),
-             data_samples=_samples(64, (False, True))), False)
+             data_samples=_samples(SIDE, (False, True))), False)
     with torch.no_grad():
         plain, mirrored = model.predict(data['inputs'],
                                         data['data_samples'])
     p, m = plain.pred_instances, mirrored.pred_instances
-    # same network output: in input pixels x -> 63 - x, then mapped to
-    # the image (scale 80 / 64 around x = 50)
-    kp_in = (p.keypoints[..., 0] - 50 + 40) * 64 / 80
+    # same network output: in input pixels x -> SIDE - 1 - x, then mapped
+    # to the image (scale 80 / SIDE around x = 50)
+    kp_in = (p.keypoints[..., 0] - 50 + 40) * SIDE / 80
     np.testing.assert_allclose(
-        m.keypoints[..., 0], (63 - kp_in) * 80 / 64 + 50 - 40, atol=1e-4)
+        m.keypoints[..., 0], (SIDE - 1 - kp_in) * 80 / SIDE + 50 - 40,
+        atol=1e-4)
     np.testing.assert_allclose(m.keypoints[..., 1], p.keypoints[..., 1],
                                atol=1e-4)
     if head == 'detnet':
@@ -70,7 +72,7 @@ def test_mirrored_crops_are_unmirrored(head):
 
 def _entry_args(n=2):
     g = torch.Generator().manual_seed(1)
-    images = torch.rand(n, 3, 64, 64, generator=g) * 255
+    images = torch.rand(n, 3, SIDE, SIDE, generator=g) * 255
     centers = torch.tensor([[50., 40.], [120., 60.]])[:n]
     sides = torch.tensor([80., 64.])[:n]
     mirrored = torch.tensor([False, True])[:n]
@@ -87,7 +89,7 @@ def test_entry_is_mmposes_top_down_path(head):
                                   np.array([90., 0.], np.float32))
     samples = []
     for c, s, m in zip(centers.numpy(), sides.numpy(), mirrored.numpy()):
-        sample = _samples(64, (bool(m), ))[0]
+        sample = _samples(SIDE, (bool(m), ))[0]
         sample.set_metainfo(dict(input_center=c,
                                  input_scale=np.array([s, s])))
         samples.append(sample)
@@ -140,7 +142,7 @@ def test_entry_runs_another_network():
 
     own = model.estimate_joints(*args)
     other = model.estimate_joints(*args, network=maps)
-    assert calls == [(2, 3, 64, 64)]
+    assert calls == [(2, 3, SIDE, SIDE)]
     for a, b in zip(own, other):
         np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-5)
         np.testing.assert_allclose(a.keypoints_3d, b.keypoints_3d,
@@ -149,4 +151,26 @@ def test_entry_runs_another_network():
     with pytest.raises(ValueError, match='HeatmapHead cannot read maps'):
         stock.estimate_joints(*args, network=maps)
     with pytest.raises(ValueError, match='HeatmapHead cannot read maps'):
-        stock.export_onnx('never_written.onnx', 64)
+        stock.export_onnx('never_written.onnx', SIDE)
+
+
+@pytest.mark.parametrize('head', ['detnet', 'heatmap'])
+def test_bf16_keeps_the_read_out_float32(head):
+    """bf16 inference keeps DetNet's named read-out layers float32 and a
+    stock head whole (mmpose decodes its outputs with numpy, which has
+    no bfloat16); the joints are those of float32 within a cell."""
+    from hdr_mm.models.utils import (inference_autocast,
+                                     prepare_for_inference)
+    from hdr_mm.models.utils.precision import is_kept_fp32
+    ref, model = _model(head), _model(head)
+    prepare_for_inference(model, 'bf16')
+    assert is_kept_fp32(model.head) == (head == 'heatmap')
+    args = _entry_args()
+    with inference_autocast('bf16'):
+        preds = model.estimate_joints(*args)
+    for p, r in zip(preds, ref.estimate_joints(*args)):
+        assert p.keypoints.dtype == np.float32
+        # random weights: flat maps with near-ties, so most joints
+        # (input pixels, a heat-map cell is 4)
+        dist = np.linalg.norm(p.keypoints - r.keypoints, axis=-1)
+        assert np.mean(dist <= 4.0) >= 0.8

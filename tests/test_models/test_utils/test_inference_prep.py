@@ -14,7 +14,7 @@ from hdr_mm.models.utils.precision import is_kept_fp32
 
 def test_prepare_fp32_equals_eager_and_is_idempotent(tiny_stage):
     shpe = tiny_stage('shpe')
-    x = torch.randn(2, 3, 64, 64)
+    x = torch.randn(2, 3, 96, 96)
     with torch.no_grad():
         ref = shpe.head.forward(shpe.extract_feat(x))
         prepare_for_inference(shpe, 'fp32')
@@ -79,7 +79,7 @@ def test_prepared_model_deepcopies(tiny_stage):
     predict = twin.head.heatmap_branch.predict
     assert is_kept_fp32(predict)
     assert predict.forward.__self__ is predict
-    x = torch.randn(1, 3, 64, 64)
+    x = torch.randn(1, 3, 96, 96)
     with torch.no_grad(), inference_autocast('bf16'):
         for a, b in zip(twin.head.forward(twin.extract_feat(x)),
                         shpe.head.forward(shpe.extract_feat(x))):

@@ -47,6 +47,23 @@ def test_keep_fp32_under_autocast():
     assert set(conv.state_dict()) == {'weight', 'bias'}
 
 
+def test_kept_module_casts_feature_tuples():
+    """A head called on a backbone's tuple of bf16 features."""
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 2, 1)
+
+        def forward(self, feats):
+            return self.conv(feats[-1])
+
+    head = keep_fp32(Head())
+    x = torch.randn(1, 3, 4, 4).bfloat16()
+    with torch.no_grad(), inference_autocast('bf16'):
+        assert head((x, x)).dtype == torch.float32
+        assert head([x]).dtype == torch.float32
+
+
 def test_mark_fp32_submodules_lists():
     class Net(nn.Module):
         fp32_submodules = ('heads', 'out')
@@ -99,8 +116,8 @@ def test_shpe_bf16_maps_and_joints(tiny_stage):
     prepare_for_inference(fp32, 'fp32')
     prepare_for_inference(bf16, 'bf16')
     torch.manual_seed(1)
-    x = torch.randn(4, 3, 64, 64)
-    samples = [PoseDataSample(metainfo=dict(input_size=(64, 64)))
+    x = torch.randn(4, 3, 96, 96)
+    samples = [PoseDataSample(metainfo=dict(input_size=(96, 96)))
                for _ in range(4)]
     with torch.no_grad():
         ref = fp32.head.forward(fp32.extract_feat(x))
@@ -116,7 +133,7 @@ def test_shpe_bf16_maps_and_joints(tiny_stage):
     kp_ref = np.concatenate([r.keypoints for r in ref_preds])
     # random weights give flat heat maps with near-ties; trained ones have
     # sharp maxima. The softmax read-out is sub-cell, so compare distances
-    # (input pixels of the 64 px crop; a cell is 4 px)
+    # (input pixels of the 96 px crop; a cell is 4 px)
     close = np.linalg.norm(kp - kp_ref, axis=-1) <= 1.0
     assert np.mean(close) >= 0.9
 

@@ -1,6 +1,6 @@
 # The data of the stock SHPE configs: the generated single-hand renders
 # (SingleHand3DDataset on data/synthetic_hands, the same data and crops as
-# configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-64x64.py). Trained and
+# configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py). Trained and
 # validated on each hand rendered alone (a single-hand estimator never sees
 # a second hand); the test split reads the real interacting frames, cropped
 # at the ground-truth box of each hand.

@@ -2,7 +2,7 @@
 # DetNet design (trunk with a max-pool unit and dilated stages, coordinate
 # channels, heat/delta/location branches, delta/location losses weighted by
 # the ground-truth heat map) but thin (bottleneck widths 16/32/64) and on
-# 64x64 crops (16x16 maps), so that it learns in a few minutes on 2 cores.
+# 96x96 crops (24x24 maps), so that it learns in a few minutes on 2 cores.
 # The data is generated on first use.
 #
 # What the paper leaves open is chosen for speed of learning:
@@ -13,8 +13,10 @@
 #   the job could afford; cross-entropy gives the joint's cell a gradient of
 #   p - 1 from the first iteration. Joints are read with sub-cell precision
 #   (5x5 probability-weighted mean around the arg-max).
-# - 64 px input: 0.2 s an iteration instead of 0.6 at 128 px (2 threads);
-#   PCK@0.2 after 300 iterations 0.44-0.47 either way (val renders).
+# - 96 px input, channels-last memory (ChannelsLastHook), 14 epochs: val
+#   PCK@0.2 0.613 / MPJPE 48.2 mm in 337 s, against 0.533 / 51.2 mm for 20
+#   epochs at 64 px (16x16 maps) in about the same time (seed 0, AMD EPYC
+#   AVX2, 2 threads); 128 px costs 0.6 s an iteration.
 # - AdamW with a linear warm-up, then cosine decay.
 _base_ = [
     './shpe_detnet-r50_b48-adam_interhand2.6m-256x256.py',
@@ -23,8 +25,8 @@ _base_ = [
 
 data_root = 'data/synthetic_hands/interhand2.6m/'
 
-input_size = (64, 64)
-heatmap_size = (16, 16)
+input_size = (96, 96)
+heatmap_size = (24, 24)
 codec = dict(
     type='DetNetHandCodec',
     input_size=input_size,
@@ -101,7 +103,7 @@ test_dataloader = dict(
         box_mask_prefix='masks/test/',
         pipeline=val_pipeline))
 
-max_epochs = 20
+max_epochs = 14
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
 # linear warm-up over the first 2 epochs, then cosine decay to 0 (a one-cycle
@@ -113,7 +115,7 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=2,
          end=max_epochs, T_max=max_epochs - 2, convert_to_iter_based=True)
 ]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=10)
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=7)
 # 2D PCK@0.2 of each hand's joint box and root-relative MPJPE (mm)
 val_evaluator = [
     dict(type='HandMPJPEMetric', root_indices=(0, )),
@@ -122,8 +124,10 @@ val_evaluator = [
 test_evaluator = val_evaluator
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(interval=10, max_keep_ckpts=1))
+    checkpoint=dict(interval=7, max_keep_ckpts=1))
 log_processor = dict(window_size=10)
 # the split of the training time (data loading, train steps, validation)
-# in <work_dir>/timing.json; the main job reports it
-custom_hooks = [dict(type='StageTimingHook')]
+# in <work_dir>/timing.json; the main job reports it. Channels-last
+# tensors make this trunk's convolutions faster on CPU (0.215 -> 0.167 s
+# an iteration at batch 16, 64 px, in a micro-benchmark).
+custom_hooks = [dict(type='StageTimingHook'), dict(type='ChannelsLastHook')]
