@@ -8,11 +8,11 @@
 # What the paper leaves open is chosen for speed of learning:
 # - heat maps: a softmax over each joint's map trained with cross-entropy
 #   against the normalised Gaussian, instead of sigmoid + squared L2. With
-#   sigmoid + L2 the 32x32 maps of this model at 128 px stayed flat (all 21 joints of
-#   a hand decoded to one pixel, acc_pose 0.07-0.10) for the 288 iterations
-#   the job could afford; cross-entropy gives the joint's cell a gradient of
-#   p - 1 from the first iteration. Joints are read with sub-cell precision
-#   (5x5 probability-weighted mean around the arg-max).
+#   sigmoid + L2 the 32x32 maps of this model at 128 px stayed flat (all 21
+#   joints of a hand decoded to one pixel, acc_pose 0.07-0.10) for the 288
+#   iterations the job could afford; cross-entropy gives the joint's cell a
+#   gradient of p - 1 from the first iteration. Joints are read with
+#   sub-cell precision (5x5 probability-weighted mean around the arg-max).
 # - 96 px input, channels-last memory (ChannelsLastHook), 14 epochs: val
 #   PCK@0.2 0.613 / MPJPE 48.2 mm in 337 s, against 0.533 / 51.2 mm for 20
 #   epochs at 64 px (16x16 maps) in about the same time (seed 0, AMD EPYC

@@ -43,11 +43,11 @@ class SingleHandPoseEstimator(StageEntryMixin, TopdownPoseEstimator):
     @property
     def fp32_submodules(self) -> tuple:
         """The parts kept float32 in bf16 inference
-        (:func:`~hdr_mm.models.utils.precision.mark_fp32_submodules`): a head that
-        names its own read-out layers (DetNetHead) keeps those; a stock
-        mmpose head (HeatmapHead, RTMCCHead, ...) names none and decodes
-        its outputs with numpy, which has no bfloat16, so the whole head
-        stays float32."""
+        (:func:`~hdr_mm.models.utils.precision.mark_fp32_submodules`):
+        a head that names its own read-out layers (DetNetHead) keeps
+        those; a stock mmpose head (HeatmapHead, RTMCCHead, ...) names
+        none and decodes its outputs with numpy, which has no bfloat16,
+        so the whole head stays float32."""
         return () if hasattr(self.head, 'fp32_submodules') else ('head', )
 
     def set_bone_length(self,
