@@ -48,6 +48,7 @@ from mmpose.structures import PoseDataSample
 from hdr_mm.structures import TDR_MASK_NAMES
 from hdr_mm.structures.hand_crops import (HandCrops, cut_hands, frame_rows,
                                           locate_hands)
+from hdr_mm.models.tdr.composition import confine_hidden_to_occluder
 from .hand_placement import place_hands, reference_bone_lengths
 from .runtime import (StageRuntime, build_runtime, check_runtime,
                       is_prepared)
@@ -79,6 +80,12 @@ class HDRPoseEstimator(BaseModel):
         hand_padding: Enlargement of each hand's amodal box (2.0 in HDR).
         min_mask_pixels: A hand whose amodal mask has fewer pixels on the
             two-hand crop is reported absent (``hand_type`` 0, scores 0).
+        occluder_margin: None (default) gives TDR HASM's masks as they
+            are (the authors' algebra); a number of pixels (at the hand
+            crop's size) repaints only the part of the target hand hidden
+            within that distance of the other hand's visible mask
+            (:func:`~hdr_mm.models.tdr.confine_hidden_to_occluder`): a
+            hand with no other hand in front of it is left as it is.
         bone_length: Scale of the root-relative 3D joints, the wrist to
             middle-MCP length in mm: ``'gt'`` takes it from each sample's
             ground truth (the paper's protocol; a hand without ground
@@ -153,6 +160,7 @@ class HDRPoseEstimator(BaseModel):
                  use_tdr: Optional[bool] = None,
                  hand_padding: float = 2.0,
                  min_mask_pixels: int = 16,
+                 occluder_margin: Optional[int] = None,
                  bone_length='gt',
                  bone_length_mm: float = 95.0,
                  precision: Optional[str] = 'auto',
@@ -173,6 +181,10 @@ class HDRPoseEstimator(BaseModel):
         self.shpe_input = shpe_input
         self.hand_padding = hand_padding
         self.min_mask_pixels = min_mask_pixels
+        if occluder_margin is not None and occluder_margin < 0:
+            raise ValueError(f'HDRPoseEstimator: occluder_margin must be '
+                             f'None or >= 0 pixels, got {occluder_margin}')
+        self.occluder_margin = occluder_margin
         self.mask_names = tuple(self.hasm.mask_names)
         missing = {n for names in TDR_MASK_NAMES.values()
                    for n in names} - set(self.mask_names)
@@ -315,7 +327,8 @@ class HDRPoseEstimator(BaseModel):
     def cut_hands(self, context: Tensor, masks: Tensor,
                   hands: HandCrops) -> Dict[str, Tensor]:
         """Each hand's crop from the frame and its masks from HASM's
-        (:func:`~hdr_mm.structures.hand_crops.cut_hands`).
+        (:func:`~hdr_mm.structures.hand_crops.cut_hands`), the hidden
+        part confined near the other hand if ``occluder_margin`` is set.
 
         Args:
             context: (N, 3, H, W) context windows.
@@ -326,8 +339,12 @@ class HDRPoseEstimator(BaseModel):
             dict: ``images`` (2N, 3, s, s) float 0-255 and ``masks``
             (2N, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
         """
-        return cut_hands(context, masks, self.mask_names, hands,
-                         self.shpe_size)
+        cut = cut_hands(context, masks, self.mask_names, hands,
+                        self.shpe_size)
+        if self.occluder_margin is not None:
+            cut['masks'] = confine_hidden_to_occluder(cut['masks'],
+                                                      self.occluder_margin)
+        return cut
 
     # ------------------------------------------------------------------
     @torch.no_grad()

@@ -110,6 +110,41 @@ def dilate(mask: torch.Tensor, kernel_size: int) -> torch.Tensor:
     return (hit > 0).to(mask.dtype)
 
 
+def confine_hidden_to_occluder(hand_masks: torch.Tensor,
+                               margin: int) -> torch.Tensor:
+    """Keep only the hidden part of the target hand that the other hand
+    can cover.
+
+    In the ground truth the target's hidden part ``A_t (1 - V_t)`` lies
+    exactly under the other hand's visible mask ``V_o`` (only the other
+    hand occludes it). Predicted masks break this: HASM's amodal and
+    visible masks of a hand with nothing in front of it differ along
+    its edges, and TDR would repaint the hand's own fingers there (on a
+    frame with one hand, every such pixel). This marks the target
+    visible wherever it is farther than ``margin`` pixels from ``V_o``,
+    so ``H_t = A_t (1 - V_t) dilate(V_o)``; with no other hand in the
+    crop nothing of the target is repainted. A deviation from the
+    authors' algebra (docs/method.md section 2); the masks TDR is
+    trained on satisfy it already, so training is unchanged.
+
+    Args:
+        hand_masks: (N, 4, H, W) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
+        margin: Dilation of ``V_o`` in pixels (>= 0), for masks that do
+            not quite touch.
+
+    Returns:
+        Tensor: (N, 4, H, W) the masks with ``V_t`` widened, same dtype.
+    """
+    if margin < 0:
+        raise ValueError(f'occluder margin must be >= 0 pixels, got '
+                         f'{margin}')
+    check_hand_masks(hand_masks, hand_masks[:, :3])
+    m = hand_masks.float()
+    near_o = dilate(m[:, 3:4], 2 * margin + 1)
+    visible_t = torch.maximum(m[:, 1:2], m[:, 0:1] * (1 - near_o))
+    return torch.cat([m[:, :1], visible_t, m[:, 2:]], 1).to(hand_masks.dtype)
+
+
 def compose(output: torch.Tensor,
             img: torch.Tensor,
             repaint: torch.Tensor,

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from hdr_mm.models.tdr import (build_tdr_inputs, check_hand_masks, compose,
+                               confine_hidden_to_occluder,
                                dilate, elliptical_kernel)
 
 
@@ -95,3 +96,34 @@ def test_bad_masks():
     with pytest.raises(TypeError, match='torch.Tensor'):
         check_hand_masks(np.zeros((1, 4, 8, 8)), img)
     check_hand_masks(torch.ones(1, 4, 8, 8, dtype=torch.bool), img)
+
+
+def test_confine_hidden_to_occluder():
+    # target hand: columns 2-9; HASM calls columns 2-3 hidden (no other
+    # hand near: its own edge) and columns 8-9 hidden under the other
+    # hand, whose visible mask is columns 9-13
+    masks = torch.zeros(1, 4, 12, 16, dtype=torch.uint8)
+    masks[0, 0, :, 2:10] = 1
+    masks[0, 1, :, 4:8] = 1
+    masks[0, 2, :, 8:14] = 1
+    masks[0, 3, :, 9:14] = 1
+    out = confine_hidden_to_occluder(masks, margin=1)
+    assert out.dtype == masks.dtype
+    # only the amodal target's visible mask changes
+    assert torch.equal(out[:, [0, 2, 3]], masks[:, [0, 2, 3]])
+    hidden = out[0, 0] * (1 - out[0, 1])
+    # columns 8-9 are within 1 px of V_o: still hidden; 2-3 are not
+    assert hidden[:, 8:10].all() and not hidden[:, :8].any()
+    # margin 0: only where V_o itself lies (column 9)
+    hidden0 = (lambda m: m[0, 0] * (1 - m[0, 1]))(
+        confine_hidden_to_occluder(masks, margin=0))
+    assert hidden0[:, 9].all() and hidden0.sum() == 12
+    # no other hand: nothing of the target is hidden
+    alone = masks.clone()
+    alone[:, 2:] = 0
+    out = confine_hidden_to_occluder(alone, margin=5)
+    assert torch.equal(out[0, 1], out[0, 0])
+    with pytest.raises(ValueError, match='margin'):
+        confine_hidden_to_occluder(masks, margin=-1)
+    with pytest.raises(ValueError, match='only 0 and 1'):
+        confine_hidden_to_occluder(masks * 2, margin=1)
