@@ -432,8 +432,9 @@ def quantize_stage(onnx_file: str,
                fp32_islands)
     kept = islands.select(proto.graph)
     # the nodes that would have been quantized, for the metadata
+    kept_set = set(kept)
     kept_ops = [n.name for n in proto.graph.node
-                if n.op_type in op_types and n.name in set(kept)]
+                if n.op_type in op_types and n.name in kept_set]
     source_sha = file_sha256(onnx_file)
     reader = NumpyCalibrationReader(calibration)
     method = getattr(CalibrationMethod, dict(
