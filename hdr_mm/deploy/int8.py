@@ -54,7 +54,7 @@ The quantized graph keeps the source's inputs, outputs and metadata
 (``hdr_mm_stage``, ``input_size``, ...: the runners of
 :mod:`.stage_runner` open it as they open the float32 graph) and adds
 ``hdr_mm_precision = 'int8'`` and ``hdr_mm_source_sha256``, the SHA-256
-of the float32 file it was quantized from: :func:`open_int8_graph`
+of the float32 file it was quantized from: :func:`check_int8_runner`
 refuses an int8 graph whose float32 source next to it has changed since
 (the weights changed: quantize again). It is written atomically (a
 temporary file in the target folder, then a rename); the source graph is
@@ -80,7 +80,8 @@ import numpy as np
 from hdr_mm.utils.atomic_file import atomic_write
 
 from .onnx_export import STAGE_NETWORKS
-from .stage_runner import OnnxFileError, StageNetwork
+from .stage_runner import (OnnxFileError, StageNetwork, check_onnx_file,
+                           unloadable_file)
 
 #: the quantized graph of ``<stage>.onnx`` is ``<stage>.int8.onnx``
 INT8_SUFFIX = '.int8.onnx'
@@ -402,8 +403,6 @@ def quantize_stage(onnx_file: str,
     import onnx
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
-
-    from .stage_runner import check_onnx_file, unloadable_file
     out_file = out_file or int8_graph_path(onnx_file)
     if osp.abspath(out_file) == osp.abspath(onnx_file):
         raise ValueError(f'quantize {onnx_file}: out_file is the source '

@@ -72,8 +72,8 @@ def test_writes_the_quantized_graphs(quantized):
         assert f'{stage}: {path} (' in printed
     # 4 frames in batches of up to 8: one HASM call on 4 two-hand crops,
     # one TDR and one SHPE call on their 8 hand crops
-    assert 'calibrated on 4 inputs in 1 batches' in printed
-    assert printed.count('calibrated on 8 inputs in 1 batches') == 2
+    assert 'calibrated on 4 inputs in 1 batch; ' in printed
+    assert printed.count('calibrated on 8 inputs in 1 batch; ') == 2
     assert osp.isfile(osp.join(onnx_dir, MANIFEST))
 
 

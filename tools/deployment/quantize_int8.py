@@ -253,7 +253,8 @@ def quantize_graphs(graphs: Dict[str, str],
         islands = _metadata(out).get(ISLANDS_KEY, '')
         print(f'{stage}: {out} ({osp.getsize(out) / 2**20:.1f} MiB; '
               f'float32 {path}, {osp.getsize(path) / 2**20:.1f} MiB); '
-              f'calibrated on {n} inputs in {len(batches)} batches; '
+              f'calibrated on {n} inputs in {len(batches)} '
+              f'batch{"es" if len(batches) > 1 else ""}; '
               f'{len(islands.split(",")) if islands else 0} '
               'quantizable nodes kept float32', flush=True)
     return written
