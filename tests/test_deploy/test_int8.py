@@ -8,7 +8,7 @@ arithmetic (onnxruntime with its graph optimizations off, which runs
 every QuantizeLinear/DequantizeLinear as written) is 4-5 % away from
 float32: that is the quantization noise itself, with 8-bit activations
 over up to 40 layers. onnxruntime's fused int8 kernels and OpenVINO
-land within 3.5-5.5 % of float32 (measured). The tests allow 15 %: ~3x
+land within 3.5-5 % of float32 (measured). The tests allow 15 %: ~3x
 the noise, for other CPUs' kernels, while a graph with a wrong scale or a
 mask branch quantized away is off by tens of percent or more. The TDR
 coverage mask (``out_mask``) stays exact: its branch is float32.
