@@ -45,14 +45,14 @@ from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
 
 def precision_choices() -> Dict[str, Optional[str]]:
     """What ``--precision`` takes: ``'auto'``, the precisions
-    (:data:`~hdr_mm.models.utils.PRECISIONS`) and ``'none'`` (as built).
+    (:data:`~hdr_mm.models.hdr.runtime.RUNTIME_PRECISIONS`) and ``'none'``
+    (as built).
 
     Returns:
         dict: ``--precision`` value -> the inferencer's ``precision``.
     """
-    from hdr_mm.models.hdr.runtime import AUTO
-    from hdr_mm.models.utils import PRECISIONS
-    return {AUTO: AUTO, **{p: p for p in PRECISIONS}, 'none': None}
+    from hdr_mm.models.hdr.runtime import AUTO, RUNTIME_PRECISIONS
+    return {AUTO: AUTO, **{p: p for p in RUNTIME_PRECISIONS}, 'none': None}
 
 
 def backend_choices() -> Tuple[str, ...]:
@@ -116,8 +116,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--precision',
         choices=tuple(precision_choices()),
         help="how the networks run: 'auto' (the fastest path measured for "
-        "this CPU), 'fp32', 'bf16' or 'none' (as built); default the "
-        "config's model.precision ('auto' in the shipped configs)")
+        "this CPU), 'fp32', 'bf16', 'int8' (the quantized graphs in "
+        '--onnx-dir, with --backend onnxruntime or openvino; see '
+        "tools/deployment/quantize_int8.py) or 'none' (as built); default "
+        "the config's model.precision ('auto' in the shipped configs)")
     parser.add_argument(
         '--backend',
         choices=backend_choices(),

@@ -18,7 +18,13 @@ AVX512-BF16, as OpenVINO's ``OPTIMIZATION_CAPABILITIES`` reports it) and
 ``f32`` elsewhere, with a warning (emulated bf16 would be slower). The
 hint is always set: OpenVINO's own default on a CPU with native bf16 is
 bf16, which would make ``'fp32'`` a lie there. The precision the graph
-was compiled with is :attr:`OVNetwork.inference_precision`.
+was compiled with is :attr:`OVNetwork.inference_precision`. ``'int8'``
+is for the quantized graphs (:mod:`.int8`, opened through
+:mod:`.graph_backends`): OpenVINO runs their quantized convolutions and
+matrix products in int8 (its low-precision transformations fuse the
+QDQ pairs; VNNI or AMX where the CPU has them) and everything else,
+the fp32 islands included, with the hint ``f32`` (not bf16 where it is
+native: the islands are there because they are numerically sensitive).
 
 A file OpenVINO cannot read (empty, truncated, corrupt, not ONNX) or
 that is not the graph of a stage is refused with an
@@ -39,7 +45,8 @@ from .stage_runner import (GeneratorCalls, PoseMapsCalls, SegmentorCalls,
                            unloadable_file)
 
 #: hdr_mm precision -> OpenVINO ``INFERENCE_PRECISION_HINT``
-OV_PRECISION_HINTS = {None: 'f32', 'fp32': 'f32', 'bf16': 'bf16'}
+OV_PRECISION_HINTS = {None: 'f32', 'fp32': 'f32', 'bf16': 'bf16',
+                      'int8': 'f32'}
 #: OpenVINO element type name -> hdr_mm precision
 _FROM_OV_TYPE = {'f32': 'fp32', 'bf16': 'bf16'}
 #: the device the graphs are compiled for
@@ -68,7 +75,8 @@ def ov_precision_hint(precision: Optional[str], native_bf16: bool) -> str:
     """The ``INFERENCE_PRECISION_HINT`` a precision compiles with.
 
     Args:
-        precision: None, ``'fp32'`` or ``'bf16'``.
+        precision: None, ``'fp32'``, ``'bf16'`` or ``'int8'`` (a quantized
+            graph: its float parts in f32).
         native_bf16: Whether the CPU has native bf16 (:func:`ov_native_bf16`).
 
     Returns:
@@ -79,7 +87,7 @@ def ov_precision_hint(precision: Optional[str], native_bf16: bool) -> str:
     """
     if precision not in OV_PRECISION_HINTS:
         raise ValueError(f'OpenVINO precision must be None or one of '
-                         f"('fp32', 'bf16'), got {precision!r}")
+                         f"('fp32', 'bf16', 'int8'), got {precision!r}")
     hint = OV_PRECISION_HINTS[precision]
     return hint if hint != 'bf16' or native_bf16 else 'f32'
 
@@ -147,12 +155,14 @@ class OVNetwork(StageNetwork):
         num_threads: ``INFERENCE_NUM_THREADS`` (None: OpenVINO's default,
             one per physical core).
         precision: None or ``'fp32'`` (f32), ``'bf16'`` (bf16 where the
-            CPU has it natively, f32 elsewhere with a warning).
+            CPU has it natively, f32 elsewhere with a warning), ``'int8'``
+            (a quantized graph: f32 outside its int8 ops).
 
     Attributes:
         compiled (openvino.CompiledModel): The compiled graph.
         inference_precision (str): ``'fp32'`` or ``'bf16'``, what OpenVINO
-            compiled it with.
+            compiled it with (``'fp32'`` for a quantized graph: the
+            precision of its float parts).
         metadata (dict): The graph's metadata (``hdr_mm_stage``, ...).
         input_names, output_names (list[str]): As exported.
 
@@ -229,7 +239,9 @@ def load_ov_stage(onnx_file: str,
         onnx_file: A file written by :func:`~hdr_mm.deploy.export_stage`
             (its metadata names the stage).
         num_threads: OpenVINO's inference threads (None: its default).
-        precision: None/``'fp32'`` or ``'bf16'`` (see :class:`OVNetwork`).
+        precision: None/``'fp32'``, ``'bf16'`` or ``'int8'`` (see
+            :class:`OVNetwork`; for int8 ``onnx_file`` is the quantized
+            graph itself, see :mod:`.graph_backends`).
 
     Returns:
         OVNetwork: an :class:`OVSegmentor`, :class:`OVGenerator` or

@@ -186,7 +186,9 @@ def test_registry_and_runtime_agree():
         GRAPH_BACKENDS)
     check_graph_precision('openvino', 'bf16')
     check_graph_precision('onnxruntime', None)
+    check_graph_precision('onnxruntime', 'int8')
     with pytest.raises(ValueError,
                        match="backend='onnxruntime' runs the float32 graphs "
-                       "in fp32 only: use precision='fp32' \\(or None\\)"):
+                       "in fp32 only \\(and the quantized ones in int8\\): "
+                       "use precision='fp32' or 'int8' \\(or None\\)"):
         check_graph_precision('onnxruntime', 'bf16')

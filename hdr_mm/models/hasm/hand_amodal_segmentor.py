@@ -82,7 +82,8 @@ class HandAmodalSegmentor(StageEntryMixin, EncoderDecoder):
             onnx_file: A file :meth:`export_onnx` wrote.
             num_threads: The engine's inference threads.
             engine: ``'onnxruntime'`` or ``'openvino'``.
-            precision: None, ``'fp32'`` or (OpenVINO) ``'bf16'``.
+            precision: None, ``'fp32'``, (OpenVINO) ``'bf16'`` or
+                ``'int8'``.
 
         Returns:
             Callable: ``(inputs, batch_img_metas) -> logits`` at the input

@@ -97,8 +97,11 @@ class HDRPoseEstimator(BaseModel):
             fp32), ``'fp32'`` (prepared for inference: BatchNorms folded,
             ``channels_last`` where it pays) or ``'bf16'`` (CPU/CUDA
             autocast, numerically sensitive parts in float32; fast only
-            on CPUs with AMX or AVX512-BF16). See
-            :mod:`hdr_mm.models.hdr.runtime`.
+            on CPUs with AMX or AVX512-BF16) or ``'int8'`` (with
+            ``backend='onnxruntime'`` or ``'openvino'`` and an
+            ``onnx_dir`` holding the quantized graphs that
+            ``tools/deployment/quantize_int8.py`` wrote; never chosen by
+            ``'auto'``). See :mod:`hdr_mm.models.hdr.runtime`.
         backend: ``'auto'`` (default), ``'pytorch'``, ``'onnxruntime'`` or
             ``'openvino'`` (the networks exported to ONNX and run by that
             engine; same pre/post-processing). ``'auto'`` (either or
@@ -248,10 +251,22 @@ class HDRPoseEstimator(BaseModel):
 
     @property
     def runtime(self) -> StageRuntime:
-        """The networks' runtime, built on first use."""
+        """The networks' runtime, built on first use. It may be set to a
+        :class:`StageRuntime` of one's own (e.g. networks that record
+        their inputs, ``tools/deployment/quantize_int8.py``), used until
+        :meth:`set_runtime` or a checkpoint load replaces it, or to None
+        (built again on the next use)."""
         if self._runtime is None:
             self.set_runtime(self.precision, self.backend)
         return self._runtime
+
+    @runtime.setter
+    def runtime(self, runtime: Optional[StageRuntime]) -> None:
+        if runtime is not None and not isinstance(runtime, StageRuntime):
+            raise TypeError(f'HDRPoseEstimator.runtime must be a '
+                            f'StageRuntime or None, got '
+                            f'{type(runtime).__name__}')
+        self._runtime = runtime
 
     def set_bone_length(self, bone_length='gt',
                         bone_length_mm: Optional[float] = None) -> None:

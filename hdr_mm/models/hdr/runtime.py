@@ -24,6 +24,10 @@ backend         precision     what runs
                               the CPU in f32
 ``openvino``    ``'bf16'``    ... in bf16 where the CPU has it natively
                               (AMX, AVX512-BF16), f32 elsewhere
+``onnxruntime`` ``'int8'``    the quantized graphs ``<stage>.int8.onnx``
+or ``openvino``               that ``tools/deployment/quantize_int8.py``
+                              wrote into ``onnx_dir`` (required), fp32
+                              islands included (:mod:`hdr_mm.deploy.int8`)
 ``'auto'``      ``'auto'``    either or both: the path for this machine,
                               logged with the reason
                               (:mod:`hdr_mm.deploy.auto`)
@@ -31,6 +35,13 @@ backend         precision     what runs
 
 Pre- and post-processing (crops, masks, composition, read-out of the
 joints) are the same code in every case.
+
+int8 is only run when asked for: ``'auto'`` never chooses it (its
+accuracy on the trained networks is not measured yet), and
+``precision='int8'`` needs a named graph backend. The float32 graphs are
+exported into ``onnx_dir`` as for fp32 (the cache's rules), and the
+loader refuses a quantized graph made from another export of them (the
+weights changed since: quantize again) or a missing one, naming it.
 """
 import logging
 import tempfile
@@ -49,13 +60,19 @@ from hdr_mm.models.utils import (PRECISIONS, cpu_bf16_isa,
 STAGE_BACKENDS = Registry('HDR stage backend')
 #: the precision/backend that leaves the choice to the machine
 AUTO = 'auto'
+#: the quantized graphs' precision (graph backends only, never chosen by
+#: 'auto')
+INT8 = 'int8'
+#: every precision a runtime takes besides None and 'auto'
+RUNTIME_PRECISIONS = PRECISIONS + (INT8, )
 
 
 class StageRuntime:
     """The networks the pipeline's stages run with, and their context.
 
     Args:
-        precision: None (as built), ``'fp32'`` or ``'bf16'``.
+        precision: None (as built), ``'fp32'``, ``'bf16'`` or (graph
+            backends) ``'int8'``.
         backend: A name in :data:`STAGE_BACKENDS` (``'pytorch'``,
             ``'onnxruntime'``, ``'openvino'``).
         hasm: The ``network`` of HASM's ``predict_masks`` (an
@@ -133,7 +150,17 @@ class PyTorchBackend:
 
     @staticmethod
     def check_precision(precision: Optional[str]) -> None:
-        """Every precision runs in PyTorch."""
+        """Every precision but int8 runs in PyTorch.
+
+        Raises:
+            ValueError: int8, which runs quantized ONNX graphs only.
+        """
+        if precision == INT8:
+            raise ValueError(
+                "precision='int8' runs the quantized ONNX graphs "
+                "(tools/deployment/quantize_int8.py): use backend="
+                "'onnxruntime' or 'openvino' with onnx_dir holding them, "
+                "not backend='pytorch'")
 
     def networks(self, stages: Dict[str, object], sizes: Dict[str, int],
                  device_type: str) -> Dict[str, Optional[Callable]]:
@@ -175,7 +202,8 @@ class GraphBackend:
             backend wrote them and they are unchanged since
             (:class:`~hdr_mm.deploy.onnx_cache.OnnxExportCache`). None: a
             new temporary folder, removed once the engine has loaded the
-            graphs (never the working directory).
+            graphs (never the working directory). For ``'int8'`` it must
+            hold the quantized graphs ``<stage>.int8.onnx``.
         num_threads: The engine's inference threads (None: its default).
     """
 
@@ -213,14 +241,24 @@ class GraphBackend:
         Raises:
             FileExistsError: ``onnx_dir`` holds a ``<stage>.onnx`` that
                 no graph backend wrote, or that changed since.
+            FileNotFoundError: int8, and a ``<stage>.int8.onnx`` is
+                missing.
             UnwritableFolderError: ``onnx_dir`` cannot be written.
             ValueError: a stage cannot run another implementation of its
                 network (e.g. an SHPE head without ``decode_maps``),
-                refused before anything is exported.
+                refused before anything is exported; int8 without
+                ``onnx_dir``.
             ImportError: the engine's package is not installed.
             OnnxFileError, RuntimeError: the engine cannot read or
-                compile a graph.
+                compile a graph (for int8 also: a quantized graph made
+                from another export of the float32 one).
         """
+        if self.precision == INT8 and self.onnx_dir is None:
+            from hdr_mm.deploy.int8 import QUANTIZE_COMMAND
+            raise ValueError(
+                "precision='int8' runs the quantized graphs in onnx_dir: "
+                'give onnx_dir=DIR, the folder that '
+                + QUANTIZE_COMMAND.format(folder='DIR') + ' wrote')
         for model in stages.values():
             model.check_exportable()
         if self.onnx_dir is not None:
@@ -231,10 +269,8 @@ class GraphBackend:
 
     def _export_and_load(self, folder: str, stages: Dict[str, object],
                          sizes: Dict[str, int]) -> Dict[str, Callable]:
-        """Export each stage into ``folder`` and open it with the engine
-        (the tracer's warnings about shapes it records as constants are
-        silenced: the graphs take a dynamic batch only, which
-        tests/test_deploy checks against PyTorch).
+        """Export each stage into ``folder`` (:func:`export_stage_graphs`)
+        and open it with the engine.
 
         Args:
             folder: Where the graphs are written.
@@ -244,24 +280,57 @@ class GraphBackend:
         Returns:
             dict: stage name -> its network in the engine.
         """
-        from hdr_mm.deploy import OnnxExportCache
-        cache = OnnxExportCache(folder, writer=self.engine)
-        out = {}
-        for name, model in stages.items():
-            path = cache.claim(f'{name}.onnx')
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', torch.jit.TracerWarning)
-                model.export_onnx(path, sizes[name])
-            cache.record(path)
-            out[name] = model.load_onnx(path, self.num_threads,
-                                        engine=self.engine,
-                                        precision=self.precision)
-        return out
+        paths = export_stage_graphs(folder, stages, sizes, self.engine)
+        return {
+            name: model.load_onnx(paths[name], self.num_threads,
+                                  engine=self.engine,
+                                  precision=self.precision)
+            for name, model in stages.items()
+        }
+
+
+def export_stage_graphs(folder: str, stages: Dict[str, object],
+                        sizes: Dict[str, int],
+                        writer: str) -> Dict[str, str]:
+    """Export each stage's network to ``folder/<stage>.onnx``, through the
+    folder's :class:`~hdr_mm.deploy.onnx_cache.OnnxExportCache` (a file
+    of that name is replaced only if a graph backend or tool wrote it and
+    it is unchanged since). The tracer's warnings about shapes it records
+    as constants are silenced: the graphs take a dynamic batch only,
+    which tests/test_deploy checks against PyTorch.
+
+    Args:
+        folder: Where the graphs are written (created if missing).
+        stages: Stage name -> stage model (float32, as built).
+        sizes: Stage name -> input side.
+        writer: Who writes, as the cache's messages name it (e.g.
+            ``'onnxruntime'``).
+
+    Returns:
+        dict: stage name -> its ``.onnx`` file.
+
+    Raises:
+        FileExistsError: ``folder`` holds a ``<stage>.onnx`` that no
+            graph backend wrote, or that changed since.
+        UnwritableFolderError: ``folder`` cannot be written.
+    """
+    from hdr_mm.deploy import OnnxExportCache
+    cache = OnnxExportCache(folder, writer=writer)
+    paths = {}
+    for name, model in stages.items():
+        path = cache.claim(f'{name}.onnx')
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', torch.jit.TracerWarning)
+            model.export_onnx(path, sizes[name])
+        cache.record(path)
+        paths[name] = path
+    return paths
 
 
 @STAGE_BACKENDS.register_module(name='onnxruntime')
 class OnnxRuntimeBackend(GraphBackend):
-    """The exported graphs run by onnxruntime (float32)."""
+    """The exported graphs run by onnxruntime (float32, or the quantized
+    graphs for int8)."""
 
     engine = 'onnxruntime'
 
@@ -269,7 +338,8 @@ class OnnxRuntimeBackend(GraphBackend):
 @STAGE_BACKENDS.register_module(name='openvino')
 class OpenVINOBackend(GraphBackend):
     """The exported graphs compiled by OpenVINO for the CPU (f32, or
-    bf16 where the CPU has it natively)."""
+    bf16 where the CPU has it natively, or the quantized graphs for
+    int8)."""
 
     engine = 'openvino'
 
@@ -278,16 +348,23 @@ def check_runtime(precision: Optional[str], backend: str) -> None:
     """Refuse an unknown or impossible combination, naming it.
 
     Args:
-        precision: None, ``'auto'`` or one of ``PRECISIONS``.
+        precision: None, ``'auto'`` or one of :data:`RUNTIME_PRECISIONS`.
         backend: ``'auto'`` or a name in :data:`STAGE_BACKENDS`.
 
     Raises:
-        ValueError: naming what is wrong.
+        ValueError: naming what is wrong (int8 with ``backend='auto'``:
+            ``'auto'`` does not choose int8, name the engine).
     """
-    if precision is not None and precision not in PRECISIONS + (AUTO, ):
+    if precision is not None and \
+            precision not in RUNTIME_PRECISIONS + (AUTO, ):
         raise ValueError(f'precision must be None, {AUTO!r} or one of '
-                         f'{PRECISIONS}, got {precision!r}')
+                         f'{RUNTIME_PRECISIONS}, got {precision!r}')
     if backend == AUTO:
+        if precision == INT8:
+            raise ValueError(
+                "precision='int8' needs a named graph backend: backend="
+                "'onnxruntime' or 'openvino', not 'auto' ('auto' does not "
+                'choose int8 while its accuracy is not measured)')
         return
     runner = STAGE_BACKENDS.get(backend)
     if runner is None:

@@ -97,7 +97,9 @@ class StageEntryMixin:
             engine: A key of
                 :data:`hdr_mm.deploy.graph_backends.GRAPH_BACKENDS`
                 (``'onnxruntime'``, ``'openvino'``).
-            precision: None, ``'fp32'`` or (OpenVINO) ``'bf16'``.
+            precision: None, ``'fp32'``, (OpenVINO) ``'bf16'`` or
+                ``'int8'`` (the quantized graph next to ``onnx_file``,
+                :mod:`hdr_mm.deploy.int8`).
 
         Returns:
             Callable: a runner of :mod:`hdr_mm.deploy.stage_runner`.
