@@ -17,6 +17,11 @@ random weights (latency does not depend on them), once per mode:
 - ``openvino``: the same graphs compiled by OpenVINO in f32 (CPU only);
 - ``openvino_bf16``: ... in bf16 (only on a CPU with native bf16, AMX or
   AVX512-BF16: elsewhere OpenVINO would compile f32, so it is refused);
+- ``ort_int8``, ``openvino_int8``: the graphs quantized to int8 (QDQ,
+  :mod:`hdr_mm.deploy.int8`), calibrated on the benchmark's random
+  inputs: for timing only (accuracy: ``tools/deployment/
+  quantize_int8.py`` and ``tools/test.py``); compared with the fp32
+  peak;
 - ``auto``: what the pipeline runs by default, ``precision='auto'``,
   ``backend='auto'`` (:mod:`hdr_mm.deploy.auto`); the report says which
   path it chose and why.

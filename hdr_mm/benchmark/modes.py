@@ -8,7 +8,10 @@ same networks the pipeline runs, ``'auto'`` included: what it chose, and
 why, is the runtime's :meth:`~hdr_mm.models.hdr.runtime.StageRuntime.
 describe`.
 """
+import atexit
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from typing import (Any, Callable, ContextManager, Dict, Optional, Sequence,
                     Tuple)
@@ -56,6 +59,8 @@ BENCH_MODES: Dict[str, BenchMode] = {
     'openvino': BenchMode('fp32', 'openvino', cpu_only=True),
     'openvino_bf16': BenchMode('bf16', 'openvino', cpu_only=True,
                                native_bf16=True),
+    'ort_int8': BenchMode('int8', 'onnxruntime', cpu_only=True),
+    'openvino_int8': BenchMode('int8', 'openvino', cpu_only=True),
     'auto': BenchMode('auto', 'auto'),
 }
 #: modes (columns of the report), see :mod:`hdr_mm.benchmark`
@@ -96,6 +101,43 @@ class ModeSetup:
         return 'bf16' if self.runtime.precision == 'bf16' else 'fp32'
 
 
+def int8_graphs_for_timing(model: nn.Module) -> str:
+    """Export the pipeline's stage graphs and quantize them to int8,
+    calibrated on one batch of the benchmark's random inputs, into a new
+    temporary folder (removed at exit).
+
+    For timing only: the activation ranges of random inputs are not those
+    of real frames, so the outputs mean nothing (the speed of the int8
+    kernels does not depend on them). Quantize for use, and measure the
+    accuracy, with ``tools/deployment/quantize_int8.py``.
+
+    Args:
+        model: The pipeline (float32, as built).
+
+    Returns:
+        str: the folder, to give the runtime as ``onnx_dir``.
+    """
+    from hdr_mm.deploy import STAGE_NETWORKS
+    from hdr_mm.deploy.int8 import quantize_stage
+    from hdr_mm.models.hdr.runtime import export_stage_graphs
+    folder = tempfile.mkdtemp(prefix='hdr_mm_bench_int8_')
+    atexit.register(shutil.rmtree, folder, True)
+    stages = {s: getattr(model, s) for s in ('hasm', 'tdr', 'shpe')
+              if getattr(model, s) is not None}
+    x = BenchInputs(model, None, 1, torch.device('cpu'))
+    feeds = dict(hasm=(x.hasm, ), shpe=(x.shpe, ))
+    if 'tdr' in stages:
+        feeds['tdr'] = (x.tdr_x, x.tdr_mask)
+    graphs = export_stage_graphs(
+        folder, stages, {s: getattr(model, f'{s}_size') for s in stages},
+        'benchmark')
+    for stage, path in graphs.items():
+        names = STAGE_NETWORKS[stage][0]
+        quantize_stage(path, [{n: t.float().numpy() for n, t in
+                               zip(names, feeds[stage])}])
+    return folder
+
+
 def prepare_mode(model: nn.Module, mode: str,
                  threads: Optional[int] = None) -> ModeSetup:
     """Set the pipeline up for ``mode`` (its runtime, built once).
@@ -116,7 +158,9 @@ def prepare_mode(model: nn.Module, mode: str,
             if stage is not None:
                 prepare_for_inference(stage.inference_module(),
                                       spec.precision, compile=True)
-    rt = model.set_runtime(spec.precision, spec.backend,
+    onnx_dir = (int8_graphs_for_timing(model) if spec.precision == 'int8'
+                else None)
+    rt = model.set_runtime(spec.precision, spec.backend, onnx_dir=onnx_dir,
                            num_threads=threads)
     nets = stage_networks(model)
     hasm = rt.hasm or model.hasm.encode_decode

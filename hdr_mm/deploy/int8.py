@@ -450,10 +450,11 @@ def quantize_stage(onnx_file: str,
                                  'uint8' else QuantType.QInt8),
                 weight_type=QuantType.QInt8, nodes_to_exclude=kept,
                 calibrate_method=method,
+                # every batch's outputs are kept until the ranges are
+                # computed: onnxruntime 1.30's CalibMaxIntermediateOutputs
+                # drops the batches it clears instead of merging them
                 extra_options=dict(
-                    ActivationSymmetric=False, WeightSymmetric=True,
-                    # min/max merged every 4 batches, not all kept
-                    CalibMaxIntermediateOutputs=4))
+                    ActivationSymmetric=False, WeightSymmetric=True))
         out = onnx.load(tmp)
         del out.metadata_props[:]
         marks = {
