@@ -209,6 +209,30 @@ def test_no_hand_or_one_hand(model, batch, monkeypatch):
         assert pred.rel_root_depth[0] == 0
 
 
+
+def test_occluder_margin_leaves_a_lone_hand_as_cut(model, batch,
+                                                   monkeypatch):
+    # one right hand whose visible mask misses a strip of its amodal mask
+    # (HASM's edge error), no left hand: with the authors' algebra TDR
+    # repaints the strip; with occluder_margin nothing occludes the hand
+    # and SHPE is fed the crop as cut
+    names = model.mask_names
+    masks = torch.zeros(len(batch['data_samples']), 4,
+                        *batch['inputs']['img'][0].shape[-2:])
+    masks[:, names.index('r_amodal'), 20:60, 10:40] = 1
+    masks[:, names.index('r_visible'), 20:60, 10:34] = 1
+    _patch_masks(monkeypatch, model, masks)
+    repainted = _run(model, batch)
+    monkeypatch.setattr(model, 'occluder_margin', 2)
+    kept = _run(model, batch)
+    for before, after in zip(repainted, kept):
+        crop, fed = after.hand_crops[0].float(), after.tdr_crops[0].float()
+        # equal up to rounding (both are rounded to uint8 apart)
+        assert (fed - crop).abs().max() <= 1
+        assert (before.tdr_crops[0].float() - crop).abs().max() > 1
+        masks_t = after.hand_crop_masks[0]
+        assert torch.equal(masks_t[1], masks_t[0])  # nothing hidden
+
 def _padded(img):
     """The image zero-padded by half its size, as the authors' demo does,
     and the offset of the original in it."""
@@ -374,6 +398,10 @@ def test_bad_stage_configs(cfg):
     bad = copy.deepcopy(cfg.model)
     bad.shpe.config = 'configs/shpe/no_such.py'
     with pytest.raises(FileNotFoundError, match='no_such.py'):
+        MODELS.build(bad)
+    bad = copy.deepcopy(cfg.model)
+    bad.occluder_margin = -1
+    with pytest.raises(ValueError, match='occluder_margin'):
         MODELS.build(bad)
     bad = copy.deepcopy(cfg.model)
     bad.hasm.checkpoint = 'missing_hasm.pth'
