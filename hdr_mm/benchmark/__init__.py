@@ -24,7 +24,11 @@ random weights (latency does not depend on them), once per mode:
   peak;
 - ``auto``: what the pipeline runs by default, ``precision='auto'``,
   ``backend='auto'`` (:mod:`hdr_mm.deploy.auto`); the report says which
-  path it chose and why.
+  path it chose and why;
+- ``authors`` (with ``--authors-repo PATH``, paper size only): the
+  authors' own TDR generator and DetNet imported from a clone of their
+  repository (running their code) and timed on the same inputs; its
+  ``hasm`` is eager's and its ``hdr`` is composed (:mod:`.authors`).
 
 Every mode is a runtime of the pipeline
 (``HDRPoseEstimator.set_runtime(precision, backend)``,
@@ -56,6 +60,7 @@ Modules, one concept each:
   networks and their inputs;
 - :mod:`.modes`: the modes, each mode's set-up and :func:`bench_modes`,
   the run over modes, stages and batch sizes;
+- :mod:`.authors`: the authors' networks, their column;
 - :mod:`.flops`: FLOP counts of the stage networks;
 - :mod:`.machine`: the machine line and the GEMM peak;
 - :mod:`.report`: efficiency, Markdown tables and the printed report;
@@ -63,6 +68,9 @@ Modules, one concept each:
 
 Not imported by ``import hdr_mm``.
 """
+from .authors import (AUTHORS_MODE, AUTHORS_NETWORKS, authors_setup,
+                      check_authors_repo, check_paper_size, compose_authors,
+                      load_authors_networks)
 from .cli import (DEFAULT_CONFIG, main, parse_args, parse_int_list,
                   parse_modes, parse_stages)
 from .flops import ELEMENTWISE_OPS, count_flops, sdpa_flop_jit, stage_flops
@@ -75,6 +83,9 @@ from .pipeline import (STAGE_INPUT, STAGES, BenchInputs, build_pipeline,
 from .report import efficiency, fmt, markdown_table, report, report_text
 
 __all__ = [
+    'AUTHORS_MODE', 'AUTHORS_NETWORKS', 'authors_setup',
+    'check_authors_repo', 'check_paper_size', 'compose_authors',
+    'load_authors_networks',
     'DEFAULT_CONFIG', 'main', 'parse_args', 'parse_int_list', 'parse_modes',
     'parse_stages', 'ELEMENTWISE_OPS', 'count_flops', 'sdpa_flop_jit',
     'stage_flops', 'best_throughput', 'summarize', 'synchronize',

@@ -6,6 +6,9 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 
+from .authors import (AUTHORS_MODE, authors_setup, check_authors_repo,
+                      check_paper_size, compose_authors,
+                      load_authors_networks)
 from .flops import stage_flops
 from .machine import gemm_peak, machine_line
 from .modes import BENCH_MODES, MODES, setup_modes, time_modes
@@ -110,6 +113,14 @@ def _check_args(parser: argparse.ArgumentParser,
     if 'fp32c' in args.modes and args.warmup < 1:
         parser.error('--modes fp32c compiles during the warm-up: '
                      '--warmup must be >= 1')
+    if args.authors_repo is not None:
+        if 'eager' not in args.modes:
+            parser.error('--authors-repo: --modes must include eager (the '
+                         "authors' hasm and hdr are composed from it)")
+        try:
+            check_authors_repo(args.authors_repo)
+        except (OSError, ImportError) as e:
+            parser.error(str(e))
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -149,6 +160,16 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-flops', action='store_true',
                         help='skip the FLOP count')
     parser.add_argument('--out', help='also write the results as JSON')
+    parser.add_argument(
+        '--authors-repo', metavar='PATH',
+        help="a clone of the authors' repository (git clone "
+        'https://github.com/MengHao666/HDR): adds the column '
+        f"{AUTHORS_MODE!r}, their TDR generator and DetNet (random "
+        'weights) timed on the same inputs, interleaved; hasm taken '
+        "equal to eager's, hdr = eager hdr - eager (tdr + shpe) + theirs. "
+        'THIS IMPORTS AND RUNS THEIR CODE (two modules and what they '
+        'import, not their package __init__ files); needs timm and '
+        'einops, eager among --modes and the paper-size config')
     args = parser.parse_args(argv)
     _check_args(parser, args)
     return args
@@ -165,7 +186,13 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         ``machine``, ``gemm_peak``, ``runtimes`` (per mode, what runs
         and, for ``'auto'``, why), ``flops``, ``summary`` (per mode and
         stage) and ``results`` (mode -> stage -> batch size as str ->
-        statistics).
+        statistics); with ``--authors-repo`` also the mode
+        ``'authors'`` (its composed results marked ``composed``).
+
+    Raises:
+        SystemExit: ``--authors-repo`` with a config whose TDR or SHPE is
+            not the authors' paper-size network, or their modules fail to
+            import.
     """
     args = parse_args(argv)
     if args.threads:
@@ -174,22 +201,34 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     info = machine_line(device)
 
     model, _ = build_pipeline(args.config, args.cfg_options)
+    theirs = None
+    if args.authors_repo is not None:
+        try:
+            theirs = load_authors_networks(args.authors_repo)
+            check_paper_size(model, theirs)
+        except (OSError, ImportError, ValueError) as e:
+            raise SystemExit(f'benchmark: error: {e}')
     stages = [s for s in args.stages if s != 'tdr' or model.tdr is not None]
     flops = {} if args.no_flops else stage_flops(model, stages)
     del model
     setups, cfg = setup_modes(args.config, args.cfg_options, args.modes,
                               device, args.threads)
+    if theirs is not None:
+        setups[AUTHORS_MODE] = authors_setup(theirs, args.authors_repo,
+                                             device)
     mode_peaks = {m: s.peak for m, s in setups.items()}
-    runtimes = {m: s.runtime.describe() for m, s in setups.items()}
+    runtimes = {m: s.describe() for m, s in setups.items()}
     peaks = {p: gemm_peak(_PEAK_DTYPES[p], device)
              for p in sorted(set(mode_peaks.values()) | {'fp32'},
                              key=list(_PEAK_DTYPES).index)}
-    results = time_modes(setups, cfg, device, stages, args.batch_sizes,
-                         args.warmup, args.num_iters)
+    results = compose_authors(time_modes(setups, cfg, device, stages,
+                                         args.batch_sizes, args.warmup,
+                                         args.num_iters))
     tables, summary = report(results, flops, peaks, stages, mode_peaks)
     print(report_text(args.config, args.batch_sizes, args.warmup,
                       args.num_iters, info, peaks, tables, runtimes))
-    out = dict(config=args.config, modes=args.modes,
+    out = dict(config=args.config, modes=list(setups),
+               authors_repo=args.authors_repo,
                batch_sizes=args.batch_sizes, warmup=args.warmup,
                num_iters=args.num_iters, machine=info, gemm_peak=peaks,
                runtimes=runtimes, flops=flops, summary=summary,

@@ -9,6 +9,7 @@ why, is the runtime's :meth:`~hdr_mm.models.hdr.runtime.StageRuntime.
 describe`.
 """
 import atexit
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -79,26 +80,41 @@ Runners = Dict[str, Callable[[BenchInputs], Any]]
 
 @dataclass
 class ModeSetup:
-    """A pipeline set up for one mode.
+    """A pipeline set up for one mode, or other networks timed on its
+    inputs (the authors', :mod:`.authors`).
 
     Attributes:
-        model: The pipeline (prepared in place for the mode).
+        model: The pipeline (prepared in place for the mode); None: the
+            mode has no pipeline of its own and is timed on the inputs of
+            the first mode that has one.
         runners: Stage -> ``f(inputs: BenchInputs)``.
-        runtime: What the pipeline's stages run with.
+        runtime: What the pipeline's stages run with; None: plain PyTorch
+            fp32 (no autocast), as ``note`` says.
+        note: What runs, where there is no ``runtime`` to describe it.
     """
 
-    model: nn.Module
+    model: Optional[nn.Module]
     runners: Runners
-    runtime: StageRuntime
+    runtime: Optional[StageRuntime]
+    note: Optional[str] = None
 
     def context(self) -> ContextManager:
         """What every timed call runs in (PyTorch bf16: autocast)."""
+        if self.runtime is None:
+            return contextlib.nullcontext()
         return self.runtime.context()
 
     @property
     def peak(self) -> str:
         """The GEMM peak to compare with: that of the precision run."""
-        return 'bf16' if self.runtime.precision == 'bf16' else 'fp32'
+        return ('bf16' if self.runtime is not None
+                and self.runtime.precision == 'bf16' else 'fp32')
+
+    def describe(self) -> str:
+        """What the mode runs (and, for ``'auto'``, why)."""
+        if self.runtime is None:
+            return self.note or 'PyTorch fp32'
+        return self.runtime.describe()
 
 
 def int8_graphs_for_timing(model: nn.Module) -> str:
@@ -195,7 +211,7 @@ def setup_modes(config: str, cfg_options: Optional[dict],
     for mode in modes:
         model, cfg = build_pipeline(config, cfg_options)
         setups[mode] = prepare_mode(model.to(device), mode, threads)
-        print(f'[{mode}] runs {setups[mode].runtime.describe()}',
+        print(f'[{mode}] runs {setups[mode].describe()}',
               file=sys.stderr, flush=True)
     return setups, cfg
 
@@ -207,11 +223,14 @@ def time_modes(setups: Dict[str, ModeSetup], cfg: Any,
     """Time the stages of the set-up pipelines, the modes interleaved.
 
     For every stage and batch size the modes take turns call by call
-    (:func:`time_interleaved`). Each result is also printed to stderr as
-    it comes.
+    (:func:`time_interleaved`); a mode without a pipeline of its own
+    (:attr:`ModeSetup.model` None, the authors' networks) is called on the
+    very input tensors of the first mode that has one. Each result is
+    also printed to stderr as it comes.
 
     Args:
-        setups: :func:`setup_modes` output.
+        setups: :func:`setup_modes` output, possibly with more modes
+            (:func:`~hdr_mm.benchmark.authors.authors_setup`).
         cfg: The HDR config (its ``infer_pipeline`` packs the end-to-end
             input).
         device: Where the pipelines run.
@@ -223,14 +242,24 @@ def time_modes(setups: Dict[str, ModeSetup], cfg: Any,
     Returns:
         dict: mode -> stage -> batch size -> :func:`summarize` output or
         ``{'error': message}``.
+
+    Raises:
+        ValueError: no mode has a pipeline (nothing to make inputs from).
     """
+    first = next((m for m, s in setups.items() if s.model is not None),
+                 None)
+    if first is None:
+        raise ValueError('time_modes: no mode has a pipeline to build the '
+                         'inputs from')
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True  # fixed input shapes
     results: Dict[str, Dict[str, Dict[int, Dict[str, Any]]]] = {
         m: {} for m in setups}
     for n in batch_sizes:
         inputs = {m: BenchInputs(s.model, cfg, n, device)
-                  for m, s in setups.items()}
+                  for m, s in setups.items() if s.model is not None}
+        for m, s in setups.items():
+            inputs.setdefault(m, inputs[first])
         for stage in stages:
             fns = {}
             for m, setup in setups.items():

@@ -3,6 +3,7 @@ text the command prints."""
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .authors import AUTHORS_MODE, AUTHORS_NOTE
 from .harness import best_throughput
 from .modes import MODE_PEAK
 from .pipeline import STAGE_INPUT
@@ -81,6 +82,24 @@ def markdown_table(headers: Sequence[str],
     return '\n'.join(lines)
 
 
+def _cell(text: str, stats: Dict[str, Any]) -> str:
+    """``text``, with the mark of a composed result (the authors' hasm and
+    hdr, :func:`~hdr_mm.benchmark.authors.compose_authors`)."""
+    mark = stats.get('composed')
+    return f'{text} ({mark})' if mark else text
+
+
+def _speedups(modes: Sequence[str], summary: Summary, base: str) -> str:
+    """The end-to-end speed-up of every other mode over ``base`` (empty
+    without the numbers)."""
+    ref = summary[base].get('hdr', {}).get('ms')
+    speed = [f'{m} {ref / summary[m]["hdr"]["ms"]:.2f}x'
+             for m in modes if m != base and ref and
+             summary[m].get('hdr', {}).get('ms')]
+    return (f'end-to-end speed-up over {base}: ' + ', '.join(speed)
+            if speed else '')
+
+
 def _notes(results: Dict[str, Dict[str, Dict[int, Dict]]],
            flops: Dict[str, Dict[str, Any]]) -> List[str]:
     """The lines under the tables: stages whose FLOPs were not (all)
@@ -120,15 +139,18 @@ def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
         mode_peaks: Mode -> the peak it is compared with (``'fp32'`` or
             ``'bf16'``), e.g. what ``'auto'`` chose
             (:attr:`~hdr_mm.benchmark.modes.ModeSetup.peak`); default
-            :data:`~hdr_mm.benchmark.modes.MODE_PEAK`.
+            :data:`~hdr_mm.benchmark.modes.MODE_PEAK` (fp32 for the
+            authors' networks).
 
     Returns:
         tuple: the Markdown text and, per mode and stage, the summary
         numbers (``ms``, ``img_per_s``, ``gflops``, ``of_peak``,
-        ``error``).
+        ``error``). Composed results (the authors' hasm and hdr) are
+        marked in the latency table, explained under it, and the
+        end-to-end speed-ups are also given over the authors' column.
     """
     modes = list(results)
-    mode_peaks = {**MODE_PEAK, **(mode_peaks or {})}
+    mode_peaks = {**MODE_PEAK, AUTHORS_MODE: 'fp32', **(mode_peaks or {})}
     summary: Summary = {m: {} for m in modes}
     lat_rows, eff_rows = [], []
     for stage in stages:
@@ -146,8 +168,9 @@ def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
             summary[mode][stage] = dict(
                 ms=ms, img_per_s=best[1]['images_per_s'] if best else None,
                 gflops=gflops, of_peak=frac, error=one.get('error'))
-            lat += [fmt(ms) if 'error' not in one else 'failed',
-                    fmt(best[1]['images_per_s'], 2) if best else 'n/a']
+            lat += [_cell(fmt(ms), one) if 'error' not in one else 'failed',
+                    _cell(fmt(best[1]['images_per_s'], 2), best[1])
+                    if best else 'n/a']
             eff += [fmt(gflops), fmt(100 * frac, 1) + '%' if frac is not
                     None else 'n/a']
         lat_rows.append(lat)
@@ -155,14 +178,12 @@ def report(results: Dict[str, Dict[str, Dict[int, Dict]]],
     lines = [markdown_table(
         ['stage', 'input per image', 'GFLOP / image'] +
         [h for m in modes for h in (f'{m} ms', f'{m} img/s')], lat_rows)]
-    if 'eager' in modes:
-        ref = summary['eager'].get('hdr', {}).get('ms')
-        speed = [f'{m} {ref / summary[m]["hdr"]["ms"]:.2f}x'
-                 for m in modes if m != 'eager' and ref and
-                 summary[m].get('hdr', {}).get('ms')]
-        if speed:
-            lines.append('\nend-to-end speed-up over eager: ' +
-                         ', '.join(speed))
+    speedups = [_speedups(modes, summary, base)
+                for base in ('eager', AUTHORS_MODE) if base in modes]
+    if any(speedups):
+        lines.append('\n' + '\n'.join(s for s in speedups if s))
+    if AUTHORS_MODE in modes:
+        lines += ['', AUTHORS_NOTE]
     lines += ['', markdown_table(
         ['stage'] + [h for m in modes for h in
                      (f'{m} GFLOP/s', f'{m} of {mode_peaks[m]} peak')],
