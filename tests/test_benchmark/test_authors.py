@@ -10,6 +10,7 @@ import types
 import pytest
 import torch
 
+from hdr_mm.benchmark import authors
 from hdr_mm.benchmark.authors import (AUTHORS_MODE, AUTHORS_NETWORKS,
                                       AUTHORS_NOTE, authors_setup,
                                       check_authors_repo, check_paper_size,
@@ -55,6 +56,13 @@ class DetNet(nn.Module):
     def forward(self, x):
         return dict(h_map=self.hmap_0(x).sigmoid())
 '''
+
+
+@pytest.fixture(autouse=True)
+def no_package_needed(monkeypatch):
+    """The fake clone needs neither timm nor einops (CI has neither):
+    the check of the packages is tested on its own."""
+    monkeypatch.setattr(authors, 'AUTHORS_PACKAGES', ())
 
 
 @pytest.fixture
@@ -110,10 +118,11 @@ def test_clear_errors(tmp_path, fake_repo, monkeypatch):
                        r'models/DR_Net/backbone/pconv_unet.py, '
                        r'models/HPE_Net/module.py missing'):
         load_authors_networks(str(tmp_path / 'other'))
-    monkeypatch.setitem(sys.modules, 'einops', None)
+    monkeypatch.setattr(authors, 'AUTHORS_PACKAGES', ('os', 'einops'))
+    monkeypatch.setitem(sys.modules, 'einops', None)  # not importable
     with pytest.raises(ImportError, match=r'need einops \(pip install'):
         check_authors_repo(str(fake_repo))
-    monkeypatch.delitem(sys.modules, 'einops')
+    monkeypatch.setattr(authors, 'AUTHORS_PACKAGES', ())
     (fake_repo / 'models/DR_Net/backbone/helper.py').unlink()
     with pytest.raises(ImportError,
                        match=r'importing PConvUNet from models/DR_Net/'
