@@ -40,11 +40,26 @@ def test_every_mode_is_a_runtime_of_the_pipeline():
     assert MODES == tuple(BENCH_MODES)
     assert MODES[:5] == ('eager', 'fp32', 'fp32c', 'bf16', 'ort')
     assert {m for m in MODES if BENCH_MODES[m].cpu_only} == {
-        'ort', 'openvino', 'openvino_bf16'}
+        'ort', 'openvino', 'openvino_bf16', 'ort_int8', 'openvino_int8'}
     assert [m for m in MODES if BENCH_MODES[m].native_bf16] == [
         'openvino_bf16']
     assert MODE_PEAK['openvino'] == 'fp32' and MODE_PEAK['auto'] is None
     assert MODE_PEAK['openvino_bf16'] == MODE_PEAK['bf16'] == 'bf16'
+    assert MODE_PEAK['ort_int8'] == MODE_PEAK['openvino_int8'] == 'fp32'
+
+
+def test_int8_mode_runs_graphs_quantized_for_timing(bench_config):
+    """'ort_int8' quantizes the exported graphs on the benchmark's random
+    inputs and times the pipeline through them."""
+    setups, cfg = setup_modes(bench_config, None, ['ort_int8'],
+                              torch.device('cpu'), 1)
+    rt = setups['ort_int8'].runtime
+    assert (rt.precision, rt.backend) == ('int8', 'onnxruntime')
+    assert rt.describe() == 'onnxruntime int8, as asked'
+    res = time_modes(setups, cfg, torch.device('cpu'), ['shpe', 'hdr'],
+                     [1], 0, 1)
+    for stage in ('shpe', 'hdr'):
+        assert 'median_ms' in res['ort_int8'][stage][1], stage
 
 
 def test_auto_and_openvino_modes(bench_config, capsys):
