@@ -66,7 +66,6 @@ three graphs; ``precision='int8'`` of the graph backends
 (:mod:`.graph_backends`) runs them. ``onnx`` and ``onnxruntime`` are
 imported only when used.
 """
-import hashlib
 import logging
 import os.path as osp
 import re
@@ -79,6 +78,7 @@ import numpy as np
 
 from hdr_mm.utils.atomic_file import atomic_write
 
+from .onnx_cache import file_sha256
 from .onnx_export import STAGE_NETWORKS
 from .stage_runner import (OnnxFileError, StageNetwork, check_onnx_file,
                            unloadable_file)
@@ -203,15 +203,6 @@ def int8_graph_path(onnx_file: str) -> str:
         raise ValueError(f'{onnx_file}: expected a float32 stage graph '
                          f'<stage>.onnx (not {INT8_SUFFIX})')
     return onnx_file[:-len('.onnx')] + INT8_SUFFIX
-
-
-def file_sha256(path: str) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class NumpyCalibrationReader:

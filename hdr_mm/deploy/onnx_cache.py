@@ -24,7 +24,7 @@ from hdr_mm.utils.atomic_file import atomic_write, ensure_writable_folder
 MANIFEST = '.hdr_mm_onnx_cache.json'
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -85,7 +85,7 @@ class OnnxExportCache:
                 'and never replaces other files. Move the file away or '
                 'choose another onnx_dir (to run a graph of your own, '
                 'use hdr_mm.deploy.load_ort_stage or load_ov_stage).')
-        if not osp.isfile(path) or _sha256(path) != recorded:
+        if not osp.isfile(path) or file_sha256(path) != recorded:
             raise FileExistsError(
                 f'{path} changed since the {self.writer} backend wrote it '
                 f'(its SHA-256 differs from the record in {self.manifest}): '
@@ -106,7 +106,7 @@ class OnnxExportCache:
             path: A path returned by :meth:`claim`, now written.
         """
         records = self._records()
-        records[osp.basename(path)] = _sha256(path)
+        records[osp.basename(path)] = file_sha256(path)
 
         def write(tmp: str) -> None:
             with open(tmp, 'w') as f:
