@@ -59,7 +59,7 @@ def quantized(tool, frames, hdr_hands_checkpoint, tmp_path_factory):
 def test_writes_the_quantized_graphs(quantized):
     from hdr_mm.deploy.int8 import INT8, PRECISION_KEY, SOURCE_KEY
     from hdr_mm.deploy.onnx_cache import MANIFEST
-    from hdr_mm.deploy.onnx_cache import _sha256 as sha256
+    from hdr_mm.deploy.onnx_cache import file_sha256 as sha256
     onnx_dir, written, printed = quantized
     assert written == {s: osp.join(onnx_dir, f'{s}.int8.onnx')
                        for s in ('hasm', 'tdr', 'shpe')}
