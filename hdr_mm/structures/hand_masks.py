@@ -104,3 +104,50 @@ def stack_hand_masks(r_amodal: np.ndarray, l_amodal: np.ndarray,
         r_visible=(rl_visible == 1).astype(np.uint8),
         l_visible=(rl_visible == 2).astype(np.uint8))
     return np.stack([masks[n] for n in mask_names], axis=-1).astype(np.uint8)
+
+
+def drop_duplicate_hand(masks, mask_names: Sequence[str],
+                        max_overlap: float):
+    """Clear the weaker of two hands whose amodal masks coincide.
+
+    A segmentation network that cannot tell a lone hand's side (e.g. HASM
+    trained from scratch on the generated hands, whose side shows only in
+    a faint tint once the crop has cut away the layout) predicts it in
+    both sides' masks. Two real hands cannot both contain most of the
+    smaller one's extent; when the overlap of the two amodal masks exceeds
+    ``max_overlap`` of the smaller mask, the frame is read as one hand,
+    kept on the side with more visible pixels, and the other side's two
+    masks are cleared. Nothing in the mmseg/mmdet post-processing fits:
+    their NMS works on boxes or instance masks of one class, not on the
+    per-side branches of one two-hand crop.
+
+    Args:
+        masks: (N, 4, S, S) binary masks (torch), channel order
+            ``mask_names`` (:data:`HAND_MASK_NAMES`).
+        mask_names: Their names.
+        max_overlap: Largest share of the smaller amodal mask that may lie
+            inside the other one, in (0, 1].
+
+    Returns:
+        Tensor: (N, 4, S, S) the masks, the duplicate's channels zero.
+
+    Raises:
+        ValueError: ``max_overlap`` outside (0, 1].
+    """
+    if not 0 < max_overlap <= 1:
+        raise ValueError(f'max_overlap must be in (0, 1], got {max_overlap}')
+    idx = {name: i for i, name in enumerate(mask_names)}
+    amodal = masks[:, [idx['r_amodal'], idx['l_amodal']]].flatten(2)
+    visible = masks[:, [idx['r_visible'], idx['l_visible']]].flatten(2)
+    area = amodal.sum(2)  # (N, 2) right, left
+    shared = (amodal[:, 0] * amodal[:, 1]).sum(1)
+    smaller = area.min(1).values
+    duplicate = (smaller > 0) & (shared > max_overlap * smaller)
+    seen = visible.sum(2)
+    drop_right = duplicate & (seen[:, 0] < seen[:, 1])
+    drop_left = duplicate & ~drop_right
+    out = masks.clone()
+    for side, drop in (('r', drop_right), ('l', drop_left)):
+        for kind in ('amodal', 'visible'):
+            out[drop, idx[f'{side}_{kind}']] = 0
+    return out

@@ -45,7 +45,7 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
-from hdr_mm.structures import TDR_MASK_NAMES
+from hdr_mm.structures import TDR_MASK_NAMES, drop_duplicate_hand
 from hdr_mm.structures.hand_crops import (HandCrops, cut_hands, frame_rows,
                                           locate_hands)
 from hdr_mm.models.tdr.composition import confine_hidden_to_occluder
@@ -86,6 +86,13 @@ class HDRPoseEstimator(BaseModel):
             within that distance of the other hand's visible mask
             (:func:`~hdr_mm.models.tdr.confine_hidden_to_occluder`): a
             hand with no other hand in front of it is left as it is.
+        duplicate_overlap: None (default) takes HASM's two sides as two
+            hands; a share in (0, 1]: when the smaller hand's amodal mask
+            lies more than that share inside the other one, the frame has
+            one hand, seen in both sides' masks, and the side with fewer
+            visible pixels is cleared before the hands are cut
+            (:func:`~hdr_mm.structures.drop_duplicate_hand`; for a HASM
+            that hedges on a lone hand's side).
         bone_length: Scale of the root-relative 3D joints, the wrist to
             middle-MCP length in mm: ``'gt'`` takes it from each sample's
             ground truth (the paper's protocol; a hand without ground
@@ -164,6 +171,7 @@ class HDRPoseEstimator(BaseModel):
                  hand_padding: float = 2.0,
                  min_mask_pixels: int = 16,
                  occluder_margin: Optional[int] = None,
+                 duplicate_overlap: Optional[float] = None,
                  bone_length='gt',
                  bone_length_mm: float = 95.0,
                  precision: Optional[str] = 'auto',
@@ -188,6 +196,10 @@ class HDRPoseEstimator(BaseModel):
             raise ValueError(f'HDRPoseEstimator: occluder_margin must be '
                              f'None or >= 0 pixels, got {occluder_margin}')
         self.occluder_margin = occluder_margin
+        if duplicate_overlap is not None and not 0 < duplicate_overlap <= 1:
+            raise ValueError(f'HDRPoseEstimator: duplicate_overlap must be '
+                             f'None or in (0, 1], got {duplicate_overlap}')
+        self.duplicate_overlap = duplicate_overlap
         self.mask_names = tuple(self.hasm.mask_names)
         missing = {n for names in TDR_MASK_NAMES.values()
                    for n in names} - set(self.mask_names)
@@ -383,6 +395,9 @@ class HDRPoseEstimator(BaseModel):
         rt = self.runtime
         with rt.context():
             masks = self.hasm.predict_masks(crops, self.hasm_size, rt.hasm)
+        if self.duplicate_overlap is not None:
+            masks = drop_duplicate_hand(masks, self.mask_names,
+                                        self.duplicate_overlap)
         hands = self.locate_hands(masks, data_samples)
         cut = self.cut_hands(context, masks, hands)
         with rt.context():

@@ -233,6 +233,34 @@ def test_occluder_margin_leaves_a_lone_hand_as_cut(model, batch,
         masks_t = after.hand_crop_masks[0]
         assert torch.equal(masks_t[1], masks_t[0])  # nothing hidden
 
+def test_duplicate_overlap_reads_a_hand_on_both_sides_as_one(
+        model, batch, monkeypatch):
+    # HASM puts one hand in both sides' masks, the left copy smaller and
+    # inside the right one: taken as two hands, the right hand's crop has
+    # an "other hand" over it to remove; with duplicate_overlap the left
+    # copy is cleared and the right hand is cut with nothing over it
+    names = model.mask_names
+    masks = torch.zeros(len(batch['data_samples']), 4,
+                        *batch['inputs']['img'][0].shape[-2:])
+    masks[:, names.index('r_amodal'), 20:60, 10:40] = 1
+    masks[:, names.index('r_visible'), 20:60, 10:40] = 1
+    masks[:, names.index('l_amodal'), 30:50, 15:35] = 1
+    masks[:, names.index('l_visible'), 30:40, 15:35] = 1
+    _patch_masks(monkeypatch, model, masks)
+    for sample in _run(model, batch):
+        np.testing.assert_array_equal(sample.pred_instances.hand_type,
+                                      [[1, 1]])
+        assert sample.hand_crop_masks[0][2:].any()  # an other hand
+    monkeypatch.setattr(model, 'duplicate_overlap', 0.85)
+    for sample in _run(model, batch):
+        np.testing.assert_array_equal(sample.pred_instances.hand_type,
+                                      [[1, 0]])
+        assert not sample.hand_crop_masks[0][2:].any()
+        hand_masks = sample.pred_fields.hand_masks
+        assert not hand_masks[names.index('l_amodal')].any()
+        assert hand_masks[names.index('r_amodal')].any()
+
+
 def _padded(img):
     """The image zero-padded by half its size, as the authors' demo does,
     and the offset of the original in it."""
@@ -402,6 +430,10 @@ def test_bad_stage_configs(cfg):
     bad = copy.deepcopy(cfg.model)
     bad.occluder_margin = -1
     with pytest.raises(ValueError, match='occluder_margin'):
+        MODELS.build(bad)
+    bad = copy.deepcopy(cfg.model)
+    bad.duplicate_overlap = 1.5
+    with pytest.raises(ValueError, match='duplicate_overlap'):
         MODELS.build(bad)
     bad = copy.deepcopy(cfg.model)
     bad.hasm.checkpoint = 'missing_hasm.pth'
