@@ -40,6 +40,11 @@ SEQ_NAMES = {'interacting': 'synthetic_interacting',
 #: InterHand2.6M capture / camera names used for every generated frame
 CAPTURE = '0'
 CAMERA = '0'
+#: what the generator draws; a folder written by another version has
+#: other images for the same arguments and is refused
+#: (:func:`ensure_synthetic_hands`). 2: each side's tint also moves green
+#: against red and blue (scene.SIDE_TINT_BGR)
+GENERATOR_VERSION = 2
 _JPG = [cv2.IMWRITE_JPEG_QUALITY, 95]
 _PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
@@ -363,7 +368,8 @@ def _generate(out_dir: str, num_samples: int, img_size: int, seed: int,
             records = [job(i) for i in bar(range(num_samples))]
         elapsed = time.perf_counter() - start
         stats = _write_annotations(tmp, records, img_size)
-        meta = dict(generator='hdr_mm.datasets.synthetic', args=args,
+        meta = dict(generator='hdr_mm.datasets.synthetic',
+                    version=GENERATOR_VERSION, args=args,
                     splits=stats, camera=list(camera(img_size)),
                     seconds=round(elapsed, 3),
                     samples_per_s=round(num_samples / elapsed, 2))
@@ -396,7 +402,8 @@ def ensure_synthetic_hands(out_dir: str, **kwargs) -> dict:
     Raises:
         FileExistsError: ``out_dir`` exists without ``meta.json`` (not a
             generated dataset, or an unfinished one).
-        ValueError: the existing data was generated with other arguments.
+        ValueError: the existing data was generated with other arguments
+            or by another :data:`GENERATOR_VERSION`.
     """
     meta_path = osp.join(out_dir, 'meta.json')
     if osp.isfile(meta_path):
@@ -405,6 +412,13 @@ def ensure_synthetic_hands(out_dir: str, **kwargs) -> dict:
                 meta = json.load(f)
         except json.JSONDecodeError as e:
             raise ValueError(f'{meta_path} is not valid json ({e})') from e
+        version = meta.get('version', 1)
+        if version != GENERATOR_VERSION:
+            raise ValueError(
+                f'{out_dir} was written by version {version} of the '
+                f'synthetic-hand generator, this hdr_mm draws version '
+                f'{GENERATOR_VERSION} (other images for the same '
+                'arguments); delete the folder to generate it again')
         given = {k: v for k, v in kwargs.items()
                  if k in meta.get('args', {})}
         for k, v in given.items():

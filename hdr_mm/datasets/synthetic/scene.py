@@ -84,15 +84,20 @@ def _pose_hand(rng, side, center):
 #: the image's left of the left hand.
 MAX_SIDE_ANGLE = np.deg2rad(60)
 
-#: Per-side albedo multipliers (B, G, R): the right hand a little warmer,
-#: the left a little cooler. On real images the side also shows in the
-#: hand itself (thumb against palm or back, nails, creases); the capsule
-#: hands have no such detail, and a small segmentation network trained
-#: from scratch on the layout cue alone kept predicting both hands in each
-#: side's mask (mIoU 0.47 after 500 iterations). The tint is a local cue,
-#: as skin detail is on real hands.
-SIDE_TINT_BGR = {'right': np.array([0.88, 1.0, 1.12]),
-                 'left': np.array([1.12, 1.0, 0.88])}
+#: Per-side albedo multipliers (B, G, R): the right hand a little warmer
+#: and greener, the left a little cooler and less green. On real images
+#: the side also shows in the hand itself (thumb against palm or back,
+#: nails, creases); the capsule hands have no such detail, and a small
+#: segmentation network trained from scratch on the layout cue alone kept
+#: predicting both hands in each side's mask (mIoU 0.47 after 500
+#: iterations). The tint is a local cue, as skin detail is on real hands.
+#: Blue against red tells two hands of one frame apart but not a lone
+#: hand's side: the skin tones' own B/R spans 0.43-0.80. Green against
+#: the geometric mean of blue and red is 0.98-1.00 for every tone, so its
+#: +-15% names the side of a hand seen alone (HASM had found a lone hand
+#: in both sides' masks).
+SIDE_TINT_BGR = {'right': np.array([0.88, 1.15, 1.12]),
+                 'left': np.array([1.12, 0.85, 0.88])}
 
 
 def sample_scene(rng: np.random.Generator, img_size: int,

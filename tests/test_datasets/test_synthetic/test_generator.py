@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from mmpose.datasets import InterHand3DDataset
 
-from hdr_mm.datasets.synthetic import (ensure_synthetic_hands,
+from hdr_mm.datasets.synthetic import (GENERATOR_VERSION,
+                                       ensure_synthetic_hands,
                                        generate_synthetic_hands)
 from hdr_mm.structures import INTERHAND_MIDDLE_MCP, INTERHAND_ROOT
 
@@ -145,6 +146,16 @@ def test_deterministic_and_no_overwrite(tmp_path, synthetic_args):
     assert meta['args']['img_size'] == 64
     with pytest.raises(ValueError, match='num_samples'):
         ensure_synthetic_hands(str(tmp_path / 'a'), num_samples=4)
+    # data drawn by an older generator (no 'version': the first) is
+    # refused even with the same arguments: its images differ
+    meta_file = tmp_path / 'a' / 'meta.json'
+    old = json.loads(meta_file.read_text())
+    assert old['version'] == GENERATOR_VERSION
+    del old['version']
+    meta_file.write_text(json.dumps(old))
+    with pytest.raises(ValueError, match='version 1 of the synthetic'):
+        ensure_synthetic_hands(str(tmp_path / 'a'), num_samples=3,
+                               img_size=64)
     (tmp_path / 'c').mkdir()
     (tmp_path / 'c' / 'x.txt').write_text('x')
     with pytest.raises(FileExistsError, match='no meta.json'):
