@@ -94,8 +94,7 @@ MAX_SIDE_ANGLE = np.deg2rad(60)
 #: Blue against red tells two hands of one frame apart but not a lone
 #: hand's side: the skin tones' own B/R spans 0.43-0.80. Green against
 #: the geometric mean of blue and red is 0.98-1.00 for every tone, so its
-#: +-15% names the side of a hand seen alone (HASM had found a lone hand
-#: in both sides' masks).
+#: +-15% names the side of a hand seen alone.
 SIDE_TINT_BGR = {'right': np.array([0.88, 1.15, 1.12]),
                  'left': np.array([1.12, 0.85, 0.88])}
 
