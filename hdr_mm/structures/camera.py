@@ -50,6 +50,50 @@ def default_camera(img_shape: Tuple[int, int]
             np.array([(w - 1) / 2, (h - 1) / 2], np.float32))
 
 
+def _projection_system(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray,
+                       focal: Sequence[float], principal_pt: Sequence[float],
+                       weights: Optional[np.ndarray]
+                       ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """One hand's weighted equations in its root ``T`` (module docstring).
+
+    Returns:
+        tuple | None: ``a`` (2M, 3) and ``b`` (2M,) float64 with ``a @ T
+        ~ b`` over the M usable joints (finite, weight > 0), rows scaled
+        by the square root of their weight; None where the hand's size
+        cannot be measured (fewer than two usable joints, or their 2D
+        spread under :data:`MIN_JOINT_SPREAD_PX`).
+    """
+    uv = np.asarray(keypoints_2d, np.float64).reshape(-1, 2)
+    xyz = np.asarray(keypoints_3d, np.float64).reshape(-1, 3)
+    w = np.ones(len(uv)) if weights is None else np.asarray(
+        weights, np.float64).reshape(-1)
+    fx, fy = float(focal[0]), float(focal[1])
+    cx, cy = float(principal_pt[0]), float(principal_pt[1])
+    ok = np.isfinite(uv).all(1) & np.isfinite(xyz).all(1) & (w > 0)
+    if ok.sum() < 2:
+        return None
+    spread = np.linalg.norm(uv[ok] - uv[ok].mean(0), axis=1).max()
+    if spread < MIN_JOINT_SPREAD_PX:
+        return None
+    du, dv = uv[ok, 0] - cx, uv[ok, 1] - cy
+    x, y, z, sw = xyz[ok, 0], xyz[ok, 1], xyz[ok, 2], np.sqrt(w[ok])
+    zero = np.zeros_like(du)
+    a = np.concatenate([
+        np.stack([np.full_like(du, fx), zero, -du], 1),
+        np.stack([zero, np.full_like(dv, fy), -dv], 1)
+    ])
+    b = np.concatenate([du * z - fx * x, dv * z - fy * y])
+    sw2 = np.concatenate([sw, sw])
+    return a * sw2[:, None], b * sw2
+
+
+def _in_front(t: np.ndarray) -> np.ndarray:
+    """``t`` as float32 if finite with positive depth, else NaNs."""
+    if not np.isfinite(t).all() or t[2] <= 0:
+        return np.full(3, np.nan, np.float32)
+    return t.astype(np.float32)
+
+
 def solve_root_translation(keypoints_2d: np.ndarray,
                            keypoints_3d: np.ndarray,
                            focal: Sequence[float],
@@ -74,31 +118,70 @@ def solve_root_translation(keypoints_2d: np.ndarray,
         an estimator whose joints all land on one pixel says nothing about
         the hand's apparent size) or puts the hand behind the camera.
     """
-    uv = np.asarray(keypoints_2d, np.float64).reshape(-1, 2)
-    xyz = np.asarray(keypoints_3d, np.float64).reshape(-1, 3)
-    w = np.ones(len(uv)) if weights is None else np.asarray(
-        weights, np.float64).reshape(-1)
-    fx, fy = float(focal[0]), float(focal[1])
-    cx, cy = float(principal_pt[0]), float(principal_pt[1])
-    ok = np.isfinite(uv).all(1) & np.isfinite(xyz).all(1) & (w > 0)
-    if ok.sum() < 2:
+    system = _projection_system(keypoints_2d, keypoints_3d, focal,
+                                principal_pt, weights)
+    if system is None:
         return np.full(3, np.nan, np.float32)
-    spread = np.linalg.norm(uv[ok] - uv[ok].mean(0), axis=1).max()
-    if spread < MIN_JOINT_SPREAD_PX:
-        return np.full(3, np.nan, np.float32)
-    du, dv = uv[ok, 0] - cx, uv[ok, 1] - cy
-    x, y, z, sw = xyz[ok, 0], xyz[ok, 1], xyz[ok, 2], np.sqrt(w[ok])
-    zero = np.zeros_like(du)
-    a = np.concatenate([
-        np.stack([np.full_like(du, fx), zero, -du], 1),
-        np.stack([zero, np.full_like(dv, fy), -dv], 1)
+    t, *_ = np.linalg.lstsq(*system, rcond=None)
+    return _in_front(t)
+
+
+def solve_two_roots(keypoints_2d: Sequence[np.ndarray],
+                    keypoints_3d: Sequence[np.ndarray],
+                    focal: Sequence[float],
+                    principal_pt: Sequence[float],
+                    depth_gap: float,
+                    weights: Optional[Sequence[np.ndarray]] = None
+                    ) -> np.ndarray:
+    """Both roots of two hands whose depths differ by a known amount.
+
+    Each hand alone gets its depth from its apparent size
+    (:func:`solve_root_translation`), which an error in its predicted size
+    moves by the same fraction: two hands placed independently carry two
+    such errors into their offset. Two interacting hands of one person are
+    at nearly one depth; with ``Tz_1 - Tz_0`` fixed to ``depth_gap`` the 42
+    equations of both hands share one depth unknown (5 unknowns: ``Tx,
+    Ty`` of each hand and ``Tz_0``), so the hands' offset across the image
+    comes from their 2D joints at that common depth.
+
+    Args:
+        keypoints_2d: Two (K, 2) arrays, image pixels.
+        keypoints_3d: Two (K, 3) arrays, root-relative mm, camera axes.
+        focal: ``fx, fy`` in pixels.
+        principal_pt: ``cx, cy`` in pixels.
+        depth_gap: ``Tz_1 - Tz_0`` in mm.
+        weights: Two (K,) arrays of joint weights, or None.
+
+    Returns:
+        np.ndarray: (2, 3) float32 roots in mm; a hand whose size cannot be
+        measured is NaN and the other placed alone; both NaN if the joint
+        solution puts a hand behind the camera.
+    """
+    weights = weights if weights is not None else (None, None)
+    systems = [
+        _projection_system(keypoints_2d[h], keypoints_3d[h], focal,
+                           principal_pt, weights[h]) for h in (0, 1)
+    ]
+    if systems[0] is None or systems[1] is None:
+        return np.stack([
+            solve_root_translation(keypoints_2d[h], keypoints_3d[h], focal,
+                                   principal_pt, weights[h])
+            for h in (0, 1)
+        ])
+    (a0, b0), (a1, b1) = systems
+    # unknowns: Tx0, Ty0, Tx1, Ty1, Tz0; Tz1 = Tz0 + depth_gap
+    a = np.zeros((len(a0) + len(a1), 5))
+    a[:len(a0), [0, 1, 4]] = a0
+    a[len(a0):, [2, 3, 4]] = a1
+    b = np.concatenate([b0, b1 - a1[:, 2] * depth_gap])
+    t, *_ = np.linalg.lstsq(a, b, rcond=None)
+    roots = np.stack([
+        _in_front(np.array([t[0], t[1], t[4]])),
+        _in_front(np.array([t[2], t[3], t[4] + depth_gap]))
     ])
-    b = np.concatenate([du * z - fx * x, dv * z - fy * y])
-    sw2 = np.concatenate([sw, sw])
-    t, *_ = np.linalg.lstsq(a * sw2[:, None], b * sw2, rcond=None)
-    if not np.isfinite(t).all() or t[2] <= 0:
-        return np.full(3, np.nan, np.float32)
-    return t.astype(np.float32)
+    if not np.isfinite(roots).all():
+        return np.full((2, 3), np.nan, np.float32)
+    return roots
 
 
 def rotate_about_root_ray(keypoints_3d: np.ndarray, angle: float,

@@ -137,8 +137,7 @@ def drop_duplicate_hand(masks, mask_names: Sequence[str],
     if not 0 < max_overlap <= 1:
         raise ValueError(f'max_overlap must be in (0, 1], got {max_overlap}')
     idx = {name: i for i, name in enumerate(mask_names)}
-    amodal = masks[:, [idx['r_amodal'], idx['l_amodal']]].flatten(2)
-    visible = masks[:, [idx['r_visible'], idx['l_visible']]].flatten(2)
+    amodal, visible = _per_side(masks, mask_names)
     area = amodal.sum(2)  # (N, 2) right, left
     shared = (amodal[:, 0] * amodal[:, 1]).sum(1)
     smaller = area.min(1).values
@@ -151,3 +150,32 @@ def drop_duplicate_hand(masks, mask_names: Sequence[str],
         for kind in ('amodal', 'visible'):
             out[drop, idx[f'{side}_{kind}']] = 0
     return out
+
+
+def _per_side(masks, mask_names: Sequence[str]):
+    """(N, 2, S*S) amodal and visible masks, right then left."""
+    idx = {name: i for i, name in enumerate(mask_names)}
+    amodal = masks[:, [idx['r_amodal'], idx['l_amodal']]].flatten(2)
+    visible = masks[:, [idx['r_visible'], idx['l_visible']]].flatten(2)
+    return amodal, visible
+
+
+def hidden_fractions(masks, mask_names: Sequence[str]):
+    """The share of each hand's amodal mask that is not visible.
+
+    Of two interacting hands the one more hidden is, as a rule, the one
+    behind: the hand placement uses it to order the hands in depth.
+
+    Args:
+        masks: (N, 4, S, S) binary masks (torch), channel order
+            ``mask_names`` (:data:`HAND_MASK_NAMES`).
+        mask_names: Their names.
+
+    Returns:
+        Tensor: (N, 2) float, right then left, in [0, 1]; 0 for an empty
+        amodal mask.
+    """
+    amodal, visible = _per_side(masks.float(), mask_names)
+    area = amodal.sum(2)
+    hidden = (amodal * (1 - visible)).sum(2)
+    return hidden / area.clamp(min=1)

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from hdr_mm.structures import (HAND_MASK_NAMES, drop_duplicate_hand,
+                               hidden_fractions,
                                swap_rl_visible, tdr_masks)
 
 
@@ -99,3 +100,19 @@ def test_duplicate_share_is_checked():
     for bad in (0, -0.5, 1.5):
         with pytest.raises(ValueError, match='max_overlap'):
             drop_duplicate_hand(masks, HAND_MASK_NAMES, bad)
+
+
+def test_hidden_fractions_per_side():
+    names = HAND_MASK_NAMES
+    idx = {n: i for i, n in enumerate(names)}
+    masks = torch.zeros(2, 4, 8, 8)
+    # frame 0: right hand 16 px, all visible; left hand 20 px, 5 visible
+    masks[0, idx['r_amodal'], :2] = 1
+    masks[0, idx['r_visible'], :2] = 1
+    masks[0, idx['l_amodal'], 3:5, :] = 1
+    masks[0, idx['l_amodal'], 5, :4] = 1
+    masks[0, idx['l_visible'], 5, :4] = 1
+    masks[0, idx['l_visible'], 4, 0] = 1
+    # frame 1: no hands at all
+    got = hidden_fractions(masks, names)
+    torch.testing.assert_close(got, torch.tensor([[0., 15 / 20], [0., 0.]]))

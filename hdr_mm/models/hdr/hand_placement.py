@@ -4,13 +4,16 @@ SHPE gives each hand crop its joints in image pixels and, for a 3D SHPE,
 relative to its own wrist (mm). Each hand's wrist is then placed in the
 camera frame from its 2D and root-relative 3D joints
 (:func:`~hdr_mm.structures.solve_root_translation`, with the frame's
-camera), which gives the right-to-left root offset; the two hands become
+camera), which gives the right-to-left root offset. Given the depth gap
+of two interacting hands (the one behind, from HASM's masks, that far
+further away), both are placed together at one common depth instead
+(:func:`~hdr_mm.structures.solve_two_roots`). The two hands become
 one 42-joint instance in InterHand2.6M order, right hand first (the
 layout of mmpose's ``InterHand3DDataset`` and ``Hand3DInferencer``).
 
 Batches are in the rows of :mod:`hdr_mm.structures.hand_crops`.
 """
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.structures import InstanceData
@@ -19,7 +22,8 @@ from torch import Tensor
 
 from hdr_mm.structures import (INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
                                NUM_HAND_JOINTS, SHPE_TO_INTERHAND,
-                               default_camera, solve_root_translation)
+                               default_camera, solve_root_translation,
+                               solve_two_roots)
 from hdr_mm.structures.hand_crops import frame_rows
 
 
@@ -77,7 +81,8 @@ def reference_bone_lengths(
 
 def place_hands(preds: Sequence[InstanceData], present: Tensor,
                 boxes: Tensor,
-                data_samples: Sequence[PoseDataSample]
+                data_samples: Sequence[PoseDataSample],
+                depth_gaps: Optional[np.ndarray] = None
                 ) -> List[InstanceData]:
     """The 42-joint prediction of every frame from its two hand crops.
 
@@ -89,6 +94,9 @@ def place_hands(preds: Sequence[InstanceData], present: Tensor,
         boxes: (2N, 4) each hand's amodal box in image pixels (zeros when
             not found).
         data_samples: The N frames (their camera, :func:`frame_camera`).
+        depth_gaps: (N,) each frame's left-minus-right wrist depth (mm)
+            for :func:`place_two_hands`; None, or NaN in a frame, places
+            the hands independently.
 
     Returns:
         list[InstanceData]: per frame, the fields listed in
@@ -100,15 +108,18 @@ def place_hands(preds: Sequence[InstanceData], present: Tensor,
     out = []
     for i, sample in enumerate(data_samples):
         rows = frame_rows(i, n)
+        gap = None if depth_gaps is None else float(depth_gaps[i])
         out.append(place_two_hands([preds[r] for r in rows], present[rows],
                                    boxes[rows],
-                                   *frame_camera(sample.metainfo)))
+                                   *frame_camera(sample.metainfo),
+                                   depth_gap=gap))
     return out
 
 
 def place_two_hands(preds: Sequence[InstanceData], present: np.ndarray,
                     boxes: np.ndarray, focal: np.ndarray,
-                    principal_pt: np.ndarray) -> InstanceData:
+                    principal_pt: np.ndarray,
+                    depth_gap: Optional[float] = None) -> InstanceData:
     """One frame's two hands as one instance, placed in the camera frame.
 
     Args:
@@ -118,6 +129,10 @@ def place_two_hands(preds: Sequence[InstanceData], present: np.ndarray,
         boxes: (2, 4) float32 amodal boxes (image pixels).
         focal: (2,) the camera's focal lengths (pixels).
         principal_pt: (2,) its principal point (pixels).
+        depth_gap: The left wrist's depth minus the right one's (mm):
+            with both hands found and 3D joints, they are placed together
+            with that gap (:func:`~hdr_mm.structures.solve_two_roots`);
+            None or NaN: each on its own.
 
     Returns:
         InstanceData: one instance, joints in InterHand2.6M order, right
@@ -148,6 +163,13 @@ def place_two_hands(preds: Sequence[InstanceData], present: np.ndarray,
                 roots[h] = solve_root_translation(
                     uv[joints], xyz[joints], focal, principal_pt,
                     np.maximum(scores[joints], 1e-3))
+    if has_3d and present.all() and depth_gap is not None \
+            and np.isfinite(depth_gap):
+        hands = (slice(0, k), slice(k, 2 * k))
+        roots = solve_two_roots([uv[j] for j in hands],
+                                [xyz[j] for j in hands], focal,
+                                principal_pt, depth_gap,
+                                [np.maximum(scores[j], 1e-3) for j in hands])
     rel = roots[1] - roots[0]
     rel = rel if np.isfinite(rel).all() else np.zeros(3, np.float32)
     found = boxes[present]

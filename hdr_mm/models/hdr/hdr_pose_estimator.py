@@ -38,6 +38,7 @@ alone, cut like its crop) is built by that metric
 """
 from typing import Dict, List, Optional
 
+import numpy as np
 import torch
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData, PixelData
@@ -45,7 +46,8 @@ from torch import Tensor
 
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
-from hdr_mm.structures import TDR_MASK_NAMES, drop_duplicate_hand
+from hdr_mm.structures import (TDR_MASK_NAMES, drop_duplicate_hand,
+                               hidden_fractions)
 from hdr_mm.structures.hand_crops import (HandCrops, cut_hands, frame_rows,
                                           locate_hands)
 from hdr_mm.models.tdr.composition import confine_hidden_to_occluder
@@ -93,6 +95,17 @@ class HDRPoseEstimator(BaseModel):
             visible pixels is cleared before the hands are cut
             (:func:`~hdr_mm.structures.drop_duplicate_hand`; for a HASM
             that hedges on a lone hand's side).
+        depth_gap_mm: None (default) places each hand in the camera frame
+            on its own, its depth from its apparent size; a number of mm:
+            two hands found in a frame are placed together, the one HASM
+            sees more hidden (:func:`~hdr_mm.structures.hidden_fractions`)
+            that much further away, both hidden alike at one depth
+            (:func:`~hdr_mm.structures.solve_two_roots`). Interacting
+            hands of one person are close in depth, and a hand's size is
+            known from its SHPE only to within a fraction, which moves its
+            depth by the same fraction: the common depth keeps the error
+            out of the hands' offset. ``tools/analysis_tools/
+            depth_gap.py`` measures the gap of a dataset.
         bone_length: Scale of the root-relative 3D joints, the wrist to
             middle-MCP length in mm: ``'gt'`` takes it from each sample's
             ground truth (the paper's protocol; a hand without ground
@@ -172,6 +185,7 @@ class HDRPoseEstimator(BaseModel):
                  min_mask_pixels: int = 16,
                  occluder_margin: Optional[int] = None,
                  duplicate_overlap: Optional[float] = None,
+                 depth_gap_mm: Optional[float] = None,
                  bone_length='gt',
                  bone_length_mm: float = 95.0,
                  precision: Optional[str] = 'auto',
@@ -200,6 +214,11 @@ class HDRPoseEstimator(BaseModel):
             raise ValueError(f'HDRPoseEstimator: duplicate_overlap must be '
                              f'None or in (0, 1], got {duplicate_overlap}')
         self.duplicate_overlap = duplicate_overlap
+        if depth_gap_mm is not None and not (
+                np.isfinite(depth_gap_mm) and depth_gap_mm >= 0):
+            raise ValueError(f'HDRPoseEstimator: depth_gap_mm must be None '
+                             f'or a number >= 0 (mm), got {depth_gap_mm}')
+        self.depth_gap_mm = depth_gap_mm
         self.mask_names = tuple(self.hasm.mask_names)
         missing = {n for names in TDR_MASK_NAMES.values()
                    for n in names} - set(self.mask_names)
@@ -406,7 +425,7 @@ class HDRPoseEstimator(BaseModel):
                 fed, hands.centers, hands.sides, hands.mirrored,
                 reference_bone_lengths(data_samples), rt.shpe)
         instances = place_hands(preds, hands.present, hands.boxes,
-                                data_samples)
+                                data_samples, self.depth_gaps(masks))
         return self.add_pred_to_datasample(instances, masks, cut, fed,
                                            hands, data_samples)
 
@@ -442,6 +461,22 @@ class HDRPoseEstimator(BaseModel):
             sample.set_field(cut['masks'][rows].byte(), 'hand_crop_masks')
             sample.set_field(hands.context_to_crop[rows], 'hand_crop_warps')
         return data_samples
+
+    def depth_gaps(self, masks: Tensor) -> Optional[np.ndarray]:
+        """Each frame's left-minus-right wrist depth for the placement
+        (``depth_gap_mm`` signed by which hand HASM sees more hidden).
+
+        Args:
+            masks: (N, 4, S, S) HASM masks.
+
+        Returns:
+            np.ndarray | None: (N,) mm (0 where both are hidden alike);
+            None without ``depth_gap_mm``.
+        """
+        if self.depth_gap_mm is None:
+            return None
+        hidden = hidden_fractions(masks, self.mask_names).cpu().numpy()
+        return self.depth_gap_mm * np.sign(hidden[:, 1] - hidden[:, 0])
 
     def shpe_feed(self, cut: Dict[str, Tensor], hands: HandCrops,
                   data_samples: List[PoseDataSample]) -> Tensor:

@@ -108,7 +108,7 @@ def test_batch_rows_pair_each_frames_hands(scene, monkeypatch):
     boxes = torch.as_tensor(np.tile(BOXES, (n, 1)))
     seen = []
 
-    def spy(pair, pres, bxs, focal, principal_pt):
+    def spy(pair, pres, bxs, focal, principal_pt, depth_gap=None):
         seen.append((pair, pres.tolist(), float(focal[0])))
         return 'frame'
 

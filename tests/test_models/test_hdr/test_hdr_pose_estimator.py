@@ -12,6 +12,7 @@ from mmpose.registry import MODELS
 
 from hdr_mm.evaluation.metrics import HDRStageMetric
 from hdr_mm.models.hdr import StageCheckpointError, resolve_shpe_input
+from hdr_mm.models.hdr.hand_placement import place_hands as _place_hands
 from hdr_mm.models.hdr.stage_builder import combine_stage_checkpoints
 from hdr_mm.structures import (TDR_MASK_NAMES, crop_warp_matrix,
                                square_crop_cs, tdr_masks, warp_to_crop)
@@ -261,6 +262,32 @@ def test_duplicate_overlap_reads_a_hand_on_both_sides_as_one(
         assert hand_masks[names.index('r_amodal')].any()
 
 
+def test_depth_gap_puts_the_more_hidden_hand_behind(model, batch,
+                                                     monkeypatch):
+    names = model.mask_names
+    masks = torch.zeros(3, 4, 16, 16)
+    for i in range(3):
+        masks[i, names.index('r_amodal'), 2:8, 2:8] = 1
+        masks[i, names.index('l_amodal'), 6:12, 6:12] = 1
+        masks[i, names.index('r_visible'), 2:8, 2:8] = 1
+        masks[i, names.index('l_visible'), 6:12, 6:12] = 1
+    masks[0, names.index('l_visible'), 6:8, 6:8] = 0  # left hidden
+    masks[1, names.index('r_visible'), 6:8, 6:8] = 0  # right hidden
+    assert model.depth_gaps(masks) is None  # off: each hand on its own
+    monkeypatch.setattr(model, 'depth_gap_mm', 100.0)
+    np.testing.assert_array_equal(model.depth_gaps(masks), [100, -100, 0])
+    # the placement of the frames' two hands uses it
+    _patch_masks(monkeypatch, model, masks[:1].expand(
+        len(batch['data_samples']), -1, -1, -1).clone())
+    gaps = []
+    monkeypatch.setattr(
+        'hdr_mm.models.hdr.hdr_pose_estimator.place_hands',
+        lambda *args: gaps.append(args[-1]) or _place_hands(*args))
+    _run(model, batch)
+    np.testing.assert_array_equal(gaps[0],
+                                  [100.0] * len(batch['data_samples']))
+
+
 def _padded(img):
     """The image zero-padded by half its size, as the authors' demo does,
     and the offset of the original in it."""
@@ -434,6 +461,10 @@ def test_bad_stage_configs(cfg):
     bad = copy.deepcopy(cfg.model)
     bad.duplicate_overlap = 1.5
     with pytest.raises(ValueError, match='duplicate_overlap'):
+        MODELS.build(bad)
+    bad = copy.deepcopy(cfg.model)
+    bad.depth_gap_mm = -5
+    with pytest.raises(ValueError, match='depth_gap_mm'):
         MODELS.build(bad)
     bad = copy.deepcopy(cfg.model)
     bad.hasm.checkpoint = 'missing_hasm.pth'
