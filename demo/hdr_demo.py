@@ -3,7 +3,7 @@
     python demo/hdr_demo.py IMAGE CONFIG CHECKPOINT --out-dir DIR \
         [--bbox X1 Y1 X2 Y2 | --det-config DET --det-checkpoint DET.pth] \
         [--device cpu] [--precision auto] [--backend auto] \
-        [--onnx-dir DIR] [--unsafe-load]
+        [--onnx-dir DIR] [--cfg-options KEY=VALUE ...] [--unsafe-load]
 
 IMAGE is an image file or a folder of images. Each panel
 (``DIR/<image stem>_hdr.png``, :meth:`HDRHandVisualizer.draw_panel`)
@@ -24,6 +24,11 @@ The demo prints the path and, when ``auto`` chose it, why. The graph
 engines' ONNX exports go to ``--onnx-dir``, else to a temporary folder
 removed once they are loaded.
 
+``--cfg-options`` overrides settings of the config as in
+``tools/test.py`` (e.g. ``model.depth_gap_mm=108`` to place the two
+hands at the training data's depth gap); a key the config would ignore
+is refused.
+
 Every file handed over goes through hdr_mm's loading policy: configs
 must read and name a model, checkpoints (``--det-checkpoint`` included)
 are read weights-only whatever the environment says and must fit their
@@ -40,6 +45,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 # the checkout's hdr_mm first, as tools/*.py do
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+from mmengine.config import DictAction  # noqa: E402
+
+from hdr_mm.engine.config_options import CFG_OPTIONS_HELP  # noqa: E402
 from hdr_mm.utils.checkpoint_loading import UNSAFE_HELP  # noqa: E402
 
 
@@ -133,6 +141,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--dpi', type=int, default=100, help='panel resolution')
     parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help=CFG_OPTIONS_HELP)
+    parser.add_argument(
         '--unsafe-load', action='store_true', help=UNSAFE_HELP)
     args = parser.parse_args(argv)
     if args.det_checkpoint and not args.det_config:
@@ -159,9 +169,15 @@ def run(args: argparse.Namespace) -> List[str]:
 
     from hdr_mm.apis import HDRInferencer
     from hdr_mm.apis.hdr_inferencer import FROM_CONFIG
+    from hdr_mm.engine.config_options import merge_cfg_options
+    from hdr_mm.utils import read_config
     weights = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    config = args.config
+    if args.cfg_options:
+        config = read_config(args.config, 'HDR config')
+        merge_cfg_options(config, args.cfg_options)
     inferencer = HDRInferencer(
-        args.config,
+        config,
         weights,
         device=args.device,
         det_model=args.det_config,

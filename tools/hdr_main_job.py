@@ -239,6 +239,34 @@ def evaluate(cfg, hdr_ckpt: str, work_dir: str, name: str,
     return runner.test()
 
 
+def training_depth_gap(cfgs: Dict, hdr_options: Sequence[str]
+                       ) -> Optional[Dict]:
+    """Measure the depth gap of interacting hands on the SHPE stage's
+    training split and set the pipeline's ``model.depth_gap_mm`` to its
+    median (in place), unless ``hdr.`` options set it.
+
+    Args:
+        cfgs: Target -> its ``Config`` (:func:`check_configs`).
+        hdr_options: The ``hdr.`` options.
+
+    Returns:
+        dict | None: the statistics of ``tools/analysis_tools/
+        depth_gap.py``; None if the options set the gap or the split has
+        no interacting frame (each hand is then placed on its own).
+    """
+    if any(o.startswith('model.depth_gap_mm=') for o in hdr_options):
+        return None
+    from analysis_tools.depth_gap import measure_depth_gap
+    root = osp.join(cfgs['shpe'].synthetic_data.out_dir, 'interhand2.6m')
+    try:
+        stats = measure_depth_gap(root, 'train')
+    except ValueError as e:  # no interacting frame to measure
+        log(f'{e}: each hand is placed on its own')
+        return None
+    cfgs['hdr'].model.depth_gap_mm = round(stats['median'], 1)
+    return stats
+
+
 def unique_data(cfgs: Dict) -> List[Dict]:
     """The distinct ``synthetic_data`` dicts of the job's configs.
 
@@ -349,6 +377,14 @@ def main() -> None:
             data_cfg.setdefault('workers', os.cpu_count() or 1)
             ensure_synthetic_hands(**data_cfg, progress=True)
 
+    # the placement's depth gap of two interacting hands, measured on the
+    # stages' training split (never on the test split)
+    with times('depth_gap'):
+        gap = training_depth_gap(cfgs, options['hdr'])
+    if gap is not None:
+        log(f'depth gap of interacting hands (training split median): '
+            f'{gap["median"]:.1f} mm')
+
     ckpts = {}
     for stage, config in STAGES.items():
         ckpts[stage], times.steps[f'train_{stage}'] = train_stage(
@@ -380,6 +416,7 @@ def main() -> None:
     print(text, flush=True)
     results = dict(
         metrics, errors=errors, stages=stages, seed=args.seed,
+        depth_gap=gap,
         stage_seeds={s: cfgs[s].get('randomness', {}).get('seed')
                      for s in STAGES}, cpu=cpu)
     write_results(args.work_dir, dict(results, timing=times.as_dict()),
@@ -391,11 +428,15 @@ def main() -> None:
             data.out_dir, 'interhand2.6m', 'images', 'test', 'Capture0',
             'synthetic_interacting', '*', '*.jpg')))[:args.demo_frames]
         out_dir = osp.join(args.work_dir, 'demo')
+        # the panels place the hands as the evaluation did
+        gap_mm = cfgs['hdr'].model.get('depth_gap_mm')
+        placement = ([] if gap_mm is None else
+                     ['--cfg-options', f'model.depth_gap_mm={gap_mm}'])
         with times('demo'):
             for frame in frames:
                 subprocess.run([
                     sys.executable, demo, frame, HDR_CONFIG, hdr_ckpt,
-                    '--out-dir', out_dir
+                    '--out-dir', out_dir, *placement
                 ], cwd=ROOT, check=True)
         log(f'demo panels: {out_dir}')
     timing = times.as_dict()

@@ -227,3 +227,30 @@ def test_bad_precision_or_backend(demo, test_data_dir,
                                   'onnxruntime'], monkeypatch)
     assert code.startswith("hdr_demo: backend='onnxruntime' runs the "
                            'float32 graphs in fp32 only')
+
+
+def test_cfg_options_reach_the_model(demo, test_data_dir,
+                                     hdr_pipeline_checkpoint, tmp_path,
+                                     monkeypatch):
+    """``--cfg-options`` sets the pipeline's settings (the main job passes
+    its measured depth gap this way); a key nothing reads is refused."""
+    import hdr_mm.apis as apis
+    built = []
+
+    class Recording(apis.HDRInferencer):
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self.model)
+
+    monkeypatch.setattr(apis, 'HDRInferencer', Recording)
+    frame = osp.join(test_data_dir, 'interhand2.6m', 'image44669.jpg')
+    box = ['116.4', '79.7', '279.6', '254.7']
+    args = [frame, CONFIG, hdr_pipeline_checkpoint, '--out-dir',
+            str(tmp_path), '--bbox', *box, '--dpi', '30']
+    demo.main(args + ['--cfg-options', 'model.depth_gap_mm=108.4'])
+    assert built[-1].depth_gap_mm == pytest.approx(108.4)
+    demo.main(args)
+    assert built[-1].depth_gap_mm is None  # the config's default
+    with pytest.raises(ValueError, match='depth_gap_m'):
+        demo.main(args + ['--cfg-options', 'model.depth_gap_m=108.4'])

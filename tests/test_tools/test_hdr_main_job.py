@@ -189,8 +189,10 @@ def test_main_path(tmp_path):
     # where the time went
     timing = results['timing']
     assert list(timing) == [
-        'data', 'train_hasm', 'train_tdr', 'train_shpe', 'combine',
-        'eval_shpe_alone', 'eval_hdr', 'eval_ceiling', 'demo', 'total']
+        'data', 'depth_gap', 'train_hasm', 'train_tdr', 'train_shpe',
+        'combine', 'eval_shpe_alone', 'eval_hdr', 'eval_ceiling', 'demo',
+        'total'
+    ]
     assert all(t['seconds'] >= 0 for t in timing.values())
     assert timing['total']['seconds'] > 0
     assert timing['train_hasm']['iters'] == timing['train_tdr']['iters'] == 2
