@@ -11,7 +11,7 @@ from hdr_mm.structures import HAND_MASK_NAMES, tdr_masks
 from hdr_mm.structures.hand_crops import (cut_hand_pairs, frame_rows,
                                           stack_frame_rows)
 from .hand_seg_metric import hand_mask_counts, iou_from_counts
-from .tdr_metric import region_scores
+from .tdr_metric import scores_in_regions
 
 
 @METRICS.register_module()
@@ -101,11 +101,11 @@ class HDRStageMetric(BaseMetric):
                 gt = references[i][h].cpu()
                 regions = tdr_masks(*ds['hand_crop_masks'][h].cpu())
                 region = regions['repaint']
-                result['hands'].append(dict(
-                    repaint=region_scores(pred, gt, region),
-                    crop=region_scores(pred, gt, region >= 0),
-                    deocc=region_scores(pred, gt, regions['hidden_t']),
-                    removal=region_scores(pred, gt, regions['hidden_o'])))
+                result['hands'].append(scores_in_regions(
+                    pred, gt,
+                    dict(repaint=region, crop=region >= 0,
+                         deocc=regions['hidden_t'],
+                         removal=regions['hidden_o'])))
             self.results.append(result)
 
     @staticmethod

@@ -22,11 +22,12 @@ from mmpose.registry import METRICS
 from hdr_mm.structures.hand_masks import tdr_masks
 
 
-def _gaussian_window(size: int, sigma: float) -> torch.Tensor:
+def _gaussian_1d(size: int, sigma: float) -> torch.Tensor:
+    """(size,) float64 normalised Gaussian; the SSIM window is its outer
+    product with itself."""
     x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-x**2 / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).float()
+    return g / g.sum()
 
 
 def ssim_map(img1: torch.Tensor,
@@ -36,6 +37,11 @@ def ssim_map(img1: torch.Tensor,
              sigma: float = 1.5) -> torch.Tensor:
     """Per-pixel SSIM of two images, averaged over channels.
 
+    The Gaussian window is separable: the five local statistics (both
+    means, both second moments, the cross moment) are filtered together,
+    along rows then along columns, in float64 (the same values as the 2D
+    window, about 5x fewer operations for 11x11).
+
     Args:
         img1, img2: (C, H, W) or (N, C, H, W), same shape, any float or
             integer dtype, values in ``[0, data_range]``.
@@ -44,8 +50,8 @@ def ssim_map(img1: torch.Tensor,
         sigma: Gaussian standard deviation.
 
     Returns:
-        Tensor: (H, W) or (N, H, W) SSIM map; borders use reflection
-        padding so every pixel has a value.
+        Tensor: (H, W) or (N, H, W) float64 SSIM map; borders use
+        reflection padding so every pixel has a value.
     """
     squeeze = img1.dim() == 3
     a = img1.double().unsqueeze(0) if squeeze else img1.double()
@@ -54,18 +60,19 @@ def ssim_map(img1: torch.Tensor,
         raise ValueError(f'ssim_map: shapes differ {tuple(a.shape)} vs '
                          f'{tuple(b.shape)}')
     c = a.shape[1]
-    win = _gaussian_window(win_size, sigma).double().to(a.device)
-    win = win.expand(c, 1, win_size, win_size)
     pad = win_size // 2
-
-    def filt(x):
-        x = F.pad(x, (pad, pad, pad, pad), mode='reflect')
-        return F.conv2d(x, win, groups=c)
-
-    mu_a, mu_b = filt(a), filt(b)
-    var_a = filt(a * a) - mu_a**2
-    var_b = filt(b * b) - mu_b**2
-    cov = filt(a * b) - mu_a * mu_b
+    moments = torch.cat([a, b, a * a, b * b, a * b], dim=1)  # (N, 5C, H, W)
+    k = moments.shape[1]
+    g = _gaussian_1d(win_size, sigma).to(a.device)
+    x = F.pad(moments, (pad, pad, pad, pad), mode='reflect')
+    x = F.conv2d(x, g.view(1, 1, 1, win_size).expand(k, 1, 1, win_size),
+                 groups=k)
+    x = F.conv2d(x, g.view(1, 1, win_size, 1).expand(k, 1, win_size, 1),
+                 groups=k)
+    mu_a, mu_b, aa, bb, ab = x.split(c, dim=1)
+    var_a = aa - mu_a**2
+    var_b = bb - mu_b**2
+    cov = ab - mu_a * mu_b
     c1, c2 = (0.01 * data_range)**2, (0.03 * data_range)**2
     s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
         (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
@@ -73,10 +80,43 @@ def ssim_map(img1: torch.Tensor,
     return s[0] if squeeze else s
 
 
+def scores_in_regions(pred: torch.Tensor, gt: torch.Tensor,
+                      regions: Dict[str, torch.Tensor]
+                      ) -> Dict[str, Optional[Dict[str, float]]]:
+    """PSNR (dB), SSIM and L1 (0-255 scale) of ``pred`` against ``gt``
+    inside each region; the SSIM map is computed once for all of them.
+
+    Args:
+        pred, gt: (3, H, W) images, 0-255.
+        regions: Name -> (H, W) mask; pixels > 0 count.
+
+    Returns:
+        dict: name -> ``psnr``, ``ssim``, ``l1``, or None for an empty
+        region. PSNR uses the MSE over the region's pixels and channels,
+        floored at 1e-10 (about 148 dB for identical images).
+    """
+    p, g = pred.double(), gt.double()
+    ssim = None
+    out = {}
+    for name, region in regions.items():
+        sel = region > 0
+        if not bool(sel.any()):
+            out[name] = None
+            continue
+        if ssim is None:
+            ssim = ssim_map(p, g)
+        diff = (p - g)[:, sel]
+        mse = float((diff**2).mean())
+        out[name] = dict(
+            psnr=10 * math.log10(255.**2 / max(mse, 1e-10)),
+            ssim=float(ssim[sel].mean()),
+            l1=float(diff.abs().mean()))
+    return out
+
+
 def region_scores(pred: torch.Tensor, gt: torch.Tensor,
                   region: torch.Tensor) -> Optional[Dict[str, float]]:
-    """PSNR (dB), SSIM and L1 (0-255 scale) of ``pred`` against ``gt``
-    inside ``region``.
+    """:func:`scores_in_regions` for one region.
 
     Args:
         pred, gt: (3, H, W) images, 0-255.
@@ -84,19 +124,8 @@ def region_scores(pred: torch.Tensor, gt: torch.Tensor,
 
     Returns:
         dict with ``psnr``, ``ssim``, ``l1``, or None for an empty region.
-        PSNR uses the MSE over the region's pixels and channels, floored
-        at 1e-10 (about 148 dB for identical images).
     """
-    sel = region > 0
-    if not bool(sel.any()):
-        return None
-    p, g = pred.double(), gt.double()
-    diff = (p - g)[:, sel]
-    mse = float((diff**2).mean())
-    return dict(
-        psnr=10 * math.log10(255.**2 / max(mse, 1e-10)),
-        ssim=float(ssim_map(p, g)[sel].mean()),
-        l1=float(diff.abs().mean()))
+    return scores_in_regions(pred, gt, dict(region=region))['region']
 
 
 @METRICS.register_module()
@@ -144,12 +173,11 @@ class TDRMetric(BaseMetric):
             regions = dict(deocc=algebra['hidden_t'],
                            removal=algebra['hidden_o'],
                            crop=torch.ones_like(m[0]))
-            result = {}
-            for name, region in regions.items():
-                result[name] = region_scores(pred, gt, region)
-                if self.with_copy:
-                    inp = data_batch['inputs'][i].cpu()
-                    result[f'copy/{name}'] = region_scores(inp, gt, region)
+            result = scores_in_regions(pred, gt, regions)
+            if self.with_copy:
+                inp = data_batch['inputs'][i].cpu()
+                copy = scores_in_regions(inp, gt, regions)
+                result.update({f'copy/{k}': v for k, v in copy.items()})
             self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:

@@ -4,7 +4,10 @@ import pytest
 import torch
 
 import hdr_mm  # noqa: F401
-from hdr_mm.evaluation.metrics import TDRMetric, region_scores, ssim_map
+import torch.nn.functional as F
+
+from hdr_mm.evaluation.metrics import (TDRMetric, region_scores,
+                                       scores_in_regions, ssim_map)
 
 
 def test_ssim_known_values():
@@ -17,6 +20,55 @@ def test_ssim_known_values():
     assert torch.allclose(s, torch.full((16, 16),
                                         (2 * x * y + c1) /
                                         (x * x + y * y + c1)).double())
+
+
+def _ssim_2d_window(a, b, win=11, sigma=1.5):
+    """SSIM written out with the 2D Gaussian window (Wang et al.)."""
+    x = torch.arange(win, dtype=torch.float64) - (win - 1) / 2
+    g = torch.exp(-x**2 / (2 * sigma**2))
+    w2 = (g[:, None] * g[None]) / g.sum()**2
+    a, b = a.double()[None], b.double()[None]
+    c = a.shape[1]
+
+    def filt(t):
+        t = F.pad(t, (win // 2, ) * 4, mode='reflect')
+        return F.conv2d(t, w2.expand(c, 1, win, win), groups=c)
+
+    ma, mb = filt(a), filt(b)
+    va, vb, cov = filt(a * a) - ma**2, filt(b * b) - mb**2, \
+        filt(a * b) - ma * mb
+    c1, c2 = (0.01 * 255)**2, (0.03 * 255)**2
+    s = ((2 * ma * mb + c1) * (2 * cov + c2)) / (
+        (ma**2 + mb**2 + c1) * (va + vb + c2))
+    return s.mean(1)[0]
+
+
+def test_ssim_separable_equals_2d_window():
+    """Filtering rows then columns gives the 2D window's SSIM."""
+    gen = torch.Generator().manual_seed(0)
+    a = torch.rand(3, 40, 33, generator=gen) * 255
+    b = (a + torch.randn(3, 40, 33, generator=gen) * 30).clamp(0, 255)
+    torch.testing.assert_close(ssim_map(a, b), _ssim_2d_window(a, b),
+                               rtol=0, atol=1e-12)
+    batch = ssim_map(torch.stack([a, b]), torch.stack([b, a]))
+    torch.testing.assert_close(batch[0], ssim_map(a, b))
+
+
+def test_scores_in_regions_equal_one_region_at_a_time():
+    gen = torch.Generator().manual_seed(1)
+    gt = torch.rand(3, 24, 24, generator=gen) * 255
+    pred = (gt + torch.randn(3, 24, 24, generator=gen) * 20).clamp(0, 255)
+    regions = dict(top=torch.zeros(24, 24), empty=torch.zeros(24, 24),
+                   all=torch.ones(24, 24))
+    regions['top'][:6] = 1
+    together = scores_in_regions(pred, gt, regions)
+    assert together['empty'] is None
+    for name in ('top', 'all'):
+        alone = region_scores(pred, gt, regions[name])
+        assert together[name] == pytest.approx(alone)
+        sel = regions[name] > 0
+        ssim = float(_ssim_2d_window(pred, gt)[sel].mean())
+        assert together[name]['ssim'] == pytest.approx(ssim, abs=1e-12)
 
 
 def test_region_scores_known_values():

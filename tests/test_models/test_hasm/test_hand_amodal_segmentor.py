@@ -76,6 +76,23 @@ def test_predict_returns_four_masks(model):
     assert tensor_out.shape == (2, 8, 32, 32)
 
 
+def test_predict_masks_is_the_argmax_of_each_branch(model):
+    """The pipeline's masks: each branch's arg-max at the crops' size,
+    ties going to background as ``argmax`` gives them."""
+    torch.manual_seed(1)
+    logits = torch.randn(2, 8, 16, 16)
+    logits[:, 3, :4] = logits[:, 2, :4]  # ties in branch 1
+    masks = model.predict_masks(
+        torch.zeros(2, 3, 16, 16), network=lambda x, metas: logits)
+    expected = logits.view(2, 4, 2, 16, 16).argmax(dim=2).float()
+    assert torch.equal(masks, expected)
+    assert not masks[:, 1, :4].any()
+    # logits of another size are brought to the crops' size first
+    small = model.predict_masks(
+        torch.zeros(2, 3, 32, 32), network=lambda x, metas: logits)
+    assert small.shape == (2, 4, 32, 32)
+
+
 def test_postprocess_unflips_and_swaps_hands(model):
     # Hand-made logits: branch k says "hand" exactly on column k.
     logits = torch.zeros(1, 8, 4, 4)
