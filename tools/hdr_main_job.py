@@ -37,6 +37,7 @@ import glob
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
@@ -49,7 +50,7 @@ sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 #: stage name -> (config, how its last checkpoint is named)
 STAGES = {
-    'hasm': 'configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py',
+    'hasm': 'configs/hasm/hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py',
     'tdr': 'configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py',
     'shpe': 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py',
 }
@@ -433,11 +434,18 @@ def main() -> None:
         placement = ([] if gap_mm is None else
                      ['--cfg-options', f'model.depth_gap_mm={gap_mm}'])
         with times('demo'):
+            # one demo process for all frames (a folder of links to them):
+            # the models are built and compiled once
+            frame_dir = osp.join(args.work_dir, 'demo_frames')
+            shutil.rmtree(frame_dir, ignore_errors=True)
+            os.makedirs(frame_dir)
             for frame in frames:
-                subprocess.run([
-                    sys.executable, demo, frame, HDR_CONFIG, hdr_ckpt,
-                    '--out-dir', out_dir, *placement
-                ], cwd=ROOT, check=True)
+                os.symlink(osp.abspath(frame),
+                           osp.join(frame_dir, osp.basename(frame)))
+            subprocess.run([
+                sys.executable, demo, frame_dir, HDR_CONFIG, hdr_ckpt,
+                '--out-dir', out_dir, *placement
+            ], cwd=ROOT, check=True)
         log(f'demo panels: {out_dir}')
     timing = times.as_dict()
     table = f'{timing_table(timing)}\n\nCPU: {cpu_line(cpu)}'

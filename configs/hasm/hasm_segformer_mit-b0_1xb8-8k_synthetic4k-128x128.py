@@ -1,5 +1,5 @@
 # HASM, small CPU configuration trained to a useful mask quality: the model,
-# losses and crops of the 1k main-job config, 8k iterations of batch 8, on a
+# losses and crops of the 1.5k main-job config, 8k iterations of batch 8, on a
 # larger generated set of 4000 frames (3200 train / 400 val / 400 test,
 # data/synthetic_hands_4k, about 2 minutes to generate with 2 workers).
 #
@@ -8,7 +8,7 @@
 # gain after ~3k iterations). 4k iterations give val mIoU 0.80 on the
 # 4000-frame set, 8k iterations 0.83.
 # About 30 minutes on 2 CPU cores (README.md, "Training a stage alone").
-_base_ = ['./hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py']
+_base_ = ['./hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py']
 
 data_root = 'data/synthetic_hands_4k'
 # generated on first use by tools/train.py / tools/test.py (mim included);

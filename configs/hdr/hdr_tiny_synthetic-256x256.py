@@ -31,7 +31,7 @@ data_root = 'data/synthetic_hands_test/interhand2.6m/'
 
 model = dict(
     hasm=dict(config='configs/hasm/'
-              'hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py'),
+              'hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py'),
     tdr=dict(config='configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py'),
     shpe=dict(config='configs/shpe/'
               'shpe_detnet-tiny_b16-adamw_synthetic-96x96.py'))

@@ -9,7 +9,7 @@ CFG_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(
 PAPER = osp.join(CFG_DIR,
                  'hasm_segformer_mit-b5_8xb48-500k_interhand-256x256.py')
 MAIN_JOB = osp.join(CFG_DIR,
-                    'hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py')
+                    'hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py')
 LONG = osp.join(CFG_DIR,
                 'hasm_segformer_mit-b0_1xb8-8k_synthetic4k-128x128.py')
 
@@ -31,7 +31,7 @@ def test_small_configs_schedule_and_data():
     losses = [d.type for d in main_job.model.decode_head.loss_decode]
     assert losses == ['mmseg.CrossEntropyLoss', 'mmseg.DiceLoss']
     # ... the schedule ends where the poly decay does
-    for cfg, iters in ((main_job, 1000), (long, 8000)):
+    for cfg, iters in ((main_job, 1500), (long, 8000)):
         assert cfg.train_cfg.max_iters == iters
         assert cfg.param_scheduler[-1].end == iters
     # the main job reads the shared set; the long run generates its own

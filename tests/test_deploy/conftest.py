@@ -13,7 +13,7 @@ from hdr_mm.models.hdr.stage_builder import build_stage
 
 #: stage -> (tiny config, input side S)
 TINY = dict(
-    hasm=('configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py',
+    hasm=('configs/hasm/hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py',
           128),
     tdr=('configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py', 64),
     shpe=('configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py',

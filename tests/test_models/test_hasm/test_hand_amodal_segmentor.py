@@ -13,7 +13,7 @@ from hdr_mm.models.hasm import HAND_MASK_NAMES, unpack_hand_masks
 
 CONFIG = osp.join(
     osp.dirname(__file__), '../../../configs/hasm/'
-    'hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py')
+    'hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py')
 
 
 @pytest.fixture(scope='module')

@@ -17,7 +17,7 @@ from hdr_mm.utils import CheckpointKeyError
 
 ROOT = osp.join(osp.dirname(__file__), '../../..')
 CONFIG = osp.join(
-    ROOT, 'configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py')
+    ROOT, 'configs/hasm/hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py')
 TOOL = osp.join(ROOT, 'tools/model_converters/hasm_segformer2hdr_mm.py')
 CHANNELS, LEVEL_CHANNELS = 64, [32, 64, 160, 256]
 

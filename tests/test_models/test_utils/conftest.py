@@ -9,7 +9,7 @@ from mmengine.registry import init_default_scope
 from hdr_mm.models.hdr.stage_builder import build_stage
 
 TINY = dict(
-    hasm='configs/hasm/hasm_segformer_mit-b0_1xb8-1k_synthetic-128x128.py',
+    hasm='configs/hasm/hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py',
     tdr='configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py',
     shpe='configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py')
 
