@@ -50,7 +50,8 @@ sys.path.insert(0, osp.join(ROOT, 'tools'))
 
 #: stage name -> (config, how its last checkpoint is named)
 STAGES = {
-    'hasm': 'configs/hasm/hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py',
+    'hasm':
+    'configs/hasm/hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py',
     'tdr': 'configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py',
     'shpe': 'configs/shpe/shpe_detnet-tiny_b16-adamw_synthetic-96x96.py',
 }

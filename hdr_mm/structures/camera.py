@@ -94,6 +94,16 @@ def _in_front(t: np.ndarray) -> np.ndarray:
     return t.astype(np.float32)
 
 
+def _solve_one(system: Optional[Tuple[np.ndarray, np.ndarray]]
+               ) -> np.ndarray:
+    """The root of one hand's :func:`_projection_system` (NaN for None
+    or a hand behind the camera)."""
+    if system is None:
+        return np.full(3, np.nan, np.float32)
+    t, *_ = np.linalg.lstsq(*system, rcond=None)
+    return _in_front(t)
+
+
 def solve_root_translation(keypoints_2d: np.ndarray,
                            keypoints_3d: np.ndarray,
                            focal: Sequence[float],
@@ -118,12 +128,9 @@ def solve_root_translation(keypoints_2d: np.ndarray,
         an estimator whose joints all land on one pixel says nothing about
         the hand's apparent size) or puts the hand behind the camera.
     """
-    system = _projection_system(keypoints_2d, keypoints_3d, focal,
-                                principal_pt, weights)
-    if system is None:
-        return np.full(3, np.nan, np.float32)
-    t, *_ = np.linalg.lstsq(*system, rcond=None)
-    return _in_front(t)
+    return _solve_one(
+        _projection_system(keypoints_2d, keypoints_3d, focal, principal_pt,
+                           weights))
 
 
 def solve_two_roots(keypoints_2d: Sequence[np.ndarray],
@@ -163,11 +170,7 @@ def solve_two_roots(keypoints_2d: Sequence[np.ndarray],
                            principal_pt, weights[h]) for h in (0, 1)
     ]
     if systems[0] is None or systems[1] is None:
-        return np.stack([
-            solve_root_translation(keypoints_2d[h], keypoints_3d[h], focal,
-                                   principal_pt, weights[h])
-            for h in (0, 1)
-        ])
+        return np.stack([_solve_one(system) for system in systems])
     (a0, b0), (a1, b1) = systems
     # unknowns: Tx0, Ty0, Tx1, Ty1, Tz0; Tz1 = Tz0 + depth_gap
     a = np.zeros((len(a0) + len(a1), 5))

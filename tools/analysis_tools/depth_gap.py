@@ -10,8 +10,8 @@ annotated. The median is the value of ``HDRPoseEstimator``'s
 behind that much further away); measure it on a training split, never on
 the split you evaluate on.
 
-    python tools/analysis_tools/depth_gap.py data/synthetic_hands/interhand2.6m \\
-        [--split train] [--json OUT]
+    python tools/analysis_tools/depth_gap.py \\
+        data/synthetic_hands/interhand2.6m [--split train] [--json OUT]
 
 Prints one line per statistic and ``depth_gap_mm=<median>``; ``--json``
 also writes them to a file.
@@ -97,9 +97,9 @@ def main() -> None:
         stats = measure_depth_gap(args.data_root, args.split)
     except (OSError, ValueError) as e:
         sys.exit(str(e))
-    for key in ('frames', 'q25', 'median', 'q75'):
-        print(f'{key}: {stats[key]:.1f}' if key != 'frames' else
-              f'{key}: {stats[key]}')
+    print(f'frames: {stats["frames"]}')
+    for key in ('q25', 'median', 'q75'):
+        print(f'{key}: {stats[key]:.1f}')
     print(f'depth_gap_mm={stats["median"]:.1f}')
     if args.json:
         from hdr_mm.utils import atomic_write

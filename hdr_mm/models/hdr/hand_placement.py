@@ -152,6 +152,8 @@ def place_two_hands(preds: Sequence[InstanceData], present: np.ndarray,
     xyz = np.zeros((2 * k, 3), np.float32)
     scores = np.zeros(2 * k, np.float32)
     roots = np.full((2, 3), np.nan, np.float32)
+    together = has_3d and present.all() and depth_gap is not None \
+        and np.isfinite(depth_gap)
     for h, pred in enumerate(preds):
         joints = slice(h * k, (h + 1) * k)
         uv[joints] = np.asarray(pred.keypoints)[0][SHPE_TO_INTERHAND, :2]
@@ -159,12 +161,11 @@ def place_two_hands(preds: Sequence[InstanceData], present: np.ndarray,
             pred.keypoint_scores)[0][SHPE_TO_INTERHAND] * present[h]
         if has_3d:
             xyz[joints] = np.asarray(pred.keypoints_3d)[0][SHPE_TO_INTERHAND]
-            if present[h]:
+            if present[h] and not together:
                 roots[h] = solve_root_translation(
                     uv[joints], xyz[joints], focal, principal_pt,
                     np.maximum(scores[joints], 1e-3))
-    if has_3d and present.all() and depth_gap is not None \
-            and np.isfinite(depth_gap):
+    if together:
         hands = (slice(0, k), slice(k, 2 * k))
         roots = solve_two_roots([uv[j] for j in hands],
                                 [xyz[j] for j in hands], focal,

@@ -2,10 +2,9 @@ import math
 
 import pytest
 import torch
-
-import hdr_mm  # noqa: F401
 import torch.nn.functional as F
 
+import hdr_mm  # noqa: F401
 from hdr_mm.evaluation.metrics import (TDRMetric, region_scores,
                                        scores_in_regions, ssim_map)
 
