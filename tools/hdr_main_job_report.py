@@ -31,7 +31,14 @@ COLUMNS = {'shpe_alone': 'alone', 'hdr': 'hdr', 'ceiling': 'ceiling'}
 METRIC_ROWS = (('MRRPE', 'MRRPE (mm)'), ('mask/mIoU', 'HASM mask mIoU'),
                ('deocc/psnr', 'PSNR, de-occlusion hole (dB)'),
                ('removal/psnr', 'PSNR, removal hole (dB)'),
-               ('repaint/psnr', 'PSNR, repaint region (dB)'))
+               ('repaint/psnr', 'PSNR, repaint region (dB)'),
+               ('true_deocc/psnr', 'PSNR, true hidden part (dB)'),
+               ('true_removal/psnr', 'PSNR, true other hand (dB)'))
+#: the TDR regions of :func:`stage_numbers`: HDRStageMetric's region ->
+#: how the stages table names it
+TDR_REGIONS = (('deocc', 'de-occlusion hole'), ('removal', 'removal hole'),
+               ('true_deocc', 'true hidden part'),
+               ('true_removal', 'true other hand'))
 #: keys of a logged line that are no metrics
 NOT_METRICS = frozenset(
     {'step', 'epoch', 'iter', 'time', 'data_time', 'memory', 'lr'})
@@ -177,16 +184,19 @@ def stage_numbers(metrics: Dict[str, Dict[str, float]],
 
     Returns:
         dict: ``hasm``: ``mIoU`` (HASM's masks in the pipeline, test
-        split); ``tdr``: ``deocc_gain_db`` / ``removal_gain_db`` (PSNR of
-        the hole with HDR minus SHPE alone) and the raw
-        ``<region>_psnr_{hdr,shpe_alone}``; ``shpe``: the last validation
+        split); ``tdr``: per region of :data:`TDR_REGIONS`
+        ``<region>_gain_db`` (PSNR with HDR minus SHPE alone, i.e. TDR
+        against copying its input) and the raw
+        ``<region>_psnr_{hdr,shpe_alone}``: ``deocc`` / ``removal`` in
+        the holes HASM's masks give TDR, ``true_deocc`` / ``true_removal``
+        in the ground truth's; ``shpe``: the last validation
         metrics of its training (:func:`last_val_metrics`), with ``pck``
         (a key ending with ``PCK`` or ``PCK@<threshold>``) and ``mpjpe``
         (a key ending with ``MPJPE`` or ``MPJPE_all``, not
         ``PA-``/``P-``/``N-MPJPE``) copied when present.
     """
     tdr: Dict[str, Optional[float]] = {}
-    for region in ('deocc', 'removal'):
+    for region, _ in TDR_REGIONS:
         alone = metric(metrics['shpe_alone'], f'{region}/psnr')
         hdr = metric(metrics['hdr'], f'{region}/psnr')
         tdr[f'{region}_psnr_shpe_alone'] = alone
@@ -269,10 +279,10 @@ def stages_table(stages: Dict[str, Dict]) -> str:
     """:func:`stage_numbers` as a short markdown table."""
     tdr = stages['tdr']
     holes = '; '.join(
-        f'{name} hole {_num(tdr[f"{r}_psnr_hdr"], 2)} vs '
+        f'{name} {_num(tdr[f"{r}_psnr_hdr"], 2)} vs '
         f'{_num(tdr[f"{r}_psnr_shpe_alone"], 2)} dB without TDR '
         f'({_num(tdr[f"{r}_gain_db"], 2)} dB)'
-        for r, name in (('deocc', 'de-occlusion'), ('removal', 'removal')))
+        for r, name in TDR_REGIONS)
     shpe = stages['shpe']
     if shpe:
         shpe_text = f'last validation (step {shpe.get("step")}): ' + ', '.join(

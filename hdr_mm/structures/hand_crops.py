@@ -157,8 +157,29 @@ def cut_hands(context: Tensor, masks: Tensor, mask_names: Sequence[str],
     return dict(
         images=geo.warp_affine(context.repeat(2, 1, 1, 1),
                                hands.context_to_crop, crop_size),
-        masks=geo.warp_affine(target_hand_masks(masks, mask_names),
-                              hands.two_hand_to_crop, crop_size, 'nearest'))
+        masks=cut_hand_masks(masks, mask_names, hands.two_hand_to_crop,
+                             crop_size))
+
+
+def cut_hand_masks(masks: Tensor, mask_names: Sequence[str],
+                   two_hand_to_crop: Tensor, crop_size: int) -> Tensor:
+    """Each target hand's four masks on its crop, from a frame's four
+    masks on the two-hand crop (HASM's, or the ground truth's to score
+    them).
+
+    Args:
+        masks: (N, 4, S, S) masks on the two-hand crop.
+        mask_names: Their channel names.
+        two_hand_to_crop: (2N, 2, 3) two-hand crop pixels -> hand crop
+            pixels (:attr:`HandCrops.two_hand_to_crop`).
+        crop_size: s.
+
+    Returns:
+        Tensor: (2N, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}, rows as
+        the module docstring.
+    """
+    return geo.warp_affine(target_hand_masks(masks.float(), mask_names),
+                           two_hand_to_crop, crop_size, 'nearest')
 
 
 def cut_hand_pairs(images: Sequence[Tensor], context_to_crop: Tensor,

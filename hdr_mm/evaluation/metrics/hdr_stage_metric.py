@@ -8,8 +8,8 @@ from mmengine.evaluator import BaseMetric
 from mmpose.registry import METRICS
 
 from hdr_mm.structures import HAND_MASK_NAMES, tdr_masks
-from hdr_mm.structures.hand_crops import (cut_hand_pairs, frame_rows,
-                                          stack_frame_rows)
+from hdr_mm.structures.hand_crops import (cut_hand_masks, cut_hand_pairs,
+                                          frame_rows, stack_frame_rows)
 from .hand_seg_metric import hand_mask_counts, iou_from_counts
 from .tdr_metric import scores_in_regions
 
@@ -36,7 +36,13 @@ class HDRStageMetric(BaseMetric):
       the crop (``hand_crop_masks``);
       ``deocc/...`` inside its de-occlusion part (the hand's hidden part
       ``H_t``), ``removal/...`` inside its removal part (the other hand
-      ``H_o``), ``crop/...`` on the whole hand crop; ``<region>/count``
+      ``H_o``), ``crop/...`` on the whole hand crop;
+      ``true_deocc/...`` and ``true_removal/...`` inside the same two
+      parts of the ground-truth masks (``gt_fields.hand_masks`` cut like
+      HASM's, ``hand_crop_mask_warps``): the hand's really hidden part
+      and the other hand as they are, whatever HASM found (the predicted
+      parts also hold HASM's mistakes, e.g. visible fingers taken for
+      hidden ones, where copying the input is exact); ``<region>/count``
       hands scored (a hand whose region is empty is not).
       Only the hands of two-hand frames that HASM found count: in a
       one-hand frame the render of the hand alone is the frame itself, so
@@ -69,19 +75,22 @@ class HDRStageMetric(BaseMetric):
             data_samples: The batch's pipeline outputs as dicts with
                 ``pred_fields`` and ``gt_fields`` (``hand_masks``),
                 ``tdr_crops``, ``hand_crop_masks``, ``hand_crop_warps``,
-                ``gt_alone_context``, ``pred_instances.hand_type`` and
-                metainfo ``gt_alone_valid``.
+                ``hand_crop_mask_warps``, ``gt_alone_context``,
+                ``pred_instances.hand_type`` and metainfo
+                ``gt_alone_valid``.
         """
         for ds in data_samples:
             name = ds.get('img_path', 'a data sample')
             for key in ('pred_fields', 'gt_fields', 'gt_alone_context',
-                        'hand_crop_warps', 'hand_crop_masks'):
+                        'hand_crop_warps', 'hand_crop_mask_warps',
+                        'hand_crop_masks'):
                 if key not in ds:
                     raise KeyError(
                         f'HDRStageMetric: {name} has no {key!r}; it reads '
                         'the outputs of HDRPoseEstimator on a test pipeline '
                         'with LoadHDRTargets and PackHDRInputs')
         references = self.reference_crops(data_samples)
+        true_masks = self.true_crop_masks(data_samples, self.mask_names)
         for i, ds in enumerate(data_samples):
             name = ds.get('img_path', 'a data sample')
             names = tuple(ds.get('mask_names', self.mask_names))
@@ -100,12 +109,15 @@ class HDRStageMetric(BaseMetric):
                 pred = ds['tdr_crops'][h].cpu()
                 gt = references[i][h].cpu()
                 regions = tdr_masks(*ds['hand_crop_masks'][h].cpu())
+                true = tdr_masks(*true_masks[i][h].cpu())
                 region = regions['repaint']
                 result['hands'].append(scores_in_regions(
                     pred, gt,
                     dict(repaint=region, crop=region >= 0,
                          deocc=regions['hidden_t'],
-                         removal=regions['hidden_o'])))
+                         removal=regions['hidden_o'],
+                         true_deocc=true['hidden_t'],
+                         true_removal=true['hidden_o'])))
             self.results.append(result)
 
     @staticmethod
@@ -129,6 +141,35 @@ class HDRStageMetric(BaseMetric):
             data_samples[0]['tdr_crops'].shape[-1]).round().byte()
         return [alone[frame_rows(i, n)] for i in range(n)]
 
+    @staticmethod
+    def true_crop_masks(data_samples: Sequence[dict],
+                        mask_names: Sequence[str]) -> List[torch.Tensor]:
+        """The ground-truth masks cut like the masks the pipeline gave
+        TDR.
+
+        Args:
+            data_samples: The batch's N outputs, with
+                ``gt_fields.hand_masks`` (4, S, S) and
+                ``hand_crop_mask_warps`` (2, 2, 3).
+            mask_names: The channel order of the masks.
+
+        Returns:
+            list[Tensor]: per frame (2, 4, s, s) ``[A_t, V_t, A_o, V_o]``
+            in {0, 1}, right then left hand, ``s`` the side of
+            ``tdr_crops``.
+        """
+        n = len(data_samples)
+        warps = stack_frame_rows(
+            [torch.as_tensor(ds['hand_crop_mask_warps']).float()
+             for ds in data_samples])
+        masks = torch.stack([
+            torch.as_tensor(ds['gt_fields']['hand_masks']).to(warps.device)
+            for ds in data_samples
+        ])
+        cut = cut_hand_masks(masks, mask_names, warps,
+                             data_samples[0]['tdr_crops'].shape[-1])
+        return [cut[frame_rows(i, n)] for i in range(n)]
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Aggregate IoUs over all pixels and average the crop scores.
 
@@ -151,7 +192,8 @@ class HDRStageMetric(BaseMetric):
                         acc[f'{region}/{k}'].append(v)
         for k in sorted(acc):
             metrics[k] = float(np.mean(acc[k]))
-        for region in ('repaint', 'deocc', 'removal'):
+        for region in ('repaint', 'deocc', 'removal', 'true_deocc',
+                       'true_removal'):
             if f'{region}/psnr' in acc or region == 'repaint':
                 metrics[f'{region}/count'] = len(
                     acc.get(f'{region}/psnr', []))

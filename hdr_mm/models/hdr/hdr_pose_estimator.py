@@ -172,7 +172,9 @@ class HDRPoseEstimator(BaseModel):
       hand ``o`` (what TDR was given);
     - ``hand_crop_warps`` (2, 2, 3) float32: the affine map from the
       context window's pixels (image pixels minus the metainfo
-      ``context_origin``) to each crop's pixels.
+      ``context_origin``) to each crop's pixels;
+    - ``hand_crop_mask_warps`` (2, 2, 3) float32: the affine map from the
+      two-hand crop's pixels (where the masks are) to each crop's pixels.
     """
 
     def __init__(self,
@@ -460,6 +462,8 @@ class HDRPoseEstimator(BaseModel):
             sample.set_field(fed[rows].round().byte(), 'tdr_crops')
             sample.set_field(cut['masks'][rows].byte(), 'hand_crop_masks')
             sample.set_field(hands.context_to_crop[rows], 'hand_crop_warps')
+            sample.set_field(hands.two_hand_to_crop[rows],
+                             'hand_crop_mask_warps')
         return data_samples
 
     def depth_gaps(self, masks: Tensor) -> Optional[np.ndarray]:

@@ -32,6 +32,7 @@ def _sample(pred_masks, gt_masks, out, gt, crop_masks, found=(1, 1),
         gt_alone_valid=np.array(valid),
         gt_alone_context=gt.flatten(0, 1),
         hand_crop_warps=torch.eye(2, 3).repeat(2, 1, 1),
+        hand_crop_mask_warps=torch.eye(2, 3).repeat(2, 1, 1),
         hand_crop_masks=crop_masks,
         tdr_crops=out)
 
@@ -76,6 +77,58 @@ def test_deocclusion_and_removal_holes():
     assert res['removal/psnr'] == pytest.approx(
         10 * math.log10(255**2 / 25))
     assert res['deocc/count'] == res['removal/count'] == 2
+
+
+def test_true_parts_are_scored_in_the_ground_truth_masks():
+    """The ``true_*`` regions come from the ground-truth masks cut like
+    HASM's, not from the holes TDR was given (here larger)."""
+    c = 8
+    gt_masks = torch.zeros(4, c, c, dtype=torch.uint8)  # NAMES order
+    gt_masks[2, 0:4] = 1  # r_amodal: rows 0-3
+    gt_masks[3, 2:4] = 1  # r_visible: rows 2-3, so rows 0-1 are hidden
+    gt_masks[0, 0:2] = 1  # l_amodal = l_visible: rows 0-1, on top
+    gt_masks[1, 0:2] = 1
+    gt = torch.full((2, 3, c, c), 100, dtype=torch.uint8)
+    out = gt.clone()
+    out[:, :, 0:2] += 20  # the right hand's hidden part: error 20
+    out[:, :, 2:4] += 5  # rows 2-3: error 5
+    # the holes TDR was given: rows 0-3 hidden for both hands
+    holes = _crop_masks(c, hidden_t=slice(0, 4))
+    metric = HDRStageMetric(mask_names=NAMES)
+    metric.process({}, [_sample(gt_masks, gt_masks, out, gt, holes)])
+    res = metric.compute_metrics(metric.results)
+    # right hand: really hidden rows 0-1; the left hand hides nothing
+    assert res['true_deocc/count'] == 1
+    assert res['true_deocc/psnr'] == pytest.approx(
+        10 * math.log10(255**2 / 400))
+    # the left hand's other hand (the right) outside it: rows 2-3
+    assert res['true_removal/count'] == 1
+    assert res['true_removal/psnr'] == pytest.approx(
+        10 * math.log10(255**2 / 25))
+    # the given holes, rows 0-3 of both hands: MSE (400 + 25) / 2
+    assert res['deocc/count'] == 2
+    assert res['deocc/psnr'] == pytest.approx(
+        10 * math.log10(255**2 / 212.5))
+
+
+def test_true_crop_masks_follow_the_mask_warps():
+    """The right hand's masks shifted 2 px left, the left hand's mirrored
+    and ordered with the left hand as the target."""
+    c = 8
+    gt_masks = torch.zeros(4, c, c, dtype=torch.uint8)
+    gt_masks[2, :, 4:] = 1  # r_amodal: right half
+    gt_masks[0, :, :2] = 1  # l_amodal: two left columns
+    shift = torch.tensor([[1., 0, -2], [0, 1, 0]])
+    mirror = torch.tensor([[-1., 0, c - 1], [0, 1, 0]])
+    sample = dict(gt_fields=dict(hand_masks=gt_masks),
+                  hand_crop_mask_warps=torch.stack([shift, mirror]),
+                  tdr_crops=torch.zeros(2, 3, c, c))
+    (cut, ) = HDRStageMetric.true_crop_masks([sample], NAMES)
+    assert cut.shape == (2, 4, c, c)
+    assert cut[0, 0].equal(gt_masks[2].roll(-2, -1).float())  # A_t right
+    assert cut[0, 2, :, :6].equal(gt_masks[0, :, 2:].float())  # A_o left
+    assert cut[1, 0].equal(gt_masks[0].flip(-1).float())  # A_t left
+    assert cut[1, 2].equal(gt_masks[2].flip(-1).float())  # A_o right
 
 
 def test_only_found_hands_of_two_hand_frames_are_scored():
