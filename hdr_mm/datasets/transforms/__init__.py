@@ -6,7 +6,6 @@ from .loading_aih import LoadAIHSample, syn_aug_matrix
 from .loading_hdr_targets import LoadHDRTargets
 from .loading_image import LoadCheckedImage
 from .mask_algebra import TDRMaskAlgebra, target_side
-from .mask_noise import RandomMaskJitter
 from .mirror import MirrorToRight
 from .mirror_hand_crop import MirrorHandCrop
 
@@ -15,5 +14,5 @@ __all__ = [
     'syn_aug_matrix', 'TDRMaskAlgebra', 'target_side', 'MirrorToRight',
     'MirrorHandCrop', 'CropBothHands', 'LoadHandAmodalMasks',
     'PackHandSegInputs', 'LoadHDRTargets', 'PackHDRInputs',
-    'LoadCheckedImage', 'RandomMaskJitter'
+    'LoadCheckedImage'
 ]
