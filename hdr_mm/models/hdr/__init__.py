@@ -4,6 +4,7 @@ from .data_preprocessor import HDRDataPreprocessor
 from .hand_placement import (frame_camera, place_hands, place_two_hands,
                              reference_bone_lengths)
 from .hdr_pose_estimator import HDRPoseEstimator
+from .mask_input import MASK_INPUTS, MASK_SOURCES
 from .runtime import STAGE_BACKENDS, StageRuntime, build_runtime
 from .shpe_input import SHPE_FEEDS, SHPE_INPUTS, resolve_shpe_input
 from .stage_builder import (StageCheckpointError, build_stage,
@@ -14,5 +15,6 @@ __all__ = [
     'StageCheckpointError', 'combine_stage_checkpoints', 'stage_input_size',
     'SHPE_FEEDS', 'SHPE_INPUTS', 'resolve_shpe_input', 'STAGE_BACKENDS',
     'StageRuntime', 'build_runtime', 'frame_camera', 'place_hands',
-    'place_two_hands', 'reference_bone_lengths'
+    'place_two_hands', 'reference_bone_lengths', 'MASK_SOURCES',
+    'MASK_INPUTS'
 ]

@@ -54,6 +54,7 @@ from hdr_mm.models.tdr.composition import confine_hidden_to_occluder
 from .hand_placement import place_hands, reference_bone_lengths
 from .runtime import (StageRuntime, build_runtime, check_runtime,
                       is_prepared)
+from .mask_input import MASK_INPUTS, MASK_SOURCES
 from .shpe_input import SHPE_FEEDS, resolve_shpe_input
 from .stage_builder import StageCheckpointError, build_stage, stage_input_size
 
@@ -74,6 +75,11 @@ class HDRPoseEstimator(BaseModel):
             TDR skipped (the "SHPE alone" baseline); ``'gt_alone'`` each
             hand rendered alone, cut exactly like its crop (what a perfect
             TDR would give: the ceiling; needs the ground truth of
+            :class:`~hdr_mm.datasets.transforms.LoadHDRTargets`).
+        mask_input: Where the four hand masks come from (``MASK_INPUTS``
+            of :mod:`~hdr_mm.models.hdr.mask_input`): ``'hasm'`` (default)
+            the HASM stage; ``'gt'`` each sample's ground-truth masks
+            (what a perfect HASM would give: a diagnostic; needs
             :class:`~hdr_mm.datasets.transforms.LoadHDRTargets`).
         use_tdr: Alias of ``shpe_input``, kept for older configs: True is
             ``'tdr'``, False ``'crop'``; None (default) leaves
@@ -182,6 +188,7 @@ class HDRPoseEstimator(BaseModel):
                  tdr: Optional[dict],
                  shpe: dict,
                  shpe_input: str = 'tdr',
+                 mask_input: str = 'hasm',
                  use_tdr: Optional[bool] = None,
                  hand_padding: float = 2.0,
                  min_mask_pixels: int = 16,
@@ -199,6 +206,9 @@ class HDRPoseEstimator(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         shpe_input = resolve_shpe_input(shpe_input, use_tdr)
+        if mask_input not in MASK_INPUTS:
+            raise ValueError(f'HDRPoseEstimator: mask_input must be one of '
+                             f'{MASK_INPUTS}, got {mask_input!r}')
         if shpe_input == 'tdr' and tdr is None:
             raise ValueError("HDRPoseEstimator: shpe_input='tdr' (use_tdr="
                              'True) needs a tdr stage config')
@@ -206,6 +216,7 @@ class HDRPoseEstimator(BaseModel):
         self.tdr = build_stage('tdr', **tdr) if tdr is not None else None
         self.shpe = build_stage('shpe', **shpe)
         self.shpe_input = shpe_input
+        self.mask_input = mask_input
         self.hand_padding = hand_padding
         self.min_mask_pixels = min_mask_pixels
         if occluder_margin is not None and occluder_margin < 0:
@@ -414,8 +425,7 @@ class HDRPoseEstimator(BaseModel):
         """
         crops, context = inputs['img'], inputs['context']
         rt = self.runtime
-        with rt.context():
-            masks = self.hasm.predict_masks(crops, self.hasm_size, rt.hasm)
+        masks = MASK_SOURCES[self.mask_input](self, crops, data_samples)
         if self.duplicate_overlap is not None:
             masks = drop_duplicate_hand(masks, self.mask_names,
                                         self.duplicate_overlap)

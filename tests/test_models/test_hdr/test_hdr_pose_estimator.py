@@ -8,6 +8,7 @@ import pytest
 import torch
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
 from mmpose.registry import MODELS
 
 from hdr_mm.evaluation.metrics import HDRStageMetric
@@ -162,6 +163,49 @@ def test_ceiling_needs_the_renders(model, batch, monkeypatch):
     monkeypatch.setattr(model, 'shpe_input', 'gt_alone')
     with pytest.raises(ValueError, match='LoadHDRTargets'):
         model.test_step(data)
+
+
+def test_ground_truth_masks_replace_hasm(model, batch, monkeypatch):
+    """mask_input='gt': the samples' ground-truth masks drive the crops
+    and TDR, HASM does not run; the metric then scores them perfect, and
+    the true and the given holes coincide."""
+
+    def no_hasm(*args, **kwargs):
+        raise AssertionError('HASM ran')
+
+    monkeypatch.setattr(model.hasm, 'predict_masks', no_hasm)
+    monkeypatch.setattr(model, 'mask_input', 'gt')
+    out = _run(model, batch)
+    for sample in out:
+        assert sample.pred_fields.hand_masks.equal(
+            sample.gt_fields.hand_masks.float())
+    metric = HDRStageMetric(mask_names=model.mask_names)
+    metric.process({}, [s.to_dict() for s in out])
+    res = metric.compute_metrics(metric.results)
+    assert res['mask/mIoU'] == 1.0
+    assert res['deocc/count'] == res['true_deocc/count'] > 0
+    assert res['deocc/psnr'] == pytest.approx(res['true_deocc/psnr'])
+    assert res['removal/psnr'] == pytest.approx(res['true_removal/psnr'])
+
+
+def test_ground_truth_masks_are_checked(model, batch, monkeypatch):
+    monkeypatch.setattr(model, 'mask_input', 'gt')
+    data = copy.deepcopy(batch)
+    del data['data_samples'][0].gt_fields.hand_masks
+    with pytest.raises(ValueError, match='LoadHDRTargets'):
+        model.test_step(data)
+    data = copy.deepcopy(batch)
+    sample = data['data_samples'][0]
+    sample.gt_fields = PixelData(
+        hand_masks=sample.gt_fields.hand_masks[:, :8, :8])
+    with pytest.raises(ValueError, match='expected'):
+        model.test_step(data)
+
+
+def test_unknown_mask_input_is_refused(cfg):
+    init_default_scope('mmpose')
+    with pytest.raises(ValueError, match="mask_input must be one of"):
+        MODELS.build(dict(cfg.model, mask_input='oracle'))
 
 
 def test_shpe_input_and_its_alias(cfg):
