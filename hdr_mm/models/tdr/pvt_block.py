@@ -22,6 +22,28 @@ from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 
 
+def feature_map(tokens: torch.Tensor, hw: Sequence[int]) -> torch.Tensor:
+    """(N, H*W, C) tokens -> (N, C, H, W) map, as a permuted view of the
+    tokens (channels-last strides).
+
+    The same values as ``tokens.transpose(1, 2).reshape(N, C, H, W)``,
+    but exported to ONNX as one 4D transpose from NHWC, which OpenVINO
+    folds into the convolution that reads it: the 3D transposes of large
+    token maps ran on a slow reference kernel there (half of the paper-size
+    TDR's time in bf16 on an Intel Xeon with AMX).
+    """
+    n, _, c = tokens.shape
+    return tokens.reshape(n, *hw, c).permute(0, 3, 1, 2)
+
+
+def tokens_of(fmap: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) map -> (N, H*W, C) tokens, row-major over (H, W):
+    the inverse of :func:`feature_map`, the same values as
+    ``fmap.flatten(2).transpose(1, 2)``."""
+    n, c = fmap.shape[:2]
+    return fmap.permute(0, 2, 3, 1).reshape(n, -1, c)
+
+
 class SRAttention(nn.Module):
     """Multi-head attention whose keys/values come from a spatially
     reduced map (a ``sr_ratio`` x ``sr_ratio`` stride-``sr_ratio`` conv
@@ -54,8 +76,7 @@ class SRAttention(nn.Module):
         q = self.q(x).view(n, length, heads, c // heads).transpose(1, 2)
         src = x
         if self.sr_ratio > 1:
-            fmap = x.transpose(1, 2).reshape(n, c, *hw)
-            src = self.sr_norm(self.sr(fmap).flatten(2).transpose(1, 2))
+            src = self.sr_norm(tokens_of(self.sr(feature_map(x, hw))))
         k, v = self.kv(src).view(n, -1, 2, heads,
                                  c // heads).permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(q, k, v)
@@ -73,11 +94,7 @@ class DWConvMLP(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: torch.Tensor, hw: Sequence[int]) -> torch.Tensor:
-        n, _, _ = x.shape
-        h = self.fc1(x)
-        c = h.shape[-1]
-        h = self.dwconv(h.transpose(1, 2).reshape(n, c, *hw))
-        h = self.act(h.flatten(2).transpose(1, 2))
+        h = self.act(tokens_of(self.dwconv(feature_map(self.fc1(x), hw))))
         return self.fc2(h)
 
 
@@ -129,9 +146,8 @@ class PVTStage(BaseModule):
         self.norm = nn.LayerNorm(dim, eps=eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        tokens = x.flatten(2).transpose(1, 2)
+        h, w = x.shape[-2:]
+        tokens = tokens_of(x)
         for blk in self.blocks:
             tokens = blk(tokens, (h, w))
-        tokens = self.norm(tokens)
-        return tokens.transpose(1, 2).reshape(n, c, h, w)
+        return feature_map(self.norm(tokens), (h, w))
