@@ -31,10 +31,10 @@ The orders follow the measurements in ``docs/benchmark.md`` and issue
 20: with native bf16 (AMD Zen 4), OpenVINO bf16 ran the three networks
 in 0.81 s against 1.28 s for PyTorch bf16 and 1.93 s for onnxruntime
 fp32; OpenVINO fp32 was 2-9 % faster than onnxruntime per stage there.
-With AMX (Intel Xeon), OpenVINO bf16 ran the pipeline end to end in
-0.48 s against 0.92 s for PyTorch bf16, 0.84 s for onnxruntime int8 and
-2.29 s for eager fp32. On AVX2 only (Zen 3) onnxruntime fp32 was the fastest path measured
-(1.48x eager); OpenVINO fp32 was not measured there, so it comes second.
+With AMX (Intel Xeon), OpenVINO bf16 was the fastest path end to end as
+well, ahead of PyTorch bf16 and of int8 in either engine. On AVX2 only
+(Zen 3) onnxruntime fp32 was the fastest path measured (1.48x eager);
+OpenVINO fp32 was not measured there, so it comes second.
 
 One of the two ``'auto'`` with the other named:
 

@@ -53,8 +53,7 @@ def masks_from_gt(pipeline, crops: Tensor,
                 f'{tuple(mask.shape)}, expected {want} (channels '
                 f'{pipeline.mask_names} on its two-hand crop)')
         masks.append(mask)
-    masks = torch.stack(masks).to(crops.device, torch.float32)
-    return masks
+    return torch.stack(masks).to(crops.device, torch.float32)
 
 
 #: where the masks come from: HASM, or the ground truth (a perfect HASM)
