@@ -11,7 +11,7 @@ way. The pipeline cuts them (:class:`~hdr_mm.models.hdr.HDRPoseEstimator`)
 and the metric of its intermediate results cuts each hand's ground truth
 like them (:class:`~hdr_mm.evaluation.metrics.HDRStageMetric`).
 """
-from typing import Dict, List, NamedTuple, Sequence
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -204,3 +204,65 @@ def cut_hand_pairs(images: Sequence[Tensor], context_to_crop: Tensor,
     c = stacked.shape[1] // 2
     both = torch.cat([stacked[:, :c], stacked[:, c:]])
     return geo.warp_affine(both, context_to_crop, crop_size)
+
+
+def hand_crop_size(shpe_size: int, padding: float,
+                   shpe_padding: float) -> int:
+    """Side of the hand crops the pipeline cuts, so that their centre
+    ``shpe_size`` pixels show the hand at the SHPE's own padding.
+
+    The crops are cut at ``padding`` (TDR's context) and SHPE reads their
+    centre window (:func:`centre_window`), which is the crop the SHPE was
+    trained on when the hand's box is enlarged ``shpe_padding`` times
+    instead. Cutting larger and slicing keeps every SHPE pixel at the
+    frame's resolution (no resampling of the TDR output).
+
+    Args:
+        shpe_size: s, the SHPE's input side.
+        padding: Enlargement of the amodal box in the cut crops.
+        shpe_padding: Enlargement the SHPE was trained with
+            (<= ``padding``).
+
+    Returns:
+        int: ``s * padding / shpe_padding``.
+
+    Raises:
+        ValueError: ``shpe_padding`` larger than ``padding`` or not
+            positive, or a crop side that is not a whole number of pixels
+            with an even margin around the SHPE window.
+    """
+    if not 0 < shpe_padding <= padding:
+        raise ValueError(f'shpe_padding must be in (0, hand_padding={padding}]'
+                         f', got {shpe_padding}')
+    side = shpe_size * padding / shpe_padding
+    if abs(side - round(side)) > 1e-6 or (round(side) - shpe_size) % 2:
+        raise ValueError(
+            f'shpe_padding={shpe_padding}: the hand crops would be '
+            f'{side:g} px for a {shpe_size} px SHPE window at hand_padding='
+            f'{padding}; choose paddings whose ratio gives a whole number '
+            'of pixels with an even margin (e.g. 1.5 with 2.0 at 96 px: '
+            '128 px)')
+    return int(round(side))
+
+
+def centre_window(images: Tensor, sides: Tensor,
+                  size: int) -> Tuple[Tensor, Tensor]:
+    """The centre ``size`` x ``size`` pixels of each crop, and the side
+    in image pixels that window covers (its centre is the crop's).
+
+    Args:
+        images: (M, C, S, S) crops.
+        sides: (M,) their sides in image pixels.
+        size: s <= S, with S - s even.
+
+    Returns:
+        tuple: (M, C, s, s) windows (views of ``images``) and (M,) sides.
+    """
+    full = images.shape[-1]
+    if size == full:
+        return images, sides
+    if size > full or (full - size) % 2:
+        raise ValueError(f'centre_window: a {size} px window does not sit '
+                         f'centred in {full} px crops')
+    lo = (full - size) // 2
+    return (images[..., lo:lo + size, lo:lo + size], sides * size / full)

@@ -39,3 +39,17 @@ def test_wrong_input_size_is_a_clear_error():
     cfg.model.head.decoder.input_size = (100, 100)
     with pytest.raises(ValueError, match='integer multiple'):
         MODELS.build(cfg.model)
+
+
+def test_small_shpe_crop_matches_the_pipeline():
+    """The small SHPE trains and validates on the hand's amodal box x the
+    padding that the tiny HDR pipeline cuts its SHPE window at."""
+    shpe = Config.fromfile(SMALL)
+    hdr = Config.fromfile(osp.join(osp.dirname(CFG_DIR), 'hdr',
+                                   'hdr_tiny_synthetic-256x256.py'))
+    assert osp.basename(hdr.model.shpe.config) == osp.basename(SMALL)
+    for loader in (shpe.train_dataloader, shpe.val_dataloader,
+                   shpe.test_dataloader):
+        (step, ) = [t for t in loader.dataset.pipeline
+                    if t.type == 'GetBBoxCenterScale']
+        assert step.padding == hdr.model.shpe_padding == 1.5

@@ -1,11 +1,13 @@
 """The batch of per-hand crops: its rows, where each hand is cut and how
 per-hand images are cut alike."""
 import numpy as np
+import pytest
 import torch
 
 from hdr_mm.structures import HAND_MASK_NAMES
-from hdr_mm.structures.hand_crops import (cut_hand_pairs, cut_hands,
-                                          frame_rows, locate_hands,
+from hdr_mm.structures.hand_crops import (centre_window, cut_hand_pairs,
+                                          cut_hands, frame_rows,
+                                          hand_crop_size, locate_hands,
                                           stack_frame_rows,
                                           target_hand_masks)
 
@@ -74,3 +76,25 @@ def test_pairs_of_different_sizes_are_cut_alike():
         np.testing.assert_allclose(out[row],
                                    img[3 * half:3 * half + 3, :8, :8],
                                    atol=1e-3)
+
+
+def test_hand_crop_size_and_centre_window():
+    """A 96 px SHPE at padding 1.5 inside crops cut at 2.0: 128 px crops,
+    the window is their middle 96 px and covers 3/4 of their side."""
+    assert hand_crop_size(96, 2.0, 1.5) == 128
+    assert hand_crop_size(96, 2.0, 2.0) == 96
+    assert hand_crop_size(64, 2.0, 1.0) == 128
+    with pytest.raises(ValueError, match='whole number'):
+        hand_crop_size(96, 2.0, 1.3)  # 147.7 px
+    with pytest.raises(ValueError, match='even margin'):
+        hand_crop_size(95, 2.0, 1.9)  # 100 px around 95
+    with pytest.raises(ValueError, match=r'in \(0, hand_padding=2.0\]'):
+        hand_crop_size(96, 2.0, 2.5)
+    crops = torch.arange(2 * 8 * 8.).view(2, 1, 8, 8)
+    window, sides = centre_window(crops, torch.tensor([40., 80.]), 6)
+    assert window.equal(crops[..., 1:7, 1:7])
+    np.testing.assert_allclose(sides, [30, 60])
+    same, s2 = centre_window(crops, torch.tensor([40., 80.]), 8)
+    assert same is crops and s2.tolist() == [40, 80]
+    with pytest.raises(ValueError, match='centred'):
+        centre_window(crops, torch.ones(2), 5)

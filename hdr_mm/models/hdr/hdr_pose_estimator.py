@@ -7,7 +7,8 @@ Per frame (docs/method.md):
 2. Each hand gets its own crop, cut **from the frame** (the context window
    the data pipeline kept, zero outside the image): the box of its amodal
    mask mapped back to image pixels, squared and enlarged x2
-   (``hand_padding``), at the SHPE's input size; its four masks are
+   (``hand_padding``), at the SHPE's input size (larger when the SHPE
+   was trained on tighter crops, ``shpe_padding``); its four masks are
    warped the same way. Left hands are mirrored so that every later stage
    sees a right hand.
 3. **TDR** repaints the hidden parts of the hand and paints background
@@ -17,7 +18,7 @@ Per frame (docs/method.md):
    rendered alone, cut the same way (``'gt_alone'``: a perfect TDR, the
    ceiling of what TDR can give).
 4. **SHPE** predicts the hand's joints (``estimate_joints`` of the SHPE
-   stage); as an mmpose top-down model it un-mirrors them and maps them
+   stage) from the centre window of each crop at its input size; as an mmpose top-down model it un-mirrors them and maps them
    back to image pixels itself.
 5. Each hand is placed in the camera frame from its 2D and root-relative
    3D joints, which gives the right-to-left root offset
@@ -48,8 +49,9 @@ from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 from hdr_mm.structures import (TDR_MASK_NAMES, drop_duplicate_hand,
                                hidden_fractions)
-from hdr_mm.structures.hand_crops import (HandCrops, cut_hands, frame_rows,
-                                          locate_hands)
+from hdr_mm.structures.hand_crops import (HandCrops, centre_window,
+                                          cut_hands, frame_rows,
+                                          hand_crop_size, locate_hands)
 from hdr_mm.models.tdr.composition import confine_hidden_to_occluder
 from .hand_placement import place_hands, reference_bone_lengths
 from .runtime import (StageRuntime, build_runtime, check_runtime,
@@ -86,6 +88,13 @@ class HDRPoseEstimator(BaseModel):
             ``shpe_input`` alone. Contradicting ``shpe_input`` is an
             error. Also a read/write attribute.
         hand_padding: Enlargement of each hand's amodal box (2.0 in HDR).
+        shpe_padding: The enlargement the SHPE was trained with, if
+            smaller (None: ``hand_padding``). The hands are then cut
+            ``hand_padding / shpe_padding`` times the SHPE's input side
+            (TDR works on them whole) and SHPE reads their centre window
+            (:func:`~hdr_mm.structures.hand_crops.hand_crop_size`), so a
+            SHPE trained on tighter crops sees the hand as large as in
+            training.
         min_mask_pixels: A hand whose amodal mask has fewer pixels on the
             two-hand crop is reported absent (``hand_type`` 0, scores 0).
         occluder_margin: None (default) gives TDR HASM's masks as they
@@ -191,6 +200,7 @@ class HDRPoseEstimator(BaseModel):
                  mask_input: str = 'hasm',
                  use_tdr: Optional[bool] = None,
                  hand_padding: float = 2.0,
+                 shpe_padding: Optional[float] = None,
                  min_mask_pixels: int = 16,
                  occluder_margin: Optional[int] = None,
                  duplicate_overlap: Optional[float] = None,
@@ -240,6 +250,14 @@ class HDRPoseEstimator(BaseModel):
                              f'{self.mask_names}, missing {sorted(missing)}')
         self.hasm_size = stage_input_size(self.hasm.cfg, 'hasm')
         self.shpe_size = stage_input_size(self.shpe.cfg, 'shpe')
+        self.shpe_padding = (hand_padding
+                             if shpe_padding is None else shpe_padding)
+        try:
+            #: side of the hand crops cut from the frame (TDR's input)
+            self.crop_size = hand_crop_size(self.shpe_size, hand_padding,
+                                            self.shpe_padding)
+        except ValueError as e:
+            raise ValueError(f'HDRPoseEstimator: {e}') from None
         self.tdr_size = (stage_input_size(self.tdr.cfg, 'tdr')
                          if self.tdr is not None else None)
         self.set_bone_length(bone_length, bone_length_mm)
@@ -380,7 +398,7 @@ class HDRPoseEstimator(BaseModel):
         """
         return locate_hands(masks, self.mask_names,
                             [s.metainfo for s in data_samples],
-                            self.shpe_size, self.hand_padding,
+                            self.crop_size, self.hand_padding,
                             self.min_mask_pixels)
 
     def cut_hands(self, context: Tensor, masks: Tensor,
@@ -399,7 +417,7 @@ class HDRPoseEstimator(BaseModel):
             (2N, 4, s, s) ``[A_t, V_t, A_o, V_o]`` in {0, 1}.
         """
         cut = cut_hands(context, masks, self.mask_names, hands,
-                        self.shpe_size)
+                        self.crop_size)
         if self.occluder_margin is not None:
             cut['masks'] = confine_hidden_to_occluder(cut['masks'],
                                                       self.occluder_margin)
@@ -433,8 +451,9 @@ class HDRPoseEstimator(BaseModel):
         cut = self.cut_hands(context, masks, hands)
         with rt.context():
             fed = self.shpe_feed(cut, hands, data_samples)
+            window, sides = centre_window(fed, hands.sides, self.shpe_size)
             preds = self.shpe.estimate_joints(
-                fed, hands.centers, hands.sides, hands.mirrored,
+                window, hands.centers, sides, hands.mirrored,
                 reference_bone_lengths(data_samples), rt.shpe)
         instances = place_hands(preds, hands.present, hands.boxes,
                                 data_samples, self.depth_gaps(masks))

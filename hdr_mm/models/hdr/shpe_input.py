@@ -43,7 +43,7 @@ def feed_gt_alone(pipeline, cut: Dict[str, Tensor], hands: HandCrops,
             'test pipeline needs LoadHDRTargets (and CropBothHands with '
             'context_keys=[gt_alone_right, gt_alone_left])')
     return cut_hand_pairs([s.gt_alone_context for s in data_samples],
-                          hands.context_to_crop, pipeline.shpe_size)
+                          hands.context_to_crop, pipeline.crop_size)
 
 
 #: what SHPE can be fed: TDR's output, the raw hand crops, or each hand

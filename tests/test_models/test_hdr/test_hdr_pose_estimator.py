@@ -17,6 +17,7 @@ from hdr_mm.models.hdr.hand_placement import place_hands as _place_hands
 from hdr_mm.models.hdr.stage_builder import combine_stage_checkpoints
 from hdr_mm.structures import (TDR_MASK_NAMES, crop_warp_matrix,
                                square_crop_cs, tdr_masks, warp_to_crop)
+from hdr_mm.structures.hand_crops import cut_hands, locate_hands
 
 CONFIG = 'configs/hdr/hdr_tiny_synthetic-256x256.py'
 REAL_FRAME = 'tests/data/interhand2.6m/image2017.jpg'
@@ -68,7 +69,7 @@ def _masks_on_crop(sample, masks_img, names):
 def test_outputs_in_mmpose_3d_hand_layout(model, batch):
     out = _run(model, batch)
     assert len(out) == len(batch['data_samples'])
-    s = model.shpe_size
+    s = model.crop_size
     for sample in out:
         pred = sample.pred_instances
         assert pred.keypoints.shape == (1, 42, 3)
@@ -150,10 +151,51 @@ def test_ceiling_feeds_shpe_the_hands_rendered_alone(model, batch,
     alone = torch.stack(refs, 1).flatten(0, 1)
     # rows right_0..right_N-1, left_0..left_N-1 as the SHPE batch
     assert images.shape == (2 * n, 3, model.shpe_size, model.shpe_size)
-    assert images.round().byte().equal(alone)
+    lo = (model.crop_size - model.shpe_size) // 2
+    hi = lo + model.shpe_size
+    assert images.round().byte().equal(alone[..., lo:hi, lo:hi])
     for sample, ref in zip(out, refs):
         assert sample.tdr_crops.equal(ref)
     assert any(not s.hand_crops.equal(ref) for s, ref in zip(out, refs))
+
+
+def test_shpe_sees_the_hand_at_its_own_padding(model, batch, monkeypatch):
+    """shpe_padding 1.5 with hand_padding 2.0: the hands are cut at 4/3
+    of the SHPE's side and SHPE gets the centre window, the same pixels
+    and the same box (centre, side in image pixels) as a crop cut
+    directly at 1.5x the amodal box."""
+    assert (model.hand_padding, model.shpe_padding) == (2.0, 1.5)
+    assert model.crop_size * 3 == model.shpe_size * 4
+    fed = []
+    estimate = model.shpe.estimate_joints
+
+    def spy(images, centers, sides, *args):
+        fed.append((images.clone(), centers.clone(), sides.clone()))
+        return estimate(images, centers, sides, *args)
+
+    monkeypatch.setattr(model.shpe, 'estimate_joints', spy)
+    monkeypatch.setattr(model, 'shpe_input', 'crop')
+    data = model.data_preprocessor(copy.deepcopy(batch), False)
+    model.predict(data['inputs'], data['data_samples'])
+    ((images, centers, sides), ) = fed
+    masks = model.hasm.predict_masks(data['inputs']['img'], model.hasm_size)
+    metas = [s.metainfo for s in data['data_samples']]
+    direct = locate_hands(masks, model.mask_names, metas, model.shpe_size,
+                          padding=1.5)
+    ref = cut_hands(data['inputs']['context'], masks, model.mask_names,
+                    direct, model.shpe_size)['images']
+    np.testing.assert_allclose(centers, direct.centers, atol=1e-4)
+    np.testing.assert_allclose(sides, direct.sides, rtol=1e-5)
+    assert images.shape == ref.shape
+    np.testing.assert_allclose(images, ref, atol=1e-2)
+
+
+def test_shpe_padding_must_give_whole_pixels(cfg):
+    init_default_scope('mmpose')
+    with pytest.raises(ValueError, match='shpe_padding=1.3.*whole number'):
+        MODELS.build(dict(cfg.model, shpe_padding=1.3))
+    with pytest.raises(ValueError, match=r'shpe_padding must be in \(0'):
+        MODELS.build(dict(cfg.model, shpe_padding=2.5))
 
 
 def test_ceiling_needs_the_renders(model, batch, monkeypatch):
@@ -386,7 +428,7 @@ def test_hand_crops_are_cut_from_the_image(cfg, model, monkeypatch):
     box = out.pred_instances.hand_bboxes[0, 0]
     center, side = square_crop_cs(box, 2.0)
     assert center[1] - side / 2 < crop_box[1] - 10  # reaches past it
-    s = model.shpe_size
+    s = model.crop_size
     pad, offset = _padded(img)
     mat = crop_warp_matrix(center + offset, side, s)
     ref = _bilinear_crop(pad, mat, s)
