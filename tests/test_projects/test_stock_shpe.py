@@ -294,3 +294,13 @@ def test_bootstrap_gain_tool(repo_root):
     assert '| interacting (24, 48; 0) |' in tool.table(res)
     with pytest.raises(ValueError, match='different frames'):
         tool.compare(alone, dict(hdr, frames=alone['frames'][::-1]))
+
+
+def test_stock_shpe_reads_the_whole_crop(cfg, model):
+    """The stock SHPEs train on the amodal box x2, the pipeline's own
+    padding: they get the whole hand crop (no window)."""
+    shpe_cfg = Config.fromfile(SHPE_CONFIG)
+    (step, ) = [t for t in shpe_cfg.train_pipeline
+                if t.type == 'GetBBoxCenterScale']
+    assert step.padding == model.hand_padding == model.shpe_padding
+    assert model.crop_size == model.shpe_size

@@ -26,7 +26,10 @@ shpe_config = ('projects/stock_shpe/configs/'
 #       'model.test_cfg.flip_test': False})
 # A stock head decodes its own outputs (no decode_maps): the graph engines
 # cannot serve it, so 'auto' chooses the precision only, in PyTorch.
-model = dict(shpe=dict(config=shpe_config), backend='pytorch')
+# These SHPEs train on the amodal box x2 (GetBBoxCenterScale padding=2.0),
+# so they read the whole hand crop, not the x1.5 window of the DetNet SHPE.
+model = dict(
+    shpe=dict(config=shpe_config), shpe_padding=None, backend='pytorch')
 
 test_evaluator = [
     dict(type='Hand2DMetric', num_hands=2, thr=0.2),
