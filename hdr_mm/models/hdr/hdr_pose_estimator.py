@@ -18,8 +18,9 @@ Per frame (docs/method.md):
    rendered alone, cut the same way (``'gt_alone'``: a perfect TDR, the
    ceiling of what TDR can give).
 4. **SHPE** predicts the hand's joints (``estimate_joints`` of the SHPE
-   stage) from the centre window of each crop at its input size; as an mmpose top-down model it un-mirrors them and maps them
-   back to image pixels itself.
+   stage) from the centre window of each crop at its input size; as an
+   mmpose top-down model it un-mirrors them and maps them back to image
+   pixels itself.
 5. Each hand is placed in the camera frame from its 2D and root-relative
    3D joints, which gives the right-to-left root offset
    (:mod:`~hdr_mm.models.hdr.hand_placement`).
@@ -56,7 +57,7 @@ from hdr_mm.models.tdr.composition import confine_hidden_to_occluder
 from .hand_placement import place_hands, reference_bone_lengths
 from .runtime import (StageRuntime, build_runtime, check_runtime,
                       is_prepared)
-from .mask_input import MASK_INPUTS, MASK_SOURCES
+from .mask_input import MASK_INPUTS, MASK_SOURCES, masks_from_hasm
 from .shpe_input import SHPE_FEEDS, resolve_shpe_input
 from .stage_builder import StageCheckpointError, build_stage, stage_input_size
 
@@ -541,9 +542,7 @@ class HDRPoseEstimator(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            with self.runtime.context():
-                return self.hasm.predict_masks(inputs['img'], self.hasm_size,
-                                               self.runtime.hasm)
+            return masks_from_hasm(self, inputs['img'], data_samples)
         raise ValueError(
             f'HDRPoseEstimator is inference-only: mode {mode!r} is not '
             "supported ('predict', 'tensor'); train each stage with its "

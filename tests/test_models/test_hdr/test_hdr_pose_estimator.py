@@ -563,3 +563,14 @@ def test_inputs_without_context_are_refused(model, batch):
     data['inputs'] = data['inputs']['img']
     with pytest.raises(KeyError, match='context'):
         model.test_step(data)
+
+
+def test_tensor_mode_gives_hasms_masks_and_training_is_refused(model, batch):
+    data = model.data_preprocessor(copy.deepcopy(batch), False)
+    masks = model(data['inputs'], data['data_samples'], mode='tensor')
+    expected = model.hasm.predict_masks(data['inputs']['img'],
+                                        model.hasm_size)
+    assert masks.shape == (len(batch['data_samples']), 4, 96, 96)
+    assert masks.equal(expected)
+    with pytest.raises(ValueError, match='inference-only'):
+        model(data['inputs'], data['data_samples'], mode='loss')
