@@ -59,9 +59,15 @@ model = dict(
                 loss_weight=1.0)
         ]))
 
+# the decoded image and masks are the same in every epoch: kept in memory
+# (CachedCompose); the random crop and the colour jitter run every time
 train_pipeline = [
-    dict(type='LoadCheckedImage'),
-    dict(type='mmseg.LoadHandAmodalMasks'),
+    dict(
+        type='mmseg.CachedCompose',
+        transforms=[
+            dict(type='LoadCheckedImage'),
+            dict(type='mmseg.LoadHandAmodalMasks'),
+        ]),
     dict(
         type='mmseg.CropBothHands',
         out_size=crop_size[0],
@@ -82,6 +88,12 @@ test_pipeline = [
     dict(type='mmseg.CropBothHands', out_size=crop_size[0], box_scale=2.0),
     dict(type='mmseg.PackHandSegInputs'),
 ]
+# validation (6 passes) keeps its deterministic crops in memory; a test
+# reads each frame once and does not
+val_pipeline = [
+    dict(type='mmseg.CachedCompose', transforms=test_pipeline[:-1]),
+    test_pipeline[-1]
+]
 train_dataloader = dict(
     batch_size=8,
     num_workers=0,
@@ -91,8 +103,12 @@ val_dataloader = dict(
     batch_size=8,
     num_workers=0,
     persistent_workers=False,
+    dataset=dict(data_root=data_root, pipeline=val_pipeline))
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
 
 max_iters = 1500
 # From scratch with batch 8: a larger base lr than the paper's 6e-5 x 48

@@ -68,9 +68,15 @@ model = dict(
 meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
              'input_size', 'input_center', 'input_scale', 'mirrored',
              'interacting', 'hand_side')
+# the decoded image and its box are the same in every epoch: kept in memory
+# (CachedCompose); the random box jitter and the warp run every time
 train_pipeline = [
-    dict(type='LoadCheckedImage'),
-    dict(type='GetBBoxCenterScale', padding=1.5),
+    dict(
+        type='CachedCompose',
+        transforms=[
+            dict(type='LoadCheckedImage'),
+            dict(type='GetBBoxCenterScale', padding=1.5),
+        ]),
     dict(type='RandomBBoxTransform', rotate_factor=0.0, scale_factor=(0.9,
                                                                       1.1)),
     dict(type='TopdownAffine', input_size=input_size),

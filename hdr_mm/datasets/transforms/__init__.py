@@ -1,5 +1,6 @@
 from .formatting import PackHDRInputs, PackTDRInputs
 from .hand_crop import GetHandBBox, WarpExtraKeys
+from .cached_compose import CachedCompose
 from .crop_both_hands import CropBothHands
 from .hand_seg_transforms import LoadHandAmodalMasks, PackHandSegInputs
 from .loading_aih import LoadAIHSample, syn_aug_matrix
@@ -14,5 +15,5 @@ __all__ = [
     'syn_aug_matrix', 'TDRMaskAlgebra', 'target_side', 'MirrorToRight',
     'MirrorHandCrop', 'CropBothHands', 'LoadHandAmodalMasks',
     'PackHandSegInputs', 'LoadHDRTargets', 'PackHDRInputs',
-    'LoadCheckedImage'
+    'LoadCheckedImage', 'CachedCompose'
 ]
