@@ -35,6 +35,8 @@ def machine_line(device: torch.device) -> Dict[str, Any]:
     info = dict(cpu=cpu['model'], usable_cores=cpu['cores'],
                 torch_threads=cpu['threads'],
                 cpu_capability=cpu['capability'], bf16_isa=cpu_bf16_isa())
+    if cpu['isa_limits']:
+        info['isa_limits'] = cpu['isa_limits']
     if hasattr(os, 'getloadavg'):
         info['load_avg_1min'] = round(os.getloadavg()[0], 2)
     for key in ENV_KEYS:

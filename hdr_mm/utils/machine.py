@@ -9,6 +9,13 @@ CPU_ISA_FLAGS = ('amx_bf16', 'avx512_bf16', 'avx512_vnni', 'avx_vnni',
                  'avx512f', 'avx2')
 
 
+#: environment variables that make torch, oneDNN and MKL use a narrower
+#: ISA than the CPU has (e.g. to time an AVX2-only CPU's kernels on a
+#: newer one); a report shows them beside the CPU
+ISA_LIMIT_VARS = ('ATEN_CPU_CAPABILITY', 'ONEDNN_MAX_CPU_ISA',
+                  'DNNL_MAX_CPU_ISA', 'MKL_ENABLE_INSTRUCTIONS')
+
+
 def _cpuinfo(path: str = '/proc/cpuinfo') -> Tuple[str, List[str]]:
     """The first processor's model name and flags in ``path`` (empty when
     it cannot be read, e.g. not on Linux)."""
@@ -40,8 +47,10 @@ def cpu_info(cpuinfo_path: str = '/proc/cpuinfo') -> Dict[str, Any]:
         name where ``/proc/cpuinfo`` is missing), ``isa`` (those of
         :data:`CPU_ISA_FLAGS` it has), ``capability`` (torch's
         ``torch.backends.cpu.get_cpu_capability()``, the vector ISA its
-        kernels use), ``threads`` (torch's intra-op threads) and
-        ``cores`` (the cores this process may run on).
+        kernels use), ``threads`` (torch's intra-op threads),
+        ``cores`` (the cores this process may run on) and ``isa_limits``
+        (those of :data:`ISA_LIMIT_VARS` set in the environment, name ->
+        value).
     """
     import torch
     name, flags = _cpuinfo(cpuinfo_path)
@@ -56,12 +65,19 @@ def cpu_info(cpuinfo_path: str = '/proc/cpuinfo') -> Dict[str, Any]:
         isa=[f for f in CPU_ISA_FLAGS if f in flags],
         capability=capability,
         threads=torch.get_num_threads(),
-        cores=cores)
+        cores=cores,
+        isa_limits={k: os.environ[k]
+                    for k in ISA_LIMIT_VARS if os.environ.get(k)})
 
 
 def cpu_line(info: Dict[str, Any]) -> str:
     """:func:`cpu_info` on one line, for logs and reports."""
     isa = ' '.join(info['isa']) or 'none of ' + '/'.join(CPU_ISA_FLAGS)
-    return (f'{info["model"]}; ISA {isa}; torch capability '
+    line = (f'{info["model"]}; ISA {isa}; torch capability '
             f'{info["capability"]}; {info["threads"]} torch threads on '
             f'{info["cores"]} cores')
+    limits = info.get('isa_limits')
+    if limits:
+        line += '; kernels limited by ' + ' '.join(
+            f'{k}={v}' for k, v in limits.items())
+    return line

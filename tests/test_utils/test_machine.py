@@ -2,9 +2,12 @@
 import torch
 
 from hdr_mm.utils import CPU_ISA_FLAGS, cpu_info, cpu_line
+from hdr_mm.utils.machine import ISA_LIMIT_VARS
 
 
-def test_from_a_cpuinfo_file(tmp_path):
+def test_from_a_cpuinfo_file(tmp_path, monkeypatch):
+    for var in ISA_LIMIT_VARS:
+        monkeypatch.delenv(var, raising=False)
     path = tmp_path / 'cpuinfo'
     path.write_text('processor\t: 0\nmodel name\t: Some CPU @ 2.0GHz\n'
                     'flags\t\t: fpu sse avx2 avx512f avx512_vnni amx_tile\n'
@@ -17,6 +20,21 @@ def test_from_a_cpuinfo_file(tmp_path):
     assert info['cores'] >= 1
     line = cpu_line(info)
     assert 'Some CPU' in line and 'avx512f' in line
+    assert info['isa_limits'] == {} and 'limited' not in line
+
+
+def test_isa_limits_of_the_environment_are_reported(monkeypatch):
+    """A run with its kernels held to AVX2 on a newer CPU says so."""
+    for var in ISA_LIMIT_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'AVX2')
+    monkeypatch.setenv('MKL_ENABLE_INSTRUCTIONS', 'AVX2')
+    info = cpu_info()
+    assert info['isa_limits'] == dict(ONEDNN_MAX_CPU_ISA='AVX2',
+                                      MKL_ENABLE_INSTRUCTIONS='AVX2')
+    assert cpu_line(info).endswith(
+        '; kernels limited by ONEDNN_MAX_CPU_ISA=AVX2 '
+        'MKL_ENABLE_INSTRUCTIONS=AVX2')
 
 
 def test_without_cpuinfo(tmp_path):
