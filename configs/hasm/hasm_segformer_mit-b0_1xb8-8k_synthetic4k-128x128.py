@@ -3,7 +3,7 @@
 # larger generated set of 4000 frames (3200 train / 400 val / 400 test,
 # data/synthetic_hands_4k, about 2 minutes to generate with 2 workers).
 #
-# Why more frames: on the 640 training frames of the shared 800-frame set
+# Why more frames: on the 640 training frames of an 800-frame set
 # the model overfits (a 9000-iteration run: train mIoU 0.84, val 0.76, no
 # gain after ~3k iterations). 4k iterations give val mIoU 0.80 on the
 # 4000-frame set, 8k iterations 0.83.
