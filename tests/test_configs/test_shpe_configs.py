@@ -50,6 +50,7 @@ def test_small_shpe_crop_matches_the_pipeline():
     assert osp.basename(hdr.model.shpe.config) == osp.basename(SMALL)
     for loader in (shpe.train_dataloader, shpe.val_dataloader,
                    shpe.test_dataloader):
-        (step, ) = [t for t in loader.dataset.pipeline
-                    if t.type == 'GetBBoxCenterScale']
+        steps = [s for t in loader.dataset.pipeline
+                 for s in t.get('transforms', [t])]  # inside CachedCompose
+        (step, ) = [t for t in steps if t.type == 'GetBBoxCenterScale']
         assert step.padding == hdr.model.shpe_padding == 1.5

@@ -38,7 +38,9 @@ def test_misspelled_keys_are_refused_with_close_matches(shpe, key, hint):
 
 @pytest.mark.parametrize('key', [
     'train_dataloader.batch_size',  # existing keys
-    'train_dataloader.dataset.pipeline.0.to_float32',  # list item by index
+    # list items by index (pipeline.0 is CachedCompose)
+    'train_dataloader.dataset.pipeline.0.transforms.0.to_float32',
+    'val_dataloader.dataset.pipeline.0.to_float32',
     'load_from', 'resume', 'randomness.seed',  # read by the Runner
     'train_dataloader.drop_last',  # a DataLoader argument
     'model.test_cfg.flip_test',  # an argument of TopdownPoseEstimator

@@ -27,7 +27,7 @@ test_data_root = 'data/synthetic_hands/'
 synthetic_data = [
     dict(out_dir='data/synthetic_hands_4k', num_samples=4000, seed=1,
          workers=2),
-    dict(out_dir='data/synthetic_hands', num_samples=800, img_size=256,
+    dict(out_dir='data/synthetic_hands', num_samples=1600, img_size=256,
          seed=0, occlusion_range=(0.1, 0.7)),
 ]
 dataset_type = 'SyntheticHandSideDataset'
