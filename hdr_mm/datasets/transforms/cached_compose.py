@@ -1,7 +1,7 @@
 """A pipeline segment whose outputs are kept in memory per input.
 
-Small datasets trained for many epochs (the main job's generated set: a
-few hundred frames, 7-20 epochs per stage) decode the same PNGs and warp
+Small datasets trained for many epochs (the main job's generated set:
+1600 frames, several epochs per stage) decode the same PNGs and warp
 the same crops again in every epoch; on 2 CPU cores that is a third of
 TDR's training time. Neither mmcv nor mmengine caches a pipeline's
 results (mmcv's ``cache_randomness`` caches random *parameters*, mmengine's
