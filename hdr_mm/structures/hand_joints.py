@@ -39,6 +39,11 @@ SHPE_MIDDLE_MCP = 9
 INTERHAND_ROOT = 20
 INTERHAND_MIDDLE_MCP = 11
 
+#: InterHand2.6M indexes whose mean is a hand's palm centre, midway
+#: between the wrist and the middle MCP: where the hand is, as opposed to
+#: the wrist, which swings ~45 mm around it as the hand turns
+INTERHAND_PALM_CENTRE = (INTERHAND_ROOT, INTERHAND_MIDDLE_MCP)
+
 #: Order of the two hands everywhere a per-hand axis exists: the 42-joint
 #: layout (21 right-hand joints, then 21 left-hand joints), per-hand crops,
 #: ``hand_type`` (right, left presence) and the hand boxes.
@@ -47,3 +52,16 @@ HANDS = ('right', 'left')
 #: In a 42-joint frame: slice of each hand's joints
 RIGHT_SLICE = slice(0, NUM_HAND_JOINTS)
 LEFT_SLICE = slice(NUM_HAND_JOINTS, 2 * NUM_HAND_JOINTS)
+
+
+def palm_centre(joints: np.ndarray) -> np.ndarray:
+    """A hand's palm centre (:data:`INTERHAND_PALM_CENTRE`).
+
+    Args:
+        joints: (..., 21, D) one hand's joints in InterHand2.6M order.
+
+    Returns:
+        np.ndarray: (..., D) the mean of its wrist and middle MCP.
+    """
+    joints = np.asarray(joints)
+    return joints[..., list(INTERHAND_PALM_CENTRE), :].mean(-2)

@@ -2,7 +2,8 @@ import numpy as np
 
 from hdr_mm.structures import (INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
                                INTERHAND_TO_SHPE, SHPE_MIDDLE_MCP,
-                               SHPE_PARENTS, SHPE_ROOT, SHPE_TO_INTERHAND)
+                               SHPE_PARENTS, SHPE_ROOT, SHPE_TO_INTERHAND,
+                               palm_centre)
 
 
 def test_orders_are_inverse_permutations():
@@ -28,3 +29,12 @@ def test_parents_form_five_chains_from_the_wrist():
         assert SHPE_PARENTS[base] == 0
         for k in range(1, 4):
             assert SHPE_PARENTS[base + k] == base + k - 1
+
+
+def test_palm_centre_is_midway_between_wrist_and_middle_mcp():
+    joints = np.arange(2 * 21 * 3, dtype=np.float64).reshape(2, 21, 3)
+    got = palm_centre(joints)
+    assert got.shape == (2, 3)
+    np.testing.assert_array_equal(
+        got,
+        0.5 * (joints[:, INTERHAND_ROOT] + joints[:, INTERHAND_MIDDLE_MCP]))

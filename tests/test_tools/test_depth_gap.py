@@ -12,8 +12,9 @@ TOOL = osp.join(ROOT, 'tools/analysis_tools/depth_gap.py')
 
 
 def _gaps_from_json(data_root, split):
-    """|left - right wrist depth| of the interacting frames, straight from
-    the three json files (camera frame: R (world - campos))."""
+    """|left - right palm-centre depth| (wrist and middle MCP midway) of
+    the interacting frames, straight from the three json files (camera
+    frame: R (world - campos))."""
     ann = osp.join(data_root, 'annotations', split, f'InterHand2.6M_{split}')
     data = json.load(open(f'{ann}_data.json'))
     cams = json.load(open(f'{ann}_camera.json'))
@@ -29,7 +30,7 @@ def _gaps_from_json(data_root, split):
         rot = np.array(cams[cap]['camrot'][cam])
         pos = np.array(cams[cap]['campos'][cam])
         z = (rot @ (world - pos).T).T[:, 2]
-        gaps.append(abs(z[41] - z[20]))
+        gaps.append(abs((z[41] + z[32]) / 2 - (z[20] + z[11]) / 2))
     return np.array(gaps)
 
 

@@ -3,12 +3,13 @@
 Reads an InterHand2.6M-format split (``annotations/<split>/
 InterHand2.6M_<split>_{data,camera,joint_3d}.json`` under ``DATA_ROOT``,
 the layout of the real dataset and of the generated one) with mmpose's
-InterHand3DDataset and prints the distribution of ``|left wrist depth -
-right wrist depth|`` (mm) over its interacting frames with both wrists
-annotated. The median is the value of ``HDRPoseEstimator``'s
-``depth_gap_mm`` (the two hands placed together at one depth, the one
-behind that much further away); measure it on a training split, never on
-the split you evaluate on.
+InterHand3DDataset and prints the distribution of ``|left palm-centre
+depth - right palm-centre depth|`` (mm; the palm centre is midway between
+the wrist and the middle MCP, :func:`hdr_mm.structures.palm_centre`) over
+its interacting frames with those four joints annotated. The median is the
+value of ``HDRPoseEstimator``'s ``depth_gap_mm`` (the two hands placed
+together, the palm centre of the one behind that much further away);
+measure it on a training split, never on the split you evaluate on.
 
     python tools/analysis_tools/depth_gap.py \\
         data/synthetic_hands/interhand2.6m [--split train] [--json OUT]
@@ -29,21 +30,32 @@ sys.path.insert(0, ROOT)
 
 
 def interacting_depth_gaps(data_list: Sequence[dict]) -> np.ndarray:
-    """``|rel_root_depth|`` (mm) of the interacting frames whose two
-    wrists are annotated.
+    """The palm-centre depth gap (mm) of the interacting frames whose
+    two wrists and middle MCPs are annotated.
 
     Args:
         data_list: ``InterHand3DDataset`` data infos (``hand_type`` (1, 2),
-            ``rel_root_depth``, ``rel_root_valid``).
+            ``keypoints_cam`` (1, 42, 3) mm, ``keypoints_visible``
+            (1, 42)).
 
     Returns:
-        np.ndarray: (M,) float64, one per such frame.
+        np.ndarray: (M,) float64 ``|left - right|`` palm-centre depths,
+        one per such frame.
     """
-    gaps = [
-        abs(float(info['rel_root_depth'])) for info in data_list
-        if np.asarray(info['hand_type']).reshape(-1).all()
-        and float(info['rel_root_valid']) > 0
-    ]
+    from hdr_mm.structures import (INTERHAND_PALM_CENTRE, NUM_HAND_JOINTS,
+                                   palm_centre)
+    centre = list(INTERHAND_PALM_CENTRE)
+    gaps = []
+    for info in data_list:
+        if not np.asarray(info['hand_type']).reshape(-1).all():
+            continue
+        visible = np.asarray(info['keypoints_visible']).reshape(2, -1)
+        if not (visible[:, centre] > 0).all():
+            continue
+        joints = np.asarray(info['keypoints_cam'], np.float64).reshape(
+            2, NUM_HAND_JOINTS, 3)
+        right, left = palm_centre(joints)[:, 2]
+        gaps.append(abs(left - right))
     return np.asarray(gaps, np.float64)
 
 
@@ -61,7 +73,8 @@ def measure_depth_gap(data_root: str, split: str = 'train') -> Dict:
     Raises:
         FileNotFoundError / AnnotationFileError: an annotation file is
             missing or broken (named).
-        ValueError: the split has no interacting frame with both wrists.
+        ValueError: the split has no interacting frame with both wrists
+            and middle MCPs annotated.
     """
     from hdr_mm.datasets import CheckedInterHand3DDataset
     ann = f'annotations/{split}/InterHand2.6M_{split}'
@@ -80,7 +93,8 @@ def measure_depth_gap(data_root: str, split: str = 'train') -> Dict:
         [dataset.get_data_info(i) for i in range(len(dataset))])
     if not len(gaps):
         raise ValueError(f'depth_gap: {data_root} ({split}) has no '
-                         'interacting frame with both wrists annotated')
+                         'interacting frame with both wrists and middle '
+                         'MCPs annotated')
     q25, median, q75 = np.percentile(gaps, [25, 50, 75])
     return dict(data_root=data_root, split=split, frames=int(len(gaps)),
                 median=float(median), q25=float(q25), q75=float(q75))

@@ -5,9 +5,9 @@ relative to its own wrist (mm). Each hand's wrist is then placed in the
 camera frame from its 2D and root-relative 3D joints
 (:func:`~hdr_mm.structures.solve_root_translation`, with the frame's
 camera), which gives the right-to-left root offset. Given the depth gap
-of two interacting hands (the one behind, from HASM's masks, that far
-further away), both are placed together at one common depth instead
-(:func:`~hdr_mm.structures.solve_two_roots`). The two hands become
+of two interacting hands (the palm centre of the one behind, from HASM's
+masks, that far further away than the other's), both are placed together
+instead (:func:`~hdr_mm.structures.solve_two_roots`). The two hands become
 one 42-joint instance in InterHand2.6M order, right hand first (the
 layout of mmpose's ``InterHand3DDataset`` and ``Hand3DInferencer``).
 
@@ -22,8 +22,8 @@ from torch import Tensor
 
 from hdr_mm.structures import (INTERHAND_MIDDLE_MCP, INTERHAND_ROOT,
                                NUM_HAND_JOINTS, SHPE_TO_INTERHAND,
-                               default_camera, solve_root_translation,
-                               solve_two_roots)
+                               default_camera, palm_centre,
+                               solve_root_translation, solve_two_roots)
 from hdr_mm.structures.hand_crops import frame_rows
 
 
@@ -94,8 +94,8 @@ def place_hands(preds: Sequence[InstanceData], present: Tensor,
         boxes: (2N, 4) each hand's amodal box in image pixels (zeros when
             not found).
         data_samples: The N frames (their camera, :func:`frame_camera`).
-        depth_gaps: (N,) each frame's left-minus-right wrist depth (mm)
-            for :func:`place_two_hands`; None, or NaN in a frame, places
+        depth_gaps: (N,) each frame's left-minus-right palm-centre
+            depth (mm) for :func:`place_two_hands`; None, or NaN in a frame, places
             the hands independently.
 
     Returns:
@@ -129,10 +129,13 @@ def place_two_hands(preds: Sequence[InstanceData], present: np.ndarray,
         boxes: (2, 4) float32 amodal boxes (image pixels).
         focal: (2,) the camera's focal lengths (pixels).
         principal_pt: (2,) its principal point (pixels).
-        depth_gap: The left wrist's depth minus the right one's (mm):
-            with both hands found and 3D joints, they are placed together
-            with that gap (:func:`~hdr_mm.structures.solve_two_roots`);
-            None or NaN: each on its own.
+        depth_gap: The left palm centre's depth minus the right one's
+            (mm; :func:`~hdr_mm.structures.palm_centre`): with both hands
+            found and 3D joints, they are placed together, their wrists
+            that gap apart in depth plus the difference of their palm
+            centres' depths relative to their wrists in the predicted 3D
+            joints (:func:`~hdr_mm.structures.solve_two_roots`); None or
+            NaN: each on its own.
 
     Returns:
         InstanceData: one instance, joints in InterHand2.6M order, right
@@ -167,9 +170,13 @@ def place_two_hands(preds: Sequence[InstanceData], present: np.ndarray,
                     np.maximum(scores[joints], 1e-3))
     if together:
         hands = (slice(0, k), slice(k, 2 * k))
+        # palm centres depth_gap apart: the wrists, relative to which the
+        # joints are, that much plus the offsets of the palm centres
+        centre_z = [palm_centre(xyz[j])[2] for j in hands]
         roots = solve_two_roots([uv[j] for j in hands],
                                 [xyz[j] for j in hands], focal,
-                                principal_pt, depth_gap,
+                                principal_pt,
+                                depth_gap + centre_z[0] - centre_z[1],
                                 [np.maximum(scores[j], 1e-3) for j in hands])
     rel = roots[1] - roots[0]
     rel = rel if np.isfinite(rel).all() else np.zeros(3, np.float32)

@@ -113,9 +113,11 @@ class HDRPoseEstimator(BaseModel):
             that hedges on a lone hand's side).
         depth_gap_mm: None (default) places each hand in the camera frame
             on its own, its depth from its apparent size; a number of mm:
-            two hands found in a frame are placed together, the one HASM
-            sees more hidden (:func:`~hdr_mm.structures.hidden_fractions`)
-            that much further away, both hidden alike at one depth
+            two hands found in a frame are placed together, the palm
+            centre (:func:`~hdr_mm.structures.palm_centre`) of the one
+            HASM sees more hidden
+            (:func:`~hdr_mm.structures.hidden_fractions`) that much
+            further away than the other's, both hidden alike at one depth
             (:func:`~hdr_mm.structures.solve_two_roots`). Interacting
             hands of one person are close in depth, and a hand's size is
             known from its SHPE only to within a fraction, which moves its
@@ -497,8 +499,9 @@ class HDRPoseEstimator(BaseModel):
         return data_samples
 
     def depth_gaps(self, masks: Tensor) -> Optional[np.ndarray]:
-        """Each frame's left-minus-right wrist depth for the placement
-        (``depth_gap_mm`` signed by which hand HASM sees more hidden).
+        """Each frame's left-minus-right palm-centre depth for the
+        placement (``depth_gap_mm`` signed by which hand HASM sees more
+        hidden).
 
         Args:
             masks: (N, 4, S, S) HASM masks.

@@ -70,6 +70,30 @@ def test_two_hands_are_placed_in_the_camera_frame(scene):
     assert all(v.dtype == np.float32 for v in inst.values())
 
 
+def test_depth_gap_is_between_the_palm_centres(scene):
+    """With ``depth_gap`` the two hands share one depth unknown: their palm
+    centres (wrist and middle MCP midway) that far apart, the wrists
+    offset from them as the predicted 3D joints say."""
+    joints = scene['joints']
+    centres = np.stack([joints[:K][[20, 11]].mean(0),
+                        joints[K:][[20, 11]].mean(0)])
+    gap = float(centres[1, 2] - centres[0, 2])
+    wrist_gap = float(joints[41, 2] - joints[20, 2])
+    assert abs(gap - wrist_gap) > 5  # the two readings differ here
+    preds = [_shpe_pred(scene, 0), _shpe_pred(scene, 1)]
+    inst = place_two_hands(preds, np.array([True, True]), BOXES,
+                           scene['focal'], scene['principal_pt'],
+                           depth_gap=gap)
+    np.testing.assert_allclose(inst.root_cam[0], joints[[20, 41]],
+                               rtol=1e-4, atol=0.05)
+    assert inst.rel_root_depth[0] == pytest.approx(wrist_gap, abs=0.05)
+    # the wrists' gap given as the palm centres' misplaces them
+    off = place_two_hands(preds, np.array([True, True]), BOXES,
+                          scene['focal'], scene['principal_pt'],
+                          depth_gap=wrist_gap)
+    assert abs(off.rel_root_depth[0] - wrist_gap) > 5
+
+
 def test_absent_hand_and_2d_shpe(scene):
     preds = [_shpe_pred(scene, 0), _shpe_pred(scene, 1)]
     inst = place_two_hands(preds, np.array([True, False]),
