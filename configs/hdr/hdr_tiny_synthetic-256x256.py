@@ -32,8 +32,14 @@ data_root = 'data/synthetic_hands_test/interhand2.6m/'
 # The small SHPE is trained on each hand's amodal box x1.5 (the paper's
 # x2 crop leaves the hand 9x9 cells of its 24x24 maps): the hands are cut
 # at x2 for TDR, 128 px, and SHPE reads their centre 96 px.
+# TDR repaints only the part of a hand HASM calls hidden that lies under the
+# other hand's visible mask (occluder_margin=0: in the ground truth nothing
+# else can hide it); HASM's own edge errors are left as they are. On the
+# main job's seed-0 models: interacting MPJPE 50.72 -> 50.21 mm, TDR in
+# the hole it is given -1.30 -> +1.25 dB over the input.
 model = dict(
     shpe_padding=1.5,
+    occluder_margin=0,
     hasm=dict(config='configs/hasm/'
               'hasm_segformer_mit-b0_1xb8-1.5k_synthetic-128x128.py'),
     tdr=dict(config='configs/tdr/tdr_pconv-unet-tiny_synthetic-64x64.py'),
