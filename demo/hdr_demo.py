@@ -124,9 +124,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--precision',
         choices=tuple(precision_choices()),
         help="how the networks run: 'auto' (the fastest path measured for "
-        "this CPU), 'fp32', 'bf16', 'int8' (the quantized graphs in "
-        '--onnx-dir, with --backend onnxruntime or openvino; see '
-        "tools/deployment/quantize_int8.py) or 'none' (as built); default "
+        'this CPU; int8 where it pays if --onnx-dir holds the quantized '
+        "graphs), 'fp32', 'bf16', 'int8' (the quantized graphs in "
+        '--onnx-dir; see tools/deployment/quantize_int8.py) or '
+        "'none' (as built); default "
         "the config's model.precision ('auto' in the shipped configs)")
     parser.add_argument(
         '--backend',

@@ -100,8 +100,9 @@ class HDRInferencer(StrictWeightsMixin, Hand3DInferencer):
             machine from its CPU ISA, :mod:`hdr_mm.deploy.auto`), None
             (as built, eager fp32), ``'fp32'`` (prepared for inference),
             ``'bf16'`` (fast only on CPUs with AMX or AVX512-BF16),
-            ``'int8'`` (the quantized graphs in ``onnx_dir``, with a named
-            graph backend; ``tools/deployment/quantize_int8.py``), or
+            ``'int8'`` (the quantized graphs in ``onnx_dir``,
+            ``tools/deployment/quantize_int8.py``; ``'auto'`` runs them
+            where int8 pays when they are there), or
             ``'config'`` (default): the config's ``model.precision``,
             ``'auto'`` unless the config sets it.
         backend: ``'auto'``, ``'pytorch'``, ``'onnxruntime'``,

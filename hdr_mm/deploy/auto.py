@@ -21,6 +21,17 @@ without bf16, VNNI or not;       PyTorch fp32 (prepared)
 older CPUs likewise)
 ===============================  ========================================
 
+int8 comes first, OpenVINO int8 then onnxruntime int8, on a CPU with
+VNNI (``avx512_vnni`` or ``avx_vnni``) and no AMX, when the quantized
+graphs of every stage are in ``onnx_dir``
+(:func:`~hdr_mm.deploy.int8.int8_graphs_present`: the user made them
+for these weights with ``tools/deployment/quantize_int8.py``, which is
+the opt-in; a graph quantized from other weights fails to open and is
+fallen back from). Never without VNNI: there the x86 int8 kernels add
+pairs of 8-bit products in saturating 16-bit lanes, and int8 was not
+measured; never with AMX, where bf16 was faster than int8 in both
+engines.
+
 A path whose engine does not import is left out (no OpenVINO on a bf16
 CPU: PyTorch bf16). PyTorch bf16 is never chosen by ``'auto'`` on a CPU
 without native bf16: emulated there, it is 5-48x slower than fp32
@@ -30,23 +41,30 @@ its networks changes them in place, so nothing is tried after it.
 The orders follow the measurements in ``docs/benchmark.md`` and issue
 20: with native bf16 (AMD Zen 4), OpenVINO bf16 ran the three networks
 in 0.81 s against 1.28 s for PyTorch bf16 and 1.93 s for onnxruntime
-fp32; OpenVINO fp32 was 2-9 % faster than onnxruntime per stage there.
-With AMX (Intel Xeon), OpenVINO bf16 was the fastest path end to end as
-well, ahead of PyTorch bf16 and of int8 in either engine. On AVX2 only
-(Zen 3) onnxruntime fp32 was the fastest path measured (1.48x eager);
-OpenVINO fp32 was not measured there, so it comes second.
+fp32; OpenVINO fp32 was 2-9 % faster than onnxruntime per stage there,
+and OpenVINO int8 (VNNI) ran the paper-size pipeline end to end 1.44x
+faster than OpenVINO bf16 (onnxruntime int8 1.09x). With AMX (Intel
+Xeon), OpenVINO bf16 was the fastest path end to end, ahead of PyTorch
+bf16 and of int8 in either engine. On AVX2 only (Zen 3) onnxruntime
+fp32 was the fastest path measured (1.48x eager); OpenVINO fp32 was not
+measured there, so it comes second. On the main job's trained networks
+both int8 paths stay within 0.4 mm MPJPE, 0.005 mIoU and 0.1 dB of eager
+fp32 (Intel Xeon; ``docs/benchmark.md``, "Accuracy of each path").
 
 One of the two ``'auto'`` with the other named:
 
-- ``precision='auto'`` with a named backend: bf16 where the CPU has
+- ``precision='auto'`` with a named backend: int8 first where it pays
+  (above) and the backend is a graph engine, then bf16 where the CPU has
   native bf16 and the backend runs bf16 (PyTorch, OpenVINO), else fp32;
 - ``backend='auto'`` with a named precision: for fp32 (or None) the fp32
   order of the CPU (OpenVINO first where the CPU has native bf16,
   onnxruntime first elsewhere), then PyTorch; for bf16, OpenVINO then
   PyTorch where bf16 is native, PyTorch alone elsewhere (bf16 was asked
-  for; PyTorch warns that it is emulated).
+  for; PyTorch warns that it is emulated); for int8, OpenVINO then
+  onnxruntime (PyTorch does not run the quantized graphs).
 
-Models on a GPU: the ISA says nothing there; ``'auto'`` is PyTorch fp32.
+Models on a GPU: the ISA says nothing there; ``'auto'`` is PyTorch fp32
+(int8 is refused: the quantized graphs run on the CPU engines).
 """
 import logging
 from dataclasses import dataclass
@@ -56,6 +74,7 @@ from typing import (Callable, FrozenSet, List, Optional, Sequence, Tuple,
 from mmengine.logging import print_log
 
 from .graph_backends import GRAPH_BACKENDS, installed_graph_backends
+from .int8 import INT8
 
 #: the value that leaves precision or backend to the machine
 AUTO = 'auto'
@@ -74,13 +93,19 @@ _BF16_CPUS = {
     None: 'a CPU without native bf16',
 }
 #: how the reason names a precision
-_PRECISION_NAMES = {None: 'fp32 (as built)', 'fp32': 'fp32', 'bf16': 'bf16'}
+_PRECISION_NAMES = {None: 'fp32 (as built)', 'fp32': 'fp32', 'bf16': 'bf16',
+                    INT8: 'int8'}
 #: the fp32 graph engines in order of preference, by native bf16 or not
 #: (see the module docstring for the measurements behind them)
 FP32_ORDER = {
     True: ('openvino', 'onnxruntime'),
     False: ('onnxruntime', 'openvino'),
 }
+#: the int8 graph engines in order of preference (OpenVINO int8 was
+#: 1.33x onnxruntime int8 end to end on AMD Zen 4)
+INT8_ORDER = ('openvino', 'onnxruntime')
+#: the ISA flags of an int8 dot product (VNNI)
+VNNI_FLAGS = frozenset({'avx512_vnni', 'avx_vnni'})
 #: how the reason names a backend
 _NAMES = dict(pytorch='PyTorch', onnxruntime='onnxruntime',
               openvino='OpenVINO')
@@ -105,6 +130,9 @@ class MachineFacts:
         backends: The graph backends whose package imports (keys of
             :data:`~hdr_mm.deploy.graph_backends.GRAPH_BACKENDS`).
         device_type: Where the models are, ``'cpu'`` or ``'cuda'``.
+        int8_graphs: Whether the quantized graphs of every stage are in
+            the models' ``onnx_dir``
+            (:func:`~hdr_mm.deploy.int8.int8_graphs_present`).
     """
 
     flags: FrozenSet[str] = frozenset()
@@ -112,6 +140,7 @@ class MachineFacts:
     onednn_bf16: str = 'none'
     backends: FrozenSet[str] = frozenset()
     device_type: str = 'cpu'
+    int8_graphs: bool = False
 
     @property
     def native_bf16(self) -> Optional[str]:
@@ -123,6 +152,13 @@ class MachineFacts:
                 self.onednn_bf16 == 'avx512_bf16':
             return 'avx512_bf16'
         return None
+
+    @property
+    def int8_pays(self) -> bool:
+        """Whether ``precision='auto'`` puts int8 first: quantized graphs
+        at hand and a CPU with VNNI and no AMX (module docstring)."""
+        return (self.int8_graphs and bool(self.flags & VNNI_FLAGS)
+                and self.native_bf16 != 'amx')
 
     def describe(self) -> str:
         """The CPU in a few words, e.g. ``'a CPU without native bf16
@@ -170,10 +206,16 @@ def _runs_bf16(backend: str) -> bool:
         'bf16' in GRAPH_BACKENDS[backend].precisions
 
 
-def _auto_paths(facts: MachineFacts, precision: Optional[str]
-                ) -> Tuple[List[Path], str]:
-    """``backend='auto'``: every candidate path, installed or not, and
-    why (precision ``'auto'``, None, ``'fp32'`` or ``'bf16'``)."""
+_INT8_WHY = ('int8 graphs for these weights are in onnx_dir and the CPU '
+             'has VNNI without AMX, where OpenVINO int8 was the fastest '
+             'path measured (1.44x OpenVINO bf16 on AMD Zen 4)')
+
+
+def _float_paths(facts: MachineFacts, precision: Optional[str]
+                 ) -> Tuple[List[Path], str]:
+    """``backend='auto'`` in floating point: every candidate path,
+    installed or not, and why (precision ``'auto'``, None, ``'fp32'`` or
+    ``'bf16'``)."""
     native = facts.native_bf16 is not None
     if native and precision in (AUTO, 'bf16'):
         return ([('bf16', 'openvino'), ('bf16', 'pytorch')],
@@ -192,6 +234,36 @@ def _auto_paths(facts: MachineFacts, precision: Optional[str]
             f'measured first), then PyTorch')
 
 
+def _auto_paths(facts: MachineFacts, precision: Optional[str]
+                ) -> Tuple[List[Path], str]:
+    """``backend='auto'``: every candidate path, installed or not, and
+    why (precision ``'auto'``, None, ``'fp32'``, ``'bf16'`` or
+    ``'int8'``)."""
+    int8 = [(INT8, b) for b in INT8_ORDER]
+    if precision == INT8:
+        return (int8, 'int8 was asked for; engines in order '
+                f'{", ".join(INT8_ORDER)} (PyTorch does not run the '
+                'quantized graphs)')
+    paths, why = _float_paths(facts, precision)
+    if precision == AUTO and facts.int8_pays:
+        return int8 + paths, f'{_INT8_WHY}; else {why}'
+    return paths, why
+
+
+def _named_backend_paths(facts: MachineFacts,
+                         backend: str) -> Tuple[List[Path], str]:
+    """``precision='auto'`` with ``backend`` named: its paths and why."""
+    bf16 = facts.native_bf16 is not None and _runs_bf16(backend)
+    paths = [('bf16' if bf16 else 'fp32', backend)]
+    why = ('bf16 runs natively here' if bf16 else
+           'bf16 is not native here' if facts.native_bf16 is None else
+           f'{backend} runs fp32 only')
+    if facts.int8_pays and backend in GRAPH_BACKENDS:
+        paths.insert(0, (INT8, backend))
+        why = f'{_INT8_WHY}; else {why}'
+    return paths, why
+
+
 def decide_runtime(facts: MachineFacts,
                    precision: Optional[str] = AUTO,
                    backend: str = AUTO) -> RuntimeChoice:
@@ -201,38 +273,45 @@ def decide_runtime(facts: MachineFacts,
 
     Args:
         facts: What the machine is.
-        precision: ``'auto'``, None, ``'fp32'`` or ``'bf16'``.
+        precision: ``'auto'``, None, ``'fp32'``, ``'bf16'`` or ``'int8'``
+            (with ``backend='auto'``).
         backend: ``'auto'`` or a backend name.
 
     Returns:
-        RuntimeChoice: one path when the backend is named; with
-        ``backend='auto'``, every installed candidate in order, PyTorch
-        last (see the module docstring's table).
+        RuntimeChoice: the paths in order (see the module docstring's
+        table): with ``backend='auto'``, every installed candidate,
+        PyTorch last (int8: the installed graph engines).
 
     Raises:
-        ValueError: neither is ``'auto'``.
+        ValueError: neither is ``'auto'``; int8 for models on a GPU, or
+            with no graph engine installed.
     """
     if AUTO not in (precision, backend):
         raise ValueError(f"decide_runtime: neither precision ({precision!r})"
                          f" nor backend ({backend!r}) is 'auto'")
     if facts.device_type != 'cpu':
+        if precision == INT8:
+            raise ValueError(
+                f"precision='int8' runs the quantized graphs on the CPU "
+                f'graph engines; the models are on {facts.device_type}')
         path = ('fp32' if precision == AUTO else precision,
                 'pytorch' if backend == AUTO else backend)
         return RuntimeChoice(
             (path, ), f'models on {facts.device_type}: the CPU ISA does not '
             f'apply; {describe_path(path)}')
     if backend != AUTO:
-        bf16 = facts.native_bf16 is not None and _runs_bf16(backend)
-        path = ('bf16' if bf16 else 'fp32', backend)
-        why = ('bf16 runs natively here' if bf16 else
-               'bf16 is not native here' if facts.native_bf16 is None else
-               f'{backend} runs fp32 only')
+        paths, why = _named_backend_paths(facts, backend)
         return RuntimeChoice(
-            (path, ), f'{facts.describe()}: {why}; {describe_path(path)}')
+            tuple(paths), f'{facts.describe()}: {why}; '
+            f'{", else ".join(describe_path(p) for p in paths)}')
     candidates, why = _auto_paths(facts, precision)
     paths = tuple(p for p in candidates
                   if p[1] == 'pytorch' or p[1] in facts.backends)
     missing = sorted({b for _, b in candidates} - {b for _, b in paths})
+    if not paths:
+        raise ValueError(
+            "precision='int8' needs a graph engine, and neither "
+            f'{" nor ".join(INT8_ORDER)} is installed')
     reason = (f'{facts.describe()}: {why}; chosen '
               f'{describe_path(paths[0])}')
     if len(paths) > 1:
@@ -243,12 +322,14 @@ def decide_runtime(facts: MachineFacts,
     return RuntimeChoice(paths, reason)
 
 
-def machine_facts(device_type: str = 'cpu') -> MachineFacts:
+def machine_facts(device_type: str = 'cpu',
+                  int8_graphs: bool = False) -> MachineFacts:
     """The facts of this machine (reads ``/proc/cpuinfo``, asks torch and
     tries to import the graph engines).
 
     Args:
         device_type: Where the models are.
+        int8_graphs: Whether the models' quantized graphs are at hand.
 
     Returns:
         MachineFacts
@@ -261,7 +342,8 @@ def machine_facts(device_type: str = 'cpu') -> MachineFacts:
         capability=info['capability'],
         onednn_bf16=cpu_bf16_isa(),
         backends=installed_graph_backends(),
-        device_type=device_type)
+        device_type=device_type,
+        int8_graphs=int8_graphs)
 
 
 def first_that_builds(build: Callable[[Optional[str], str], R],
@@ -305,7 +387,7 @@ def build_auto_runtime(build: Callable[[Optional[str], str], R],
     Args:
         build: ``(precision, backend) -> StageRuntime`` for a concrete
             pair (``hdr_mm.models.hdr.runtime.build_runtime``).
-        precision: ``'auto'``, None, ``'fp32'`` or ``'bf16'``.
+        precision: ``'auto'``, None, ``'fp32'``, ``'bf16'`` or ``'int8'``.
         backend: ``'auto'`` or a backend name.
         facts: The machine; None: :func:`machine_facts` (CPU).
 

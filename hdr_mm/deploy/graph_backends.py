@@ -19,7 +19,8 @@ refusing a missing one (``FileNotFoundError`` naming it and
 ``tools/deployment/quantize_int8.py``), one that is not marked int8 and
 one quantized from another ``DIR/<stage>.onnx`` than the one there
 (:class:`~hdr_mm.deploy.stage_runner.OnnxFileError`). It never runs the
-float32 graph instead; ``'auto'`` never chooses int8.
+float32 graph instead. ``precision='auto'`` chooses int8 only where
+:mod:`.auto` says it pays and the quantized graphs are there.
 """
 import importlib
 from dataclasses import dataclass

@@ -63,16 +63,18 @@ never written.
 ``tools/deployment/quantize_int8.py`` records the calibration inputs by
 running the float32 pipeline on a config's test frames and writes the
 three graphs; ``precision='int8'`` of the graph backends
-(:mod:`.graph_backends`) runs them. ``onnx`` and ``onnxruntime`` are
-imported only when used.
+(:mod:`.graph_backends`) runs them, and ``precision='auto'`` chooses
+them on a CPU where int8 pays when they are in ``onnx_dir``
+(:func:`int8_graphs_present`, :mod:`.auto`). ``onnx`` and
+``onnxruntime`` are imported only when used.
 """
 import logging
 import os.path as osp
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import (Dict, Iterator, List, Mapping, Optional, Sequence,
-                    Set)
+from typing import (Dict, Iterable, Iterator, List, Mapping, Optional,
+                    Sequence, Set)
 
 import numpy as np
 
@@ -203,6 +205,28 @@ def int8_graph_path(onnx_file: str) -> str:
         raise ValueError(f'{onnx_file}: expected a float32 stage graph '
                          f'<stage>.onnx (not {INT8_SUFFIX})')
     return onnx_file[:-len('.onnx')] + INT8_SUFFIX
+
+
+def int8_graphs_present(onnx_dir: Optional[str],
+                        stages: Iterable[str]) -> bool:
+    """Whether ``onnx_dir`` holds a quantized graph for every stage.
+
+    Only that the files are there (``precision='auto'`` considers int8
+    then; whether each was quantized from the float32 graph exported
+    next to it is checked when it is opened, :func:`check_int8_runner`).
+
+    Args:
+        onnx_dir: The graph backends' folder, or None (none given).
+        stages: Stage names (``'hasm'``, ``'tdr'``, ``'shpe'``).
+
+    Returns:
+        bool: every ``onnx_dir/<stage>.int8.onnx`` is a file; False for
+        no folder or no stage.
+    """
+    stages = list(stages)
+    return onnx_dir is not None and bool(stages) and all(
+        osp.isfile(int8_graph_path(osp.join(onnx_dir, f'{s}.onnx')))
+        for s in stages)
 
 
 class NumpyCalibrationReader:

@@ -1,6 +1,7 @@
 """precision='auto' / backend='auto': the decision for each kind of CPU
 (pure, from the ISA facts), the fallback when a path fails, and the
 facts of this machine."""
+import dataclasses
 import logging
 
 import pytest
@@ -29,9 +30,17 @@ AVX512_VNNI = MachineFacts(frozenset({'avx512_vnni', 'avx512f', 'avx2'}),
 OLD = MachineFacts(frozenset(), 'DEFAULT', 'none', BOTH)
 
 
+ALDER_LAKE = MachineFacts(frozenset({'avx_vnni', 'avx2'}), 'AVX2', 'none',
+                          BOTH)
+
+
 def _without(facts, *missing):
-    return MachineFacts(facts.flags, facts.capability, facts.onednn_bf16,
-                        facts.backends - set(missing), facts.device_type)
+    return dataclasses.replace(facts, backends=facts.backends - set(missing))
+
+
+def _int8(facts):
+    """The same machine with the quantized graphs in onnx_dir."""
+    return dataclasses.replace(facts, int8_graphs=True)
 
 
 @pytest.mark.parametrize('facts, paths', [
@@ -64,6 +73,65 @@ def test_both_auto_per_cpu(facts, paths):
     if facts.native_bf16 is None:
         assert all(p == 'fp32' for p, _ in choice.paths)
     assert [b for _, b in choice.paths].index('pytorch') == len(paths) - 1
+
+
+INT8_PATHS = [('int8', 'openvino'), ('int8', 'onnxruntime')]
+FP32_PATHS = [('fp32', 'onnxruntime'), ('fp32', 'openvino'),
+              ('fp32', 'pytorch')]
+
+
+@pytest.mark.parametrize('facts, paths', [
+    # VNNI, no AMX: int8 first (OpenVINO int8 1.44x OpenVINO bf16 on Zen 4)
+    (_int8(ZEN4), INT8_PATHS + [('bf16', 'openvino'), ('bf16', 'pytorch')]),
+    (_int8(AVX512_VNNI), INT8_PATHS + FP32_PATHS),
+    (_int8(ALDER_LAKE), INT8_PATHS + FP32_PATHS),
+    (_int8(_without(ZEN4, 'openvino')), [('int8', 'onnxruntime'),
+                                         ('bf16', 'pytorch')]),
+    # AMX: bf16 was faster than int8; no VNNI: int8 not measured
+    (_int8(AMX), [('bf16', 'openvino'), ('bf16', 'pytorch')]),
+    (_int8(AVX2), FP32_PATHS),
+    # no quantized graphs: as without int8
+    (ALDER_LAKE, FP32_PATHS),
+], ids=['avx512_bf16', 'avx512_vnni_no_bf16', 'avx_vnni',
+        'avx512_bf16_no_openvino', 'amx', 'avx2', 'avx_vnni_no_graphs'])
+def test_int8_first_where_it_pays_and_the_graphs_are_there(facts, paths):
+    choice = decide_runtime(facts, 'auto', 'auto')
+    assert list(choice.paths) == paths
+    assert facts.int8_pays == (paths[0][0] == 'int8')
+    if facts.int8_pays:
+        assert choice.reason.startswith(
+            f'{facts.describe()}: int8 graphs for these weights are in '
+            'onnx_dir and the CPU has VNNI without AMX, where OpenVINO '
+            'int8 was the fastest path measured (1.44x OpenVINO bf16 on '
+            'AMD Zen 4); else ')
+    else:
+        assert 'int8' not in choice.reason
+
+
+def test_int8_with_a_named_backend_or_asked_for():
+    zen4 = _int8(ZEN4)
+    assert decide_runtime(zen4, 'auto', 'openvino').paths == (
+        ('int8', 'openvino'), ('bf16', 'openvino'))
+    assert decide_runtime(_int8(AVX512_VNNI), 'auto', 'onnxruntime'
+                          ).paths == (('int8', 'onnxruntime'),
+                                      ('fp32', 'onnxruntime'))
+    assert decide_runtime(zen4, 'auto', 'pytorch').paths == (
+        ('bf16', 'pytorch'), )
+    # int8 asked for: the graph engines, whatever the CPU, never PyTorch
+    for facts in (AVX2, AMX, zen4):
+        choice = decide_runtime(facts, 'int8', 'auto')
+        assert list(choice.paths) == INT8_PATHS
+        assert 'int8 was asked for' in choice.reason
+    assert decide_runtime(_without(AVX2, 'openvino'), 'int8').paths == (
+        ('int8', 'onnxruntime'), )
+    with pytest.raises(ValueError, match="precision='int8' needs a graph "
+                       'engine, and neither openvino nor onnxruntime is '
+                       'installed'):
+        decide_runtime(_without(AVX2, 'openvino', 'onnxruntime'), 'int8')
+    gpu = dataclasses.replace(zen4, device_type='cuda')
+    with pytest.raises(ValueError, match='the models are on cuda'):
+        decide_runtime(gpu, 'int8')
+    assert decide_runtime(gpu).paths == (('fp32', 'pytorch'), )
 
 
 def test_reasons_name_the_cpu_and_what_is_missing():

@@ -143,6 +143,58 @@ def test_pipeline_runs_int8_from_onnx_dir(tool, quantized, options,
         assert np.isfinite(pa.keypoints).all()
 
 
+@pytest.mark.parametrize('weights', ['quantized', 'other'])
+def test_auto_runs_the_quantized_graphs_where_int8_pays(
+        tool, quantized, options, hdr_hands_checkpoint, tmp_path,
+        monkeypatch, weights):
+    """precision='auto' with the quantized graphs in onnx_dir, on a CPU
+    with VNNI and no AMX (an AMD Zen 4's flags): OpenVINO int8, saying
+    why. Graphs quantized from other weights than the pipeline's fail to
+    open and are fallen back from, with a warning naming them."""
+    pytest.importorskip('openvino')
+    import logging
+    import shutil
+
+    from mmpose.registry import MODELS
+
+    from hdr_mm.deploy import auto
+    from hdr_mm.deploy.auto import MachineFacts
+    from hdr_mm.utils import load_weights
+    zen4 = dict(flags=frozenset({'avx512_bf16', 'avx512_vnni', 'avx2'}),
+                capability='AVX512', onednn_bf16='avx512_bf16',
+                backends=frozenset({'onnxruntime', 'openvino'}))
+    monkeypatch.setattr(
+        auto, 'machine_facts', lambda device_type, int8_graphs:
+        MachineFacts(**zen4, int8_graphs=int8_graphs))
+    warned = []
+    monkeypatch.setattr(auto, 'print_log',
+                        lambda msg, logger, level: warned.append(msg)
+                        if level == logging.WARNING else None)
+    onnx_dir = str(tmp_path / 'graphs')  # a copy: the float32 graphs of
+    shutil.copytree(quantized[0], onnx_dir)  # other weights replace them
+    cfg, _ = tool.build_pipeline(HDR, hdr_hands_checkpoint, options)
+    torch.manual_seed(1)
+    model = MODELS.build(dict(cfg.model, precision='auto', backend='auto',
+                              onnx_dir=onnx_dir))
+    if weights == 'quantized':
+        load_weights(model, hdr_hands_checkpoint, 'HDR checkpoint')
+    rt = model.eval().runtime
+    if weights == 'quantized':
+        assert (rt.precision, rt.backend) == ('int8', 'openvino')
+        assert 'int8 graphs for these weights are in onnx_dir and the ' \
+            'CPU has VNNI without AMX' in rt.reason
+        assert 'chosen OpenVINO int8, falling back to onnxruntime int8, ' \
+            'then OpenVINO bf16, then PyTorch bf16' in rt.reason
+        assert not warned
+    else:
+        assert (rt.precision, rt.backend) == ('bf16', 'openvino')
+        assert len(warned) == 2
+        for w, engine in zip(warned, ('OpenVINO', 'onnxruntime')):
+            assert w.startswith(f'runtime auto: {engine} int8 failed to '
+                                'load or compile (OnnxFileError: ')
+            assert 'hasm.int8.onnx was quantized from another' in w
+
+
 def test_pipeline_int8_needs_the_quantized_graphs(tool, options, tmp_path,
                                                   hdr_hands_checkpoint):
     cfg, model = tool.build_pipeline(HDR, hdr_hands_checkpoint,

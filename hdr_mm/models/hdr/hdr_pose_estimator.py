@@ -136,10 +136,10 @@ class HDRPoseEstimator(BaseModel):
             ``channels_last`` where it pays) or ``'bf16'`` (CPU/CUDA
             autocast, numerically sensitive parts in float32; fast only
             on CPUs with AMX or AVX512-BF16) or ``'int8'`` (with
-            ``backend='onnxruntime'`` or ``'openvino'`` and an
-            ``onnx_dir`` holding the quantized graphs that
-            ``tools/deployment/quantize_int8.py`` wrote; never chosen by
-            ``'auto'``). See :mod:`hdr_mm.models.hdr.runtime`.
+            a graph backend or ``'auto'`` and an ``onnx_dir`` holding
+            the quantized graphs that ``tools/deployment/quantize_int8.py``
+            wrote; ``'auto'`` chooses them where int8 pays: VNNI, no
+            AMX). See :mod:`hdr_mm.models.hdr.runtime`.
         backend: ``'auto'`` (default), ``'pytorch'``, ``'onnxruntime'`` or
             ``'openvino'`` (the networks exported to ONNX and run by that
             engine; same pre/post-processing). ``'auto'`` (either or

@@ -36,9 +36,10 @@ or ``openvino``               that ``tools/deployment/quantize_int8.py``
 Pre- and post-processing (crops, masks, composition, read-out of the
 joints) are the same code in every case.
 
-int8 is only run when asked for: ``'auto'`` never chooses it (its
-accuracy on the trained networks is not measured yet), and
-``precision='int8'`` needs a named graph backend. The float32 graphs are
+int8 runs when asked for (``precision='int8'``, with a graph backend or
+``'auto'``: OpenVINO, then onnxruntime) or when ``precision='auto'``
+finds the quantized graphs in ``onnx_dir`` on a CPU where int8 pays
+(VNNI, no AMX; :mod:`hdr_mm.deploy.auto`). The float32 graphs are
 exported into ``onnx_dir`` as for fp32 (the cache's rules), and the
 loader refuses a quantized graph made from another export of them (the
 weights changed since: quantize again) or a missing one, naming it.
@@ -352,19 +353,13 @@ def check_runtime(precision: Optional[str], backend: str) -> None:
         backend: ``'auto'`` or a name in :data:`STAGE_BACKENDS`.
 
     Raises:
-        ValueError: naming what is wrong (int8 with ``backend='auto'``:
-            ``'auto'`` does not choose int8, name the engine).
+        ValueError: naming what is wrong.
     """
     if precision is not None and \
             precision not in RUNTIME_PRECISIONS + (AUTO, ):
         raise ValueError(f'precision must be None, {AUTO!r} or one of '
                          f'{RUNTIME_PRECISIONS}, got {precision!r}')
     if backend == AUTO:
-        if precision == INT8:
-            raise ValueError(
-                "precision='int8' needs a named graph backend: backend="
-                "'onnxruntime' or 'openvino', not 'auto' ('auto' does not "
-                'choose int8 while its accuracy is not measured)')
         return
     runner = STAGE_BACKENDS.get(backend)
     if runner is None:
@@ -412,10 +407,12 @@ def build_runtime(stages: dict,
     device_type = next(present['hasm'].parameters()).device.type
     if AUTO in (precision, backend):
         from hdr_mm.deploy.auto import build_auto_runtime, machine_facts
+        from hdr_mm.deploy.int8 import int8_graphs_present
         return build_auto_runtime(
             lambda p, b: build_runtime(stages, sizes, p, b, onnx_dir,
                                        num_threads), precision, backend,
-            machine_facts(device_type))
+            machine_facts(device_type,
+                          int8_graphs_present(onnx_dir, present)))
     runner = STAGE_BACKENDS.get(backend)(precision, onnx_dir, num_threads)
     networks = runner.networks(present, sizes, device_type)
     return StageRuntime(precision, backend, device_type=device_type,

@@ -159,7 +159,8 @@ def test_auto_falls_back_when_an_engine_fails(cfg, batch, eager,
     from hdr_mm.deploy.auto import MachineFacts
     avx2 = MachineFacts(frozenset({'avx2'}), 'AVX2', 'none',
                         frozenset({'onnxruntime', 'openvino'}))
-    monkeypatch.setattr(auto, 'machine_facts', lambda device_type: avx2)
+    monkeypatch.setattr(auto, 'machine_facts',
+                        lambda device_type, int8_graphs: avx2)
 
     def broken(onnx_file, num_threads, precision):
         raise OnnxFileError(f'{onnx_file}: broken engine')
