@@ -31,8 +31,8 @@ class BenchMode:
     """How the pipeline runs in one mode (a column of the report).
 
     Attributes:
-        precision: The runtime's precision (None, ``'fp32'``, ``'bf16'``
-            or ``'auto'``).
+        precision: The runtime's precision (None, ``'fp32'``, ``'bf16'``,
+            ``'int8'`` or ``'auto'``).
         backend: The runtime's backend (a name in
             :data:`~hdr_mm.models.hdr.runtime.STAGE_BACKENDS` or
             ``'auto'``).
@@ -41,6 +41,9 @@ class BenchMode:
         cpu_only: The backend runs on the CPU only.
         native_bf16: The mode means bf16 only where the CPU has it
             natively (elsewhere the engine would run f32).
+        int8_graphs: The runtime is given an ``onnx_dir`` holding
+            quantized graphs (:func:`int8_graphs_for_timing`), which
+            ``'auto'`` runs where int8 pays.
     """
 
     precision: Optional[str]
@@ -48,6 +51,7 @@ class BenchMode:
     compile: bool = False
     cpu_only: bool = False
     native_bf16: bool = False
+    int8_graphs: bool = False
 
 
 #: mode name -> how the pipeline runs in it (columns in this order)
@@ -60,9 +64,12 @@ BENCH_MODES: Dict[str, BenchMode] = {
     'openvino': BenchMode('fp32', 'openvino', cpu_only=True),
     'openvino_bf16': BenchMode('bf16', 'openvino', cpu_only=True,
                                native_bf16=True),
-    'ort_int8': BenchMode('int8', 'onnxruntime', cpu_only=True),
-    'openvino_int8': BenchMode('int8', 'openvino', cpu_only=True),
+    'ort_int8': BenchMode('int8', 'onnxruntime', cpu_only=True,
+                          int8_graphs=True),
+    'openvino_int8': BenchMode('int8', 'openvino', cpu_only=True,
+                               int8_graphs=True),
     'auto': BenchMode('auto', 'auto'),
+    'auto_int8': BenchMode('auto', 'auto', cpu_only=True, int8_graphs=True),
 }
 #: modes (columns of the report), see :mod:`hdr_mm.benchmark`
 MODES = tuple(BENCH_MODES)
@@ -174,8 +181,7 @@ def prepare_mode(model: nn.Module, mode: str,
             if stage is not None:
                 prepare_for_inference(stage.inference_module(),
                                       spec.precision, compile=True)
-    onnx_dir = (int8_graphs_for_timing(model) if spec.precision == 'int8'
-                else None)
+    onnx_dir = int8_graphs_for_timing(model) if spec.int8_graphs else None
     rt = model.set_runtime(spec.precision, spec.backend, onnx_dir=onnx_dir,
                            num_threads=threads)
     nets = stage_networks(model)

@@ -40,10 +40,14 @@ def test_every_mode_is_a_runtime_of_the_pipeline():
     assert MODES == tuple(BENCH_MODES)
     assert MODES[:5] == ('eager', 'fp32', 'fp32c', 'bf16', 'ort')
     assert {m for m in MODES if BENCH_MODES[m].cpu_only} == {
-        'ort', 'openvino', 'openvino_bf16', 'ort_int8', 'openvino_int8'}
+        'ort', 'openvino', 'openvino_bf16', 'ort_int8', 'openvino_int8',
+        'auto_int8'}
+    assert {m for m in MODES if BENCH_MODES[m].int8_graphs} == {
+        'ort_int8', 'openvino_int8', 'auto_int8'}
     assert [m for m in MODES if BENCH_MODES[m].native_bf16] == [
         'openvino_bf16']
     assert MODE_PEAK['openvino'] == 'fp32' and MODE_PEAK['auto'] is None
+    assert MODE_PEAK['auto_int8'] is None
     assert MODE_PEAK['openvino_bf16'] == MODE_PEAK['bf16'] == 'bf16'
     assert MODE_PEAK['ort_int8'] == MODE_PEAK['openvino_int8'] == 'fp32'
 
@@ -60,6 +64,36 @@ def test_int8_mode_runs_graphs_quantized_for_timing(bench_config):
                      [1], 0, 1)
     for stage in ('shpe', 'hdr'):
         assert 'median_ms' in res['ort_int8'][stage][1], stage
+
+
+@pytest.mark.parametrize('cpu', ['this machine', 'zen4'])
+def test_auto_int8_mode_runs_int8_where_it_pays(bench_config, monkeypatch,
+                                                cpu):
+    """'auto_int8' gives 'auto' quantized graphs: on a CPU with VNNI and no
+    AMX (an AMD Zen 4's flags) it runs OpenVINO int8; here, what 'auto'
+    with quantized graphs decides for this machine."""
+    import dataclasses
+
+    from hdr_mm.deploy import auto
+    facts = machine_facts()
+    if cpu == 'zen4':
+        pytest.importorskip('openvino')
+        facts = dataclasses.replace(
+            facts, flags=frozenset({'avx512_bf16', 'avx512_vnni', 'avx2'}),
+            onednn_bf16='avx512_bf16')
+        monkeypatch.setattr(
+            auto, 'machine_facts', lambda device_type, int8_graphs:
+            dataclasses.replace(facts, int8_graphs=int8_graphs))
+    setups, cfg = setup_modes(bench_config, None, ['auto_int8'],
+                              torch.device('cpu'), 1)
+    rt = setups['auto_int8'].runtime
+    choice = decide_runtime(dataclasses.replace(facts, int8_graphs=True))
+    assert (rt.precision, rt.backend) == choice.paths[0]
+    if cpu == 'zen4':
+        assert (rt.precision, rt.backend) == ('int8', 'openvino')
+        assert setups['auto_int8'].peak == 'fp32'
+    res = time_modes(setups, cfg, torch.device('cpu'), ['shpe'], [1], 0, 1)
+    assert 'median_ms' in res['auto_int8']['shpe'][1]
 
 
 def test_auto_and_openvino_modes(bench_config, capsys):
