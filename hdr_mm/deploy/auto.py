@@ -247,7 +247,18 @@ def _auto_paths(facts: MachineFacts, precision: Optional[str]
     paths, why = _float_paths(facts, precision)
     if precision == AUTO and facts.int8_pays:
         return int8 + paths, f'{_INT8_WHY}; else {why}'
+    if precision == AUTO and facts.int8_graphs:
+        why += f' ({_int8_unused(facts)})'
     return paths, why
+
+
+def _int8_unused(facts: MachineFacts) -> str:
+    """Why the quantized graphs at hand are not run on this CPU."""
+    if facts.native_bf16 == 'amx':
+        return ('the int8 graphs in onnx_dir are not used: with AMX, bf16 '
+                'was faster than int8 in both engines')
+    return ('the int8 graphs in onnx_dir are not used: this CPU has no VNNI '
+            '(int8 not measured without it)')
 
 
 def _named_backend_paths(facts: MachineFacts,
@@ -261,6 +272,8 @@ def _named_backend_paths(facts: MachineFacts,
     if facts.int8_pays and backend in GRAPH_BACKENDS:
         paths.insert(0, (INT8, backend))
         why = f'{_INT8_WHY}; else {why}'
+    elif facts.int8_graphs and backend in GRAPH_BACKENDS:
+        why += f' ({_int8_unused(facts)})'
     return paths, why
 
 
