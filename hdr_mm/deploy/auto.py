@@ -48,8 +48,8 @@ Xeon), OpenVINO bf16 was the fastest path end to end, ahead of PyTorch
 bf16 and of int8 in either engine. On AVX2 only (Zen 3) onnxruntime
 fp32 was the fastest path measured (1.48x eager); OpenVINO fp32 was not
 measured there, so it comes second. On the main job's trained networks
-both int8 paths stay within 0.4 mm MPJPE, 0.005 mIoU and 0.1 dB of eager
-fp32 (Intel Xeon; ``docs/benchmark.md``, "Accuracy of each path").
+both int8 paths stay within 0.5 mm MPJPE, 0.005 mIoU and 0.15 dB of
+eager fp32 (Intel Xeon; ``docs/benchmark.md``, "Accuracy of each path").
 
 One of the two ``'auto'`` with the other named:
 
@@ -206,7 +206,7 @@ def _runs_bf16(backend: str) -> bool:
         'bf16' in GRAPH_BACKENDS[backend].precisions
 
 
-_INT8_WHY = ('int8 graphs for these weights are in onnx_dir and the CPU '
+_INT8_WHY = ('quantized graphs of every stage are in onnx_dir and the CPU '
              'has VNNI without AMX, where OpenVINO int8 was the fastest '
              'path measured (1.44x OpenVINO bf16 on AMD Zen 4)')
 

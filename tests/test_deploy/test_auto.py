@@ -100,7 +100,7 @@ def test_int8_first_where_it_pays_and_the_graphs_are_there(facts, paths):
     assert facts.int8_pays == (paths[0][0] == 'int8')
     if facts.int8_pays:
         assert choice.reason.startswith(
-            f'{facts.describe()}: int8 graphs for these weights are in '
+            f'{facts.describe()}: quantized graphs of every stage are in '
             'onnx_dir and the CPU has VNNI without AMX, where OpenVINO '
             'int8 was the fastest path measured (1.44x OpenVINO bf16 on '
             'AMD Zen 4); else ')

@@ -181,7 +181,7 @@ def test_auto_runs_the_quantized_graphs_where_int8_pays(
     rt = model.eval().runtime
     if weights == 'quantized':
         assert (rt.precision, rt.backend) == ('int8', 'openvino')
-        assert 'int8 graphs for these weights are in onnx_dir and the ' \
+        assert 'quantized graphs of every stage are in onnx_dir and the ' \
             'CPU has VNNI without AMX' in rt.reason
         assert 'chosen OpenVINO int8, falling back to onnxruntime int8, ' \
             'then OpenVINO bf16, then PyTorch bf16' in rt.reason
