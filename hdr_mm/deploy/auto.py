@@ -239,26 +239,42 @@ def _auto_paths(facts: MachineFacts, precision: Optional[str]
     """``backend='auto'``: every candidate path, installed or not, and
     why (precision ``'auto'``, None, ``'fp32'``, ``'bf16'`` or
     ``'int8'``)."""
-    int8 = [(INT8, b) for b in INT8_ORDER]
     if precision == INT8:
-        return (int8, 'int8 was asked for; engines in order '
-                f'{", ".join(INT8_ORDER)} (PyTorch does not run the '
-                'quantized graphs)')
+        return ([(INT8, b) for b in INT8_ORDER], 'int8 was asked for; '
+                f'engines in order {", ".join(INT8_ORDER)} (PyTorch does '
+                'not run the quantized graphs)')
     paths, why = _float_paths(facts, precision)
-    if precision == AUTO and facts.int8_pays:
-        return int8 + paths, f'{_INT8_WHY}; else {why}'
-    if precision == AUTO and facts.int8_graphs:
-        why += f' ({_int8_unused(facts)})'
-    return paths, why
+    if precision != AUTO:
+        return paths, why
+    return _int8_first(facts, INT8_ORDER, paths, why)
 
 
-def _int8_unused(facts: MachineFacts) -> str:
-    """Why the quantized graphs at hand are not run on this CPU."""
-    if facts.native_bf16 == 'amx':
-        return ('the int8 graphs in onnx_dir are not used: with AMX, bf16 '
-                'was faster than int8 in both engines')
-    return ('the int8 graphs in onnx_dir are not used: this CPU has no VNNI '
-            '(int8 not measured without it)')
+def _int8_first(facts: MachineFacts, engines: Sequence[str],
+                paths: List[Path], why: str) -> Tuple[List[Path], str]:
+    """``precision='auto'``: int8 on ``engines`` before ``paths`` where
+    it pays (:attr:`MachineFacts.int8_pays`); quantized graphs at hand
+    that are not run are named in the reason with why.
+
+    Args:
+        facts: What the machine is.
+        engines: The graph engines that may run int8, in order (none:
+            the backend runs no quantized graphs).
+        paths: The float paths, in order.
+        why: Their reason.
+
+    Returns:
+        tuple: the paths and their reason.
+    """
+    if not engines or not facts.int8_graphs:
+        return paths, why
+    if facts.int8_pays:
+        return ([(INT8, e) for e in engines] + paths,
+                f'{_INT8_WHY}; else {why}')
+    unused = ('with AMX, bf16 was faster than int8 in both engines'
+              if facts.native_bf16 == 'amx' else
+              'this CPU has no VNNI (int8 not measured without it)')
+    return paths, f'{why} (the int8 graphs in onnx_dir are not used: ' \
+        f'{unused})'
 
 
 def _named_backend_paths(facts: MachineFacts,
@@ -269,12 +285,8 @@ def _named_backend_paths(facts: MachineFacts,
     why = ('bf16 runs natively here' if bf16 else
            'bf16 is not native here' if facts.native_bf16 is None else
            f'{backend} runs fp32 only')
-    if facts.int8_pays and backend in GRAPH_BACKENDS:
-        paths.insert(0, (INT8, backend))
-        why = f'{_INT8_WHY}; else {why}'
-    elif facts.int8_graphs and backend in GRAPH_BACKENDS:
-        why += f' ({_int8_unused(facts)})'
-    return paths, why
+    engines = (backend, ) if backend in GRAPH_BACKENDS else ()
+    return _int8_first(facts, engines, paths, why)
 
 
 def decide_runtime(facts: MachineFacts,
