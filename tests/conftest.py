@@ -269,3 +269,33 @@ def unwritable_folder(tmp_path):
     if immutable:
         subprocess.run(['chattr', '-i', str(folder)], check=True)
     os.chmod(folder, 0o755)
+
+
+@pytest.fixture
+def zen4_facts() -> dict:
+    """An AMD Zen 4's :class:`~hdr_mm.deploy.auto.MachineFacts` fields
+    (AVX512-BF16 and VNNI, no AMX), both graph engines installed."""
+    return dict(flags=frozenset({'avx512_bf16', 'avx512_vnni', 'avx2'}),
+                capability='AVX512', onednn_bf16='avx512_bf16',
+                backends=frozenset({'onnxruntime', 'openvino'}))
+
+
+@pytest.fixture
+def pretend_cpu(monkeypatch):
+    """Make ``precision``/``backend`` 'auto' decide as on another CPU.
+
+    Returns:
+        Callable: ``pretend(**facts)`` with
+        :class:`~hdr_mm.deploy.auto.MachineFacts` fields (e.g.
+        ``**zen4_facts``); the pipeline's own ``device_type`` and
+        ``int8_graphs`` are kept.
+    """
+    from hdr_mm.deploy import auto
+
+    def pretend(**facts):
+        monkeypatch.setattr(
+            auto, 'machine_facts', lambda device_type, int8_graphs:
+            auto.MachineFacts(**facts, device_type=device_type,
+                              int8_graphs=int8_graphs))
+
+    return pretend

@@ -67,23 +67,19 @@ def test_int8_mode_runs_graphs_quantized_for_timing(bench_config):
 
 
 @pytest.mark.parametrize('cpu', ['this machine', 'zen4'])
-def test_auto_int8_mode_runs_int8_where_it_pays(bench_config, monkeypatch,
-                                                cpu):
+def test_auto_int8_mode_runs_int8_where_it_pays(bench_config, pretend_cpu,
+                                                zen4_facts, cpu):
     """'auto_int8' gives 'auto' quantized graphs: on a CPU with VNNI and no
     AMX (an AMD Zen 4's flags) it runs OpenVINO int8; here, what 'auto'
     with quantized graphs decides for this machine."""
     import dataclasses
 
-    from hdr_mm.deploy import auto
+    from hdr_mm.deploy.auto import MachineFacts
     facts = machine_facts()
     if cpu == 'zen4':
         pytest.importorskip('openvino')
-        facts = dataclasses.replace(
-            facts, flags=frozenset({'avx512_bf16', 'avx512_vnni', 'avx2'}),
-            onednn_bf16='avx512_bf16')
-        monkeypatch.setattr(
-            auto, 'machine_facts', lambda device_type, int8_graphs:
-            dataclasses.replace(facts, int8_graphs=int8_graphs))
+        pretend_cpu(**zen4_facts)
+        facts = MachineFacts(**zen4_facts)
     setups, cfg = setup_modes(bench_config, None, ['auto_int8'],
                               torch.device('cpu'), 1)
     rt = setups['auto_int8'].runtime

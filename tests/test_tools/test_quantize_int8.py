@@ -146,7 +146,7 @@ def test_pipeline_runs_int8_from_onnx_dir(tool, quantized, options,
 @pytest.mark.parametrize('weights', ['quantized', 'other'])
 def test_auto_runs_the_quantized_graphs_where_int8_pays(
         tool, quantized, options, hdr_hands_checkpoint, tmp_path,
-        monkeypatch, weights):
+        monkeypatch, pretend_cpu, zen4_facts, weights):
     """precision='auto' with the quantized graphs in onnx_dir, on a CPU
     with VNNI and no AMX (an AMD Zen 4's flags): OpenVINO int8, saying
     why. Graphs quantized from other weights than the pipeline's fail to
@@ -158,14 +158,8 @@ def test_auto_runs_the_quantized_graphs_where_int8_pays(
     from mmpose.registry import MODELS
 
     from hdr_mm.deploy import auto
-    from hdr_mm.deploy.auto import MachineFacts
     from hdr_mm.utils import load_weights
-    zen4 = dict(flags=frozenset({'avx512_bf16', 'avx512_vnni', 'avx2'}),
-                capability='AVX512', onednn_bf16='avx512_bf16',
-                backends=frozenset({'onnxruntime', 'openvino'}))
-    monkeypatch.setattr(
-        auto, 'machine_facts', lambda device_type, int8_graphs:
-        MachineFacts(**zen4, int8_graphs=int8_graphs))
+    pretend_cpu(**zen4_facts)
     warned = []
     monkeypatch.setattr(auto, 'print_log',
                         lambda msg, logger, level: warned.append(msg)

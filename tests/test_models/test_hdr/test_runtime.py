@@ -150,17 +150,15 @@ def test_auto_on_this_machine(cfg, batch, eager):
 
 
 def test_auto_falls_back_when_an_engine_fails(cfg, batch, eager,
-                                              monkeypatch):
+                                              monkeypatch, pretend_cpu):
     """On an AVX2-only CPU, 'auto' is onnxruntime fp32; an onnxruntime that
     cannot load the graphs gives OpenVINO fp32, with a warning naming it,
     and the same results."""
     pytest.importorskip('openvino')
     from hdr_mm.deploy import OnnxFileError, auto, graph_backends
-    from hdr_mm.deploy.auto import MachineFacts
-    avx2 = MachineFacts(frozenset({'avx2'}), 'AVX2', 'none',
-                        frozenset({'onnxruntime', 'openvino'}))
-    monkeypatch.setattr(auto, 'machine_facts',
-                        lambda device_type, int8_graphs: avx2)
+    pretend_cpu(flags=frozenset({'avx2'}), capability='AVX2',
+                onednn_bf16='none',
+                backends=frozenset({'onnxruntime', 'openvino'}))
 
     def broken(onnx_file, num_threads, precision):
         raise OnnxFileError(f'{onnx_file}: broken engine')
