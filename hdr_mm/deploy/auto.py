@@ -31,7 +31,9 @@ pairs of 8-bit products in saturating 16-bit lanes, and int8 was not
 measured; never with AMX, where bf16 was faster than int8 in both
 engines. OpenVINO int8 is never chosen by ``'auto'`` (only when int8 is
 asked for): on the main job's checkpoint it moved the MPJPE by 5.1 mm
-(onnxruntime int8: 0.2 mm), past the 1 mm a chosen path must keep.
+until the SHPE trunk's first stages became fp32 islands
+(:mod:`.int8`); with them it is within 0.6 mm, but it has not been timed
+with them on a CPU where int8 pays.
 
 A path whose engine does not import is left out (no OpenVINO on a bf16
 CPU: PyTorch bf16). PyTorch bf16 is never chosen by ``'auto'`` on a CPU
@@ -103,8 +105,8 @@ FP32_ORDER = {
     False: ('onnxruntime', 'openvino'),
 }
 #: the int8 graph engines in order of preference when int8 is asked for:
-#: onnxruntime keeps the accuracy (module docstring), OpenVINO int8 was
-#: 1.33x faster end to end on AMD Zen 4 but not within it
+#: onnxruntime first (module docstring); OpenVINO int8 was 1.33x faster
+#: end to end on AMD Zen 4 with the earlier, smaller fp32 islands
 INT8_ORDER = ('onnxruntime', 'openvino')
 #: the int8 engines ``precision='auto'`` may choose (module docstring)
 AUTO_INT8_ENGINES = ('onnxruntime', )
@@ -213,8 +215,8 @@ def _runs_bf16(backend: str) -> bool:
 _INT8_WHY = ('quantized graphs of every stage are in onnx_dir and the CPU '
              'has VNNI without AMX, where onnxruntime int8 was faster than '
              'the float paths (1.09x OpenVINO bf16 on AMD Zen 4)')
-_OPENVINO_INT8_WHY = ('OpenVINO int8 moved the MPJPE by 5.1 mm; '
-                      "precision='int8' runs it")
+_OPENVINO_INT8_WHY = ('OpenVINO int8 is not timed with the current fp32 '
+                      "islands; precision='int8' runs it")
 
 
 def _float_paths(facts: MachineFacts, precision: Optional[str]

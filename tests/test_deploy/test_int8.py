@@ -192,19 +192,22 @@ def test_islands_select_the_mask_branch(tiny_graphs):
 
 def test_islands_can_be_overridden(quantized, tmp_path):
     """Fp32Islands() quantizes SHPE's read-out too; a merged selection
-    keeps the first convolution float32 as well."""
+    keeps a later stage of the trunk float32 as well."""
     fp32, _, _, calib = quantized['shpe']
     none = quantize_stage(fp32, calib, str(tmp_path / 'none.onnx'),
                           fp32_islands=Fp32Islands())
     assert _dequantized(_graph(none))['/heatmap_branch/predict/Conv']
     more = DEFAULT_FP32_ISLANDS['shpe'].merged(
-        Fp32Islands(name_patterns=('^/backbone/conv1/', )))
+        Fp32Islands(name_patterns=('^/backbone/layer2/', )))
     kept = quantize_stage(fp32, calib, str(tmp_path / 'more.onnx'),
                           fp32_islands=more)
     dequantized = _dequantized(_graph(kept))
+    # the defaults keep the stem and the first stage float32 (OpenVINO)
     assert not dequantized['/backbone/conv1/Conv']
+    assert not dequantized['/backbone/layer1/layer1.0/conv1/Conv']
+    assert not dequantized['/backbone/layer2/layer2.0/conv1/Conv']
     assert not dequantized['/heatmap_branch/predict/Conv']
-    assert dequantized['/backbone/layer1/layer1.0/conv1/Conv']
+    assert dequantized['/backbone/layer3/layer3.0/conv1/Conv']
 
 
 @pytest.mark.parametrize('engine', ENGINES)
