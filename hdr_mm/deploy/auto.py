@@ -21,8 +21,9 @@ without bf16, VNNI or not;       PyTorch fp32 (prepared)
 older CPUs likewise)
 ===============================  ========================================
 
-int8 in onnxruntime comes first on a CPU with VNNI (``avx512_vnni`` or ``avx_vnni``) and no AMX, when the quantized
-graphs of every stage are in ``onnx_dir``
+int8 in onnxruntime comes first on a CPU with VNNI (``avx512_vnni`` or
+``avx_vnni``) and no AMX, when the quantized graphs of every stage are
+in ``onnx_dir``
 (:func:`~hdr_mm.deploy.int8.int8_graphs_present`: the user made them
 for these weights with ``tools/deployment/quantize_int8.py``, which is
 the opt-in; a graph quantized from other weights fails to open and is
@@ -30,10 +31,10 @@ fallen back from). Never without VNNI: there the x86 int8 kernels add
 pairs of 8-bit products in saturating 16-bit lanes, and int8 was not
 measured; never with AMX, where bf16 was faster than int8 in both
 engines. OpenVINO int8 is never chosen by ``'auto'`` (only when int8 is
-asked for): on the main job's checkpoint it moved the MPJPE by 5.1 mm
-until the SHPE trunk's first stages became fp32 islands
-(:mod:`.int8`); with them it is within 0.6 mm, but it has not been timed
-with them on a CPU where int8 pays.
+asked for): it keeps the accuracy only with the SHPE trunk's stem and
+first stage as fp32 islands (:mod:`.int8`; quantized, OpenVINO runs them
+5.1 mm of MPJPE off), and it has not been timed with those islands on a
+CPU where int8 pays.
 
 A path whose engine does not import is left out (no OpenVINO on a bf16
 CPU: PyTorch bf16). PyTorch bf16 is never chosen by ``'auto'`` on a CPU
@@ -280,10 +281,12 @@ def _int8_first(facts: MachineFacts, engines: Sequence[str],
     if facts.int8_pays and chosen:
         return ([(INT8, e) for e in chosen] + paths,
                 f'{_INT8_WHY}; else {why}')
-    unused = ('with AMX, bf16 was faster than int8 in both engines'
-              if facts.native_bf16 == 'amx' else
-              'this CPU has no VNNI (int8 not measured without it)'
-              if not facts.int8_pays else _OPENVINO_INT8_WHY)
+    if facts.native_bf16 == 'amx':
+        unused = 'with AMX, bf16 was faster than int8 in both engines'
+    elif not facts.int8_pays:
+        unused = 'this CPU has no VNNI (int8 not measured without it)'
+    else:  # int8 pays, but only on engines 'auto' leaves out
+        unused = _OPENVINO_INT8_WHY
     return paths, f'{why} (the int8 graphs in onnx_dir are not used: ' \
         f'{unused})'
 
