@@ -21,20 +21,22 @@ without bf16, VNNI or not;       PyTorch fp32 (prepared)
 older CPUs likewise)
 ===============================  ========================================
 
-int8 in onnxruntime comes first on a CPU with VNNI (``avx512_vnni`` or
-``avx_vnni``) and no AMX, when the quantized graphs of every stage are
-in ``onnx_dir``
+int8 in onnxruntime comes first on a CPU without AMX that has VNNI
+(``avx512_vnni`` or ``avx_vnni``) or AVX2, when the quantized graphs of
+every stage are in ``onnx_dir``
 (:func:`~hdr_mm.deploy.int8.int8_graphs_present`: the user made them
 for these weights with ``tools/deployment/quantize_int8.py``, which is
 the opt-in; a graph quantized from other weights fails to open and is
-fallen back from). Never without VNNI: there the x86 int8 kernels add
-pairs of 8-bit products in saturating 16-bit lanes, and int8 was not
-measured; never with AMX, where bf16 was faster than int8 in both
-engines. OpenVINO int8 is never chosen by ``'auto'`` (only when int8 is
-asked for): it keeps the accuracy only with the SHPE trunk's stem and
-first stage as fp32 islands (:mod:`.int8`; quantized, OpenVINO runs them
-5.1 mm of MPJPE off), and it has not been timed with those islands on a
-CPU where int8 pays.
+fallen back from). Without VNNI the x86 int8 kernels add pairs of 8-bit
+products in saturating 16-bit lanes; on AVX2 (AMD Zen 3) the main job's
+networks kept the accuracy all the same (``docs/benchmark.md``). Never
+with AMX, where bf16 was faster than int8 in both engines, nor on a CPU
+without AVX2 (not measured). OpenVINO int8 is never chosen by
+``'auto'`` (only when int8 is asked for): it keeps the accuracy only
+with the SHPE trunk's stem and first stage as fp32 islands (:mod:`.int8`;
+quantized, OpenVINO runs them 5.1 mm of MPJPE off); with those islands
+it was slower than onnxruntime int8 on AVX2 and has not been timed on a
+CPU with VNNI.
 
 A path whose engine does not import is left out (no OpenVINO on a bf16
 CPU: PyTorch bf16). PyTorch bf16 is never chosen by ``'auto'`` on a CPU
@@ -50,8 +52,9 @@ and OpenVINO int8 (VNNI) ran the paper-size pipeline end to end 1.44x
 faster than OpenVINO bf16, onnxruntime int8 1.09x. With AMX (Intel
 Xeon), OpenVINO bf16 was the fastest path end to end, ahead of PyTorch
 bf16 and of int8 in either engine. On AVX2 only (Zen 3) onnxruntime
-fp32 was the fastest path measured (1.48x eager); OpenVINO fp32 was not
-measured there, so it comes second. On the main job's trained networks
+fp32 was the fastest float path (1.42x eager end to end, OpenVINO fp32
+1.31x) and onnxruntime int8 the fastest path (2.12x eager, OpenVINO
+int8 2.05x). On the main job's trained networks
 onnxruntime int8 stays within 0.3 mm MPJPE, 0.001 mIoU and 0.1 dB of
 eager fp32 (Intel Xeon; ``docs/benchmark.md``, "Accuracy of each path").
 
@@ -113,6 +116,9 @@ INT8_ORDER = ('onnxruntime', 'openvino')
 AUTO_INT8_ENGINES = ('onnxruntime', )
 #: the ISA flags of an int8 dot product (VNNI)
 VNNI_FLAGS = frozenset({'avx512_vnni', 'avx_vnni'})
+#: the ISA flags under which int8 was measured faster than the float
+#: paths (without AMX): VNNI, or AVX2's 8-bit pairs in 16-bit lanes
+INT8_FLAGS = VNNI_FLAGS | {'avx2'}
 #: how the reason names a backend
 _NAMES = dict(pytorch='PyTorch', onnxruntime='onnxruntime',
               openvino='OpenVINO')
@@ -163,8 +169,9 @@ class MachineFacts:
     @property
     def int8_pays(self) -> bool:
         """Whether ``precision='auto'`` puts int8 first: quantized graphs
-        at hand and a CPU with VNNI and no AMX (module docstring)."""
-        return (self.int8_graphs and bool(self.flags & VNNI_FLAGS)
+        at hand and a CPU with VNNI or AVX2 and no AMX (module
+        docstring)."""
+        return (self.int8_graphs and bool(self.flags & INT8_FLAGS)
                 and self.native_bf16 != 'amx')
 
     def describe(self) -> str:
@@ -214,10 +221,12 @@ def _runs_bf16(backend: str) -> bool:
 
 
 _INT8_WHY = ('quantized graphs of every stage are in onnx_dir and the CPU '
-             'has VNNI without AMX, where onnxruntime int8 was faster than '
-             'the float paths (1.09x OpenVINO bf16 on AMD Zen 4)')
-_OPENVINO_INT8_WHY = ('OpenVINO int8 is not timed with the current fp32 '
-                      "islands; precision='int8' runs it")
+             'has VNNI or AVX2 without AMX, where onnxruntime int8 was '
+             'faster than the float paths (1.09x OpenVINO bf16 on AMD Zen '
+             '4, 1.45x onnxruntime fp32 on AMD Zen 3)')
+_OPENVINO_INT8_WHY = ('OpenVINO int8 was slower than onnxruntime int8 on '
+                      'AVX2 and is not timed on a CPU with VNNI; '
+                      "precision='int8' runs it")
 
 
 def _float_paths(facts: MachineFacts, precision: Optional[str]
@@ -284,7 +293,8 @@ def _int8_first(facts: MachineFacts, engines: Sequence[str],
     if facts.native_bf16 == 'amx':
         unused = 'with AMX, bf16 was faster than int8 in both engines'
     elif not facts.int8_pays:
-        unused = 'this CPU has no VNNI (int8 not measured without it)'
+        unused = 'this CPU has neither VNNI nor AVX2 (int8 not measured '\
+            'there)'
     else:  # int8 pays, but only on engines 'auto' leaves out
         unused = _OPENVINO_INT8_WHY
     return paths, f'{why} (the int8 graphs in onnx_dir are not used: ' \

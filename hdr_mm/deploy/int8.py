@@ -480,7 +480,8 @@ def quantize_stage(onnx_file: str,
         marks = {
             PRECISION_KEY: INT8,
             SOURCE_KEY: source_sha,
-            'hdr_mm_int8_scheme': f'QDQ, weights int8 per channel, '
+            'hdr_mm_int8_scheme': f'QDQ, weights int8 per channel'
+            f'{" (7-bit range)" if reduce_range else ""}, '
             f'activations {activation_type}, {calibrate_method} over '
             f'{len(reader)} batches',
             ISLANDS_KEY: ','.join(kept_ops),

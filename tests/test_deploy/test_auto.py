@@ -90,13 +90,18 @@ FP32_PATHS = [('fp32', 'onnxruntime'), ('fp32', 'openvino'),
     (_int8(ALDER_LAKE), AUTO_INT8 + FP32_PATHS),
     (_int8(_without(ZEN4, 'openvino')), [('int8', 'onnxruntime'),
                                          ('bf16', 'pytorch')]),
-    # AMX: bf16 was faster than int8; no VNNI: int8 not measured
+    # AVX2 without VNNI: int8 first (onnxruntime int8 1.45x onnxruntime
+    # fp32 on Zen 3)
+    (_int8(AVX2), AUTO_INT8 + FP32_PATHS),
+    # AMX: bf16 was faster than int8; no AVX2: int8 not measured
     (_int8(AMX), [('bf16', 'openvino'), ('bf16', 'pytorch')]),
-    (_int8(AVX2), FP32_PATHS),
+    (_int8(OLD), FP32_PATHS),
     # no quantized graphs: as without int8
     (ALDER_LAKE, FP32_PATHS),
+    (AVX2, FP32_PATHS),
 ], ids=['avx512_bf16', 'avx512_vnni_no_bf16', 'avx_vnni',
-        'avx512_bf16_no_openvino', 'amx', 'avx2', 'avx_vnni_no_graphs'])
+        'avx512_bf16_no_openvino', 'avx2', 'amx', 'no_avx2',
+        'avx_vnni_no_graphs', 'avx2_no_graphs'])
 def test_int8_first_where_it_pays_and_the_graphs_are_there(facts, paths):
     choice = decide_runtime(facts, 'auto', 'auto')
     assert list(choice.paths) == paths
@@ -104,15 +109,17 @@ def test_int8_first_where_it_pays_and_the_graphs_are_there(facts, paths):
     if facts.int8_pays:
         assert choice.reason.startswith(
             f'{facts.describe()}: quantized graphs of every stage are in '
-            'onnx_dir and the CPU has VNNI without AMX, where onnxruntime '
-            'int8 was faster than the float paths (1.09x OpenVINO bf16 on '
-            'AMD Zen 4); else ')
+            'onnx_dir and the CPU has VNNI or AVX2 without AMX, where '
+            'onnxruntime int8 was faster than the float paths (1.09x '
+            'OpenVINO bf16 on AMD Zen 4, 1.45x onnxruntime fp32 on AMD Zen '
+            '3); else ')
     elif facts.int8_graphs:  # the reason says why they are left unused
         assert choice.reason.split('; ')[-2].endswith(
             '(the int8 graphs in onnx_dir are not used: ' + (
                 'with AMX, bf16 was faster than int8 in both engines)'
                 if facts.native_bf16 == 'amx' else
-                'this CPU has no VNNI (int8 not measured without it))'))
+                'this CPU has neither VNNI nor AVX2 (int8 not measured '
+                'there))'))
     else:
         assert 'int8' not in choice.reason
 
@@ -123,8 +130,8 @@ def test_int8_with_a_named_backend_or_asked_for():
     named = decide_runtime(zen4, 'auto', 'openvino')
     assert named.paths == (('bf16', 'openvino'), )
     assert '(the int8 graphs in onnx_dir are not used: OpenVINO int8 ' \
-        'is not timed with the current fp32 islands; ' \
-        "precision='int8' runs it)" in named.reason
+        'was slower than onnxruntime int8 on AVX2 and is not timed on a ' \
+        "CPU with VNNI; precision='int8' runs it)" in named.reason
     assert decide_runtime(_int8(AVX512_VNNI), 'auto', 'onnxruntime'
                           ).paths == (('int8', 'onnxruntime'),
                                       ('fp32', 'onnxruntime'))

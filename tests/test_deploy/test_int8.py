@@ -210,6 +210,35 @@ def test_islands_can_be_overridden(quantized, tmp_path):
     assert dequantized['/backbone/layer3/layer3.0/conv1/Conv']
 
 
+def _int8_weights(path: str) -> list:
+    """The int8 initializers a DequantizeLinear reads (the weights)."""
+    import onnx
+    from onnx import numpy_helper
+    graph = _graph(path)
+    dq_inputs = {n.input[0] for n in graph.node
+                 if n.op_type == 'DequantizeLinear'}
+    return [numpy_helper.to_array(t) for t in graph.initializer
+            if t.name in dq_inputs and t.data_type == onnx.TensorProto.INT8]
+
+
+def test_reduce_range_keeps_the_weights_in_7_bits(quantized, tmp_path):
+    """reduce_range (for u8s8 kernels without VNNI) quantizes the weights
+    to [-64, 64], so that two 8-bit products of uint8 activations fit a
+    16-bit lane (2 x 255 x 64 < 32767); the default uses the full
+    symmetric range, 127 at each channel's largest weight. The scheme in
+    the metadata says which."""
+    fp32, _, int8, calib = quantized['shpe']
+    full = _int8_weights(int8)
+    assert full and max(int(np.abs(w).max()) for w in full) == 127
+    seven = quantize_stage(fp32, calib, str(tmp_path / 'rr.onnx'),
+                           reduce_range=True)
+    weights = _int8_weights(seven)
+    assert len(weights) == len(full)
+    assert max(int(np.abs(w).max()) for w in weights) == 64
+    assert '(7-bit range)' in _metadata(seven)['hdr_mm_int8_scheme']
+    assert '(7-bit range)' not in _metadata(int8)['hdr_mm_int8_scheme']
+
+
 @pytest.mark.parametrize('engine', ENGINES)
 def test_int8_runners_of_both_engines(quantized, engine):
     fp32, _, int8, _ = quantized['tdr']

@@ -77,6 +77,28 @@ def test_writes_the_quantized_graphs(quantized):
     assert osp.isfile(osp.join(onnx_dir, MANIFEST))
 
 
+def test_reduce_range_option(tool, frames, hdr_hands_checkpoint, tmp_path,
+                             quantized):
+    """--reduce-range quantizes the weights to 7 bits (the scheme in the
+    metadata says so); without it, full 8 bits."""
+    import contextlib
+    import io
+
+    import onnx
+    with contextlib.redirect_stdout(io.StringIO()):
+        written = tool.main([HDR, hdr_hands_checkpoint, '--onnx-dir',
+                             str(tmp_path), '--num-frames', '1', '--stages',
+                             'shpe', '--reduce-range', '--cfg-options',
+                             *frames])
+    assert list(written) == ['shpe']
+
+    def scheme(path):
+        return {p.key: p.value for p in onnx.load(path).metadata_props
+                }['hdr_mm_int8_scheme']
+    assert 'per channel (7-bit range), ' in scheme(written['shpe'])
+    assert '7-bit' not in scheme(quantized[1]['shpe'])
+
+
 def test_records_what_reaches_the_stage_networks(tool, options,
                                                  hdr_hands_checkpoint):
     """The recorded inputs are those of the graphs, shapes and all; the
@@ -176,7 +198,7 @@ def test_auto_runs_the_quantized_graphs_where_int8_pays(
     if weights == 'quantized':
         assert (rt.precision, rt.backend) == ('int8', 'onnxruntime')
         assert 'quantized graphs of every stage are in onnx_dir and the ' \
-            'CPU has VNNI without AMX' in rt.reason
+            'CPU has VNNI or AVX2 without AMX' in rt.reason
         assert 'chosen onnxruntime int8, falling back to OpenVINO bf16, ' \
             'then PyTorch bf16' in rt.reason
         assert not warned

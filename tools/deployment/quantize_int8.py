@@ -225,7 +225,8 @@ def export_graphs(model, stages: Sequence[str],
 
 def quantize_graphs(graphs: Dict[str, str],
                     calibration: Dict[str, List[Dict[str, np.ndarray]]],
-                    calibrate_method: str = 'minmax') -> Dict[str, str]:
+                    calibrate_method: str = 'minmax',
+                    reduce_range: bool = False) -> Dict[str, str]:
     """Quantize each float32 graph with its stage's recorded inputs into
     ``<stage>.int8.onnx`` next to it, and list what was written.
 
@@ -234,6 +235,7 @@ def quantize_graphs(graphs: Dict[str, str],
         calibration: Stage -> its recorded inputs
             (:func:`record_stage_inputs`).
         calibrate_method: See :func:`hdr_mm.deploy.int8.quantize_stage`.
+        reduce_range: Weights in 7 bits (the same function).
 
     Returns:
         dict: stage -> its ``<stage>.int8.onnx``.
@@ -246,7 +248,8 @@ def quantize_graphs(graphs: Dict[str, str],
         batches = calibration[stage]
         out = quantize_stage(path, batches,
                              cache.claim(f'{stage}.int8.onnx'),
-                             calibrate_method=calibrate_method)
+                             calibrate_method=calibrate_method,
+                             reduce_range=reduce_range)
         cache.record(out)
         written[stage] = out
         n = sum(len(next(iter(b.values()))) for b in batches)
@@ -300,6 +303,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, str]:
                         default=list(STAGES))
     parser.add_argument('--calibrate-method', choices=CALIBRATE_METHODS,
                         default='minmax')
+    parser.add_argument('--reduce-range', action='store_true',
+                        help='quantize the weights to 7 bits, so that the '
+                        'int8 kernels of a CPU without VNNI (AVX2, AVX-512 '
+                        'without VNNI) cannot saturate their 16-bit sums')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help=CFG_OPTIONS_HELP)
     parser.add_argument('--unsafe-load', action='store_true',
@@ -316,7 +323,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, str]:
                          '--stages')
     graphs = export_graphs(model, stages, args.onnx_dir)
     calibration = record_stage_inputs(cfg, model, args.num_frames, stages)
-    return quantize_graphs(graphs, calibration, args.calibrate_method)
+    return quantize_graphs(graphs, calibration, args.calibrate_method,
+                           args.reduce_range)
 
 
 if __name__ == '__main__':

@@ -138,8 +138,8 @@ class HDRPoseEstimator(BaseModel):
             on CPUs with AMX or AVX512-BF16) or ``'int8'`` (with
             a graph backend or ``'auto'`` and an ``onnx_dir`` holding
             the quantized graphs that ``tools/deployment/quantize_int8.py``
-            wrote; ``'auto'`` chooses them where int8 pays: VNNI, no
-            AMX). See :mod:`hdr_mm.models.hdr.runtime`.
+            wrote; ``'auto'`` chooses them where int8 pays: VNNI or
+            AVX2, no AMX). See :mod:`hdr_mm.models.hdr.runtime`.
         backend: ``'auto'`` (default), ``'pytorch'``, ``'onnxruntime'`` or
             ``'openvino'`` (the networks exported to ONNX and run by that
             engine; same pre/post-processing). ``'auto'`` (either or
