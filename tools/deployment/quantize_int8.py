@@ -2,7 +2,8 @@
 
     python tools/deployment/quantize_int8.py CONFIG CHECKPOINT \
         --onnx-dir DIR [--num-frames 64] [--stages hasm tdr shpe] \
-        [--calibrate-method minmax] [--cfg-options ...] [--unsafe-load]
+        [--calibrate-method minmax] [--reduce-range] [--cfg-options ...] \
+        [--unsafe-load]
 
 ``CONFIG`` is an HDR pipeline config (``configs/hdr/*``) and
 ``CHECKPOINT`` its combined checkpoint, read as ``tools/test.py`` reads
@@ -23,7 +24,8 @@ Then:
    pipeline's runtime, :class:`~hdr_mm.models.hdr.runtime.StageRuntime`);
 3. each stage's graph is quantized with those inputs
    (:func:`hdr_mm.deploy.int8.quantize_stage`: QDQ, int8 weights per
-   channel, 8-bit activations, the stage's fp32 islands) into
+   channel, 7-bit with ``--reduce-range``, 8-bit activations, the
+   stage's fp32 islands) into
    ``DIR/<stage>.int8.onnx``, written atomically, and listed.
 
 The pipeline then runs them with ``precision='int8'`` and
