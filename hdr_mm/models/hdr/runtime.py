@@ -37,10 +37,10 @@ Pre- and post-processing (crops, masks, composition, read-out of the
 joints) are the same code in every case.
 
 int8 runs when asked for (``precision='int8'``, with a graph backend or
-``'auto'``: OpenVINO, then onnxruntime) or when ``precision='auto'``
+``'auto'``: onnxruntime, then OpenVINO) or when ``precision='auto'``
 finds the quantized graphs in ``onnx_dir`` on a CPU where int8 pays
-(VNNI or AVX2, no AMX; :mod:`hdr_mm.deploy.auto`). The float32 graphs are
-exported into ``onnx_dir`` as for fp32 (the cache's rules), and the
+(VNNI or AVX2, no AMX; :mod:`hdr_mm.deploy.auto`). The float32 graphs
+are exported into ``onnx_dir`` as for fp32 (the cache's rules), and the
 loader refuses a quantized graph made from another export of them (the
 weights changed since: quantize again) or a missing one, naming it.
 """
