@@ -41,26 +41,22 @@ def gaussian_heatmaps(heatmap_size: Tuple[int, int], keypoints: np.ndarray,
           whose Gaussian lies outside the grid
     """
     W, H = heatmap_size
-    K = keypoints.shape[0]
-    heatmaps = np.zeros((K, H, W), dtype=np.float32)
+    keypoints = np.asarray(keypoints, dtype=np.float32)
     weights = (np.asarray(keypoints_visible, dtype=np.float32) > 0.5).astype(
         np.float32)
-    xs = np.arange(W, dtype=np.float32)[None, :]
-    ys = np.arange(H, dtype=np.float32)[:, None]
     radius = 3 * sigma
-    for k in range(K):
-        if weights[k] == 0 or not np.all(np.isfinite(keypoints[k])):
-            weights[k] = 0
-            continue
-        mu = np.floor(keypoints[k] + 0.5)
-        if (mu[0] + radius < 0 or mu[1] + radius < 0 or mu[0] - radius > W - 1
-                or mu[1] - radius > H - 1):
-            weights[k] = 0
-            continue
-        d2 = (xs - mu[0])**2 + (ys - mu[1])**2
-        g = np.exp(-d2 / (2 * sigma**2))
-        g[d2 > radius**2] = 0
-        heatmaps[k] = g
+    # all joints at once: (K, 1, 1) centres against the (1, 1, W) and
+    # (1, H, 1) cell coordinates
+    finite = np.isfinite(keypoints).all(axis=1)
+    mu = np.floor(np.where(finite[:, None], keypoints, 0) + 0.5)
+    inside = ((mu[:, 0] + radius >= 0) & (mu[:, 1] + radius >= 0)
+              & (mu[:, 0] - radius <= W - 1) & (mu[:, 1] - radius <= H - 1))
+    weights[~(finite & inside)] = 0
+    xs = np.arange(W, dtype=np.float32)[None, None, :]
+    ys = np.arange(H, dtype=np.float32)[None, :, None]
+    d2 = (xs - mu[:, 0, None, None])**2 + (ys - mu[:, 1, None, None])**2
+    heatmaps = np.exp(-d2 / (2 * sigma**2))
+    heatmaps[(d2 > radius**2) | (weights[:, None, None] == 0)] = 0
     return heatmaps, weights
 
 

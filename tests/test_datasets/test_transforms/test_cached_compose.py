@@ -102,6 +102,16 @@ def test_bad_arguments_and_unpicklable_inputs():
     with pytest.raises(TypeError, match=r"picklable.*\['fn', 'idx'\]"):
         CachedCompose([CountingLoad()])(dict(idx=0, fn=lambda x: x))
 
+    def unpicklable(x):
+        return x
+
+    def add_lambda(results):  # an output that cannot be kept pickled
+        results['fn'] = unpicklable
+        return results
+
+    with pytest.raises(TypeError, match='output.*must be picklable'):
+        CachedCompose([CountingLoad(), add_lambda])(dict(idx=0))
+
 
 def test_first_difference_names_the_key():
     a = dict(img=np.zeros(3), meta=dict(ids=[1, 2]), t=torch.zeros(2))
