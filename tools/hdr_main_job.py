@@ -4,7 +4,8 @@
    seconds, before anything is generated or trained);
 2. generates the synthetic interacting-hand data (once);
 3. trains the three stages with their small CPU configs, each with
-   ``tools/train.py`` in its own work dir (a stage whose final checkpoint
+   ``tools/train.py`` in a child process (a fork of the job where the OS
+   has fork) and its own work dir (a stage whose final checkpoint
    exists is not trained again: delete it to retrain; it then keeps the
    seed it was trained with);
 4. combines the stage checkpoints into one pipeline checkpoint;
@@ -35,8 +36,10 @@ import argparse
 import copy
 import glob
 import json
+import multiprocessing
 import os
 import os.path as osp
+import runpy
 import shutil
 import subprocess
 import sys
@@ -98,6 +101,56 @@ def stage_timing(work_dir: str) -> Dict:
     return record
 
 
+def run_script(script: str, argv: Sequence[str]) -> None:
+    """Run a tool script in this process as ``python script *argv``.
+
+    Args:
+        script: Path of the script.
+        argv: Its command line.
+
+    Raises:
+        SystemExit: a non-zero exit of the script.
+    """
+    saved = sys.argv
+    sys.argv = [script, *argv]
+    try:
+        runpy.run_path(script, run_name='__main__')
+    finally:
+        sys.argv = saved
+
+
+def run_in_child(script: str, argv: Sequence[str]) -> None:
+    """Run a tool script in a child process and wait for it.
+
+    Where the OS can fork, the child is a fork of this process, so it
+    starts with the OpenMMLab stack already imported (``import hdr_mm``
+    takes 8-9 s on 2 cores) and still leaves nothing behind here (memory,
+    registries, loggers) when it ends. The job forks only before it runs
+    any torch operation itself (the trainings come before the
+    evaluations), so no OpenMP thread pool is copied half-started.
+    Elsewhere the child is a new interpreter.
+
+    Args:
+        script: Path of the script.
+        argv: Its command line.
+
+    Raises:
+        subprocess.CalledProcessError: the child exited non-zero.
+    """
+    cmd = [sys.executable, script, *argv]
+    if 'fork' not in multiprocessing.get_all_start_methods():
+        subprocess.run(cmd, cwd=ROOT, check=True)
+        return
+    child = multiprocessing.get_context('fork').Process(
+        target=run_script, args=(script, list(argv)))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise subprocess.CalledProcessError(child.exitcode, cmd)
+
+
 def train_stage(stage: str, config: str, cfg, work_dir: str,
                 options: Sequence[str] = ()) -> Tuple[str, Dict]:
     """Train one stage with tools/train.py unless it is already trained.
@@ -123,15 +176,14 @@ def train_stage(stage: str, config: str, cfg, work_dir: str,
         if earlier:
             earlier['seconds'] = earlier['loop_seconds']
         return done, dict(earlier, skipped=True)
-    cmd = [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
-           '--work-dir', work_dir]
+    argv = [config, '--work-dir', work_dir]
     if options:
-        cmd += ['--cfg-options', *options]
+        argv += ['--cfg-options', *options]
     if last_checkpoint(work_dir):
-        cmd.append('--resume')  # an interrupted run continues
-    log(f'{stage}: training: {" ".join(cmd[1:])}')
+        argv.append('--resume')  # an interrupted run continues
+    log(f'{stage}: training: tools/train.py {" ".join(argv)}')
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=True)
+    run_in_child(osp.join(ROOT, 'tools/train.py'), argv)
     seconds = time.perf_counter() - start
     done = final_checkpoint(cfg, work_dir)
     if not done:
@@ -443,10 +495,9 @@ def main() -> None:
             for frame in frames:
                 os.symlink(osp.abspath(frame),
                            osp.join(frame_dir, osp.basename(frame)))
-            subprocess.run([
-                sys.executable, demo, frame_dir, HDR_CONFIG, hdr_ckpt,
-                '--out-dir', out_dir, *placement
-            ], cwd=ROOT, check=True)
+            # in this process: the stack is imported already
+            run_script(demo, [frame_dir, HDR_CONFIG, hdr_ckpt, '--out-dir',
+                              out_dir, *placement])
         log(f'demo panels: {out_dir}')
     timing = times.as_dict()
     table = f'{timing_table(timing)}\n\nCPU: {cpu_line(cpu)}'

@@ -217,3 +217,23 @@ def test_main_path(tmp_path):
     timing = json.loads((work / 'results.json').read_text())['timing']
     assert timing['train_tdr']['skipped'] and timing['train_tdr']['iters'] == 2
     assert 'skipped; earlier run' in (work / 'results.md').read_text()
+
+
+def test_stage_scripts_run_in_a_child_that_leaves_nothing_here(tmp_path):
+    """The trainings run in a child (a fork of the job where the OS can):
+    its files are written, its changes to the process stay there, and a
+    non-zero exit is raised with its code."""
+    script = tmp_path / 'stage.py'
+    script.write_text(
+        'import os, sys\n'
+        "open(sys.argv[1], 'w').write(' '.join(sys.argv[2:]))\n"
+        "os.environ['HDR_MAIN_JOB_CHILD'] = '1'\n"
+        'sys.exit(int(sys.argv[2]))\n')
+    out = tmp_path / 'out.txt'
+    hdr_main_job.run_in_child(str(script), [str(out), '0', 'x'])
+    assert out.read_text() == '0 x'
+    assert 'HDR_MAIN_JOB_CHILD' not in os.environ
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        hdr_main_job.run_in_child(str(script), [str(out), '3'])
+    assert failed.value.returncode == 3
+    assert failed.value.cmd[1:] == [str(script), str(out), '3']
