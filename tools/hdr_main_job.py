@@ -11,8 +11,9 @@
 4. combines the stage checkpoints into one pipeline checkpoint;
 5. evaluates on the generated test split what SHPE does when fed the raw
    hand crops ("SHPE alone"), TDR's output ("HDR + SHPE") and each hand
-   rendered alone ("ceiling": a perfect TDR), the same crops each time,
-   and prints the table, the stages' own numbers and where the time went;
+   rendered alone ("ceiling": a perfect TDR), the same crops for all
+   three in one pass, and prints the table, the stages' own numbers and
+   where the time went;
 6. writes demo panels of a few interacting test frames.
 
     python tools/hdr_main_job.py [--work-dir work_dirs/main_job]
@@ -262,35 +263,60 @@ def with_seed(options: Dict[str, List[str]], seed: int) -> None:
             options[stage].append(f'randomness.seed={seed}')
 
 
-def evaluate(cfg, hdr_ckpt: str, work_dir: str, name: str,
-             shpe_input: str) -> Dict:
-    """Test the pipeline config with SHPE fed ``shpe_input``; returns the
-    metrics.
+def evaluate(cfg, hdr_ckpt: str, work_dir: str,
+             evaluations: Dict[str, str]) -> Dict[str, Dict]:
+    """Test the pipeline config once, SHPE fed every input of
+    ``evaluations`` in the same pass (HASM, the hand cutting and TDR run
+    once; ``HDRPoseEstimator.extra_shpe_inputs``), and score each input
+    with the config's metrics.
 
     Args:
         cfg: The pipeline config (not changed).
         hdr_ckpt: The combined checkpoint.
-        work_dir: The job's work dir; the evaluation's goes to
-            ``eval_<name>``, its per-frame errors to ``per_frame.npz``
-            there.
-        name: The evaluation (``hdr_main_job_report.EVALUATIONS``).
-        shpe_input: ``HDRPoseEstimator.shpe_input``.
+        work_dir: The job's work dir; the test run's logs go to ``eval``
+            there, each evaluation's per-frame errors to
+            ``eval_<name>/per_frame.npz``.
+        evaluations: Name -> ``shpe_input``; the first is the model's
+            main input, the others its extra inputs.
 
     Returns:
-        dict: the metrics of ``runner.test()``.
+        dict: name -> its metrics, keyed as a test of that input alone
+        keys them.
     """
     from hdr_mm.engine.runner_setup import build_runner
     cfg = copy.deepcopy(cfg)
-    cfg.model.shpe_input = shpe_input
+    main, *extra = evaluations
+    cfg.model.shpe_input = evaluations[main]
+    cfg.model.extra_shpe_inputs = [evaluations[n] for n in extra]
     cfg.model.pop('use_tdr', None)  # the job chooses the input
-    cfg.work_dir = osp.join(work_dir, f'eval_{name}')
-    for metric in cfg.test_evaluator:
-        if metric.type == 'HandMPJPEMetric':
-            metric.per_frame_file = osp.join(cfg.work_dir, 'per_frame.npz')
+
+    def metrics_of(name: str) -> List[Dict]:
+        metrics = copy.deepcopy(list(cfg.test_evaluator))
+        os.makedirs(osp.join(work_dir, f'eval_{name}'), exist_ok=True)
+        for metric in metrics:
+            if metric['type'] == 'HandMPJPEMetric':
+                metric['per_frame_file'] = osp.join(
+                    work_dir, f'eval_{name}', 'per_frame.npz')
+        return metrics
+
+    cfg.test_evaluator = metrics_of(main) + [
+        dict(type='SHPEInputMetric', shpe_input=evaluations[name],
+             prefix=f'eval_{name}', metrics=metrics_of(name))
+        for name in extra
+    ]
+    cfg.work_dir = osp.join(work_dir, 'eval')
     cfg.load_from = hdr_ckpt
     cfg.launcher = 'none'
-    runner = build_runner(cfg)
-    return runner.test()
+    scores = build_runner(cfg).test()
+    out: Dict[str, Dict] = {name: {} for name in evaluations}
+    for key, value in scores.items():
+        head, _, rest = key.partition('/')
+        name = head[len('eval_'):]
+        if head.startswith('eval_') and name in extra:
+            out[name][rest] = value
+        else:
+            out[main][key] = value
+    return out
 
 
 def training_depth_gap(cfgs: Dict, hdr_options: Sequence[str]
@@ -458,12 +484,13 @@ def main() -> None:
                 json.dump(ckpts, f)
             log(f'pipeline checkpoint: {hdr_ckpt}')
 
-    metrics = {}
-    for name, (shpe_input, label) in EVALUATIONS.items():
-        log(f'evaluating {label} on the generated test split')
-        with times(f'eval_{name}'):
-            metrics[name] = evaluate(cfgs['hdr'], hdr_ckpt, args.work_dir,
-                                     name, shpe_input)
+    log('evaluating ' + ', '.join(label for _, label in EVALUATIONS.values())
+        + ' on the generated test split, in one pass')
+    with times('evaluate'):
+        metrics = evaluate(
+            cfgs['hdr'], hdr_ckpt, args.work_dir,
+            {name: shpe_input for name, (shpe_input, _) in
+             EVALUATIONS.items()})
     errors = compare(args.work_dir)
     stages = stage_numbers(metrics, osp.join(args.work_dir, 'shpe'))
     text = results_table(metrics, errors) + '\n\n' + stages_table(stages)

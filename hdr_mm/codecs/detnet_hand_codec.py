@@ -324,17 +324,18 @@ def local_mean(heatmaps: np.ndarray,
         - mass (np.ndarray): (K,) the window's probability mass
     """
     K, H, W = heatmaps.shape
-    locs = np.zeros((K, 2), np.float32)
-    mass = np.zeros(K, np.float32)
-    for k, (x, y) in enumerate(cells):
-        x0, x1 = max(x - 2, 0), min(x + 3, W)
-        y0, y1 = max(y - 2, 0), min(y + 3, H)
-        win = np.clip(heatmaps[k, y0:y1, x0:x1], 0, None).astype(np.float64)
-        m = win.sum()
-        mass[k] = m
-        if m <= 0:
-            locs[k] = (x, y)
-            continue
-        gy, gx = np.mgrid[y0:y1, x0:x1]
-        locs[k] = ((win * gx).sum() / m, (win * gy).sum() / m)
-    return locs, mass
+    cells = np.asarray(cells, dtype=np.int64).reshape(K, 2)
+    # each joint's 5 x 5 window, zero outside the map (no mass there)
+    padded = np.pad(np.clip(heatmaps, 0, None).astype(np.float64),
+                    ((0, 0), (2, 2), (2, 2)))
+    offsets = np.arange(-2, 3)
+    gx = cells[:, 0, None] + offsets  # (K, 5)
+    gy = cells[:, 1, None] + offsets
+    win = padded[np.arange(K)[:, None, None], gy[:, :, None] + 2,
+                 gx[:, None, :] + 2]  # (K, 5, 5)
+    mass = win.sum(axis=(1, 2))
+    safe = np.where(mass > 0, mass, 1.0)
+    locs = np.stack([(win.sum(axis=1) * gx).sum(axis=1) / safe,
+                     (win.sum(axis=2) * gy).sum(axis=1) / safe], axis=1)
+    locs = np.where(mass[:, None] > 0, locs, cells)
+    return locs.astype(np.float32), mass.astype(np.float32)

@@ -190,8 +190,7 @@ def test_main_path(tmp_path):
     timing = results['timing']
     assert list(timing) == [
         'data', 'depth_gap', 'train_hasm', 'train_tdr', 'train_shpe',
-        'combine', 'eval_shpe_alone', 'eval_hdr', 'eval_ceiling', 'demo',
-        'total'
+        'combine', 'evaluate', 'demo', 'total'
     ]
     assert all(t['seconds'] >= 0 for t in timing.values())
     assert timing['total']['seconds'] > 0

@@ -38,7 +38,7 @@ evaluation of the intermediate stages compares with (each hand rendered
 alone, cut like its crop) is built by that metric
 (:class:`~hdr_mm.evaluation.metrics.HDRStageMetric`).
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -58,7 +58,8 @@ from .hand_placement import place_hands, reference_bone_lengths
 from .runtime import (StageRuntime, build_runtime, check_runtime,
                       is_prepared)
 from .mask_input import MASK_INPUTS, MASK_SOURCES, masks_from_hasm
-from .shpe_input import SHPE_FEEDS, resolve_shpe_input
+from .shpe_input import (SHPE_FEEDS, check_extra_shpe_inputs,
+                         resolve_shpe_input)
 from .stage_builder import StageCheckpointError, build_stage, stage_input_size
 
 
@@ -79,6 +80,13 @@ class HDRPoseEstimator(BaseModel):
             hand rendered alone, cut exactly like its crop (what a perfect
             TDR would give: the ceiling; needs the ground truth of
             :class:`~hdr_mm.datasets.transforms.LoadHDRTargets`).
+        extra_shpe_inputs: Further inputs (``SHPE_INPUTS``) SHPE is fed in
+            the same pass, e.g. ``['crop', 'gt_alone']`` beside ``'tdr'``
+            to compare them on one run of HASM and of the hand cutting;
+            each one's results go to the data samples as
+            ``pred_instances_<input>`` and ``tdr_crops_<input>`` (scored
+            by :class:`~hdr_mm.evaluation.metrics.SHPEInputMetric`).
+            Default: none.
         mask_input: Where the four hand masks come from (``MASK_INPUTS``
             of :mod:`~hdr_mm.models.hdr.mask_input`): ``'hasm'`` (default)
             the HASM stage; ``'gt'`` each sample's ground-truth masks
@@ -200,6 +208,7 @@ class HDRPoseEstimator(BaseModel):
                  tdr: Optional[dict],
                  shpe: dict,
                  shpe_input: str = 'tdr',
+                 extra_shpe_inputs: Sequence[str] = (),
                  mask_input: str = 'hasm',
                  use_tdr: Optional[bool] = None,
                  hand_padding: float = 2.0,
@@ -225,6 +234,8 @@ class HDRPoseEstimator(BaseModel):
         if shpe_input == 'tdr' and tdr is None:
             raise ValueError("HDRPoseEstimator: shpe_input='tdr' (use_tdr="
                              'True) needs a tdr stage config')
+        self.extra_shpe_inputs = check_extra_shpe_inputs(
+            extra_shpe_inputs, shpe_input, tdr is not None)
         self.hasm = build_stage('hasm', **hasm)
         self.tdr = build_stage('tdr', **tdr) if tdr is not None else None
         self.shpe = build_stage('shpe', **shpe)
@@ -452,20 +463,32 @@ class HDRPoseEstimator(BaseModel):
                                         self.duplicate_overlap)
         hands = self.locate_hands(masks, data_samples)
         cut = self.cut_hands(context, masks, hands)
-        with rt.context():
-            fed = self.shpe_feed(cut, hands, data_samples)
-            window, sides = centre_window(fed, hands.sides, self.shpe_size)
-            preds = self.shpe.estimate_joints(
-                window, hands.centers, sides, hands.mirrored,
-                reference_bone_lengths(data_samples), rt.shpe)
-        instances = place_hands(preds, hands.present, hands.boxes,
-                                data_samples, self.depth_gaps(masks))
-        return self.add_pred_to_datasample(instances, masks, cut, fed,
-                                           hands, data_samples)
+        gaps = self.depth_gaps(masks)
+        results = {}
+        for shpe_input in (self.shpe_input, *self.extra_shpe_inputs):
+            with rt.context():
+                fed = self.shpe_feed(cut, hands, data_samples, shpe_input)
+                window, sides = centre_window(fed, hands.sides,
+                                              self.shpe_size)
+                preds = self.shpe.estimate_joints(
+                    window, hands.centers, sides, hands.mirrored,
+                    reference_bone_lengths(data_samples), rt.shpe)
+            results[shpe_input] = (place_hands(preds, hands.present,
+                                               hands.boxes, data_samples,
+                                               gaps), fed)
+        self.add_pred_to_datasample(*results.pop(self.shpe_input), masks,
+                                    cut, hands, data_samples)
+        for shpe_input, (instances, fed) in results.items():
+            for i, sample in enumerate(data_samples):
+                sample.set_field(instances[i],
+                                 f'pred_instances_{shpe_input}')
+                sample.set_field(fed[frame_rows(i, len(data_samples))]
+                                 .round().byte(), f'tdr_crops_{shpe_input}')
+        return data_samples
 
     def add_pred_to_datasample(self, instances: List[InstanceData],
-                               masks: Tensor, cut: Dict[str, Tensor],
-                               fed: Tensor, hands: HandCrops,
+                               fed: Tensor, masks: Tensor,
+                               cut: Dict[str, Tensor], hands: HandCrops,
                                data_samples: List[PoseDataSample]
                                ) -> List[PoseDataSample]:
         """Put each frame's results into its data sample (the fields of
@@ -474,9 +497,9 @@ class HDRPoseEstimator(BaseModel):
         Args:
             instances: N frame predictions
                 (:func:`~hdr_mm.models.hdr.hand_placement.place_hands`).
+            fed: (2N, 3, s, s) what SHPE was fed.
             masks: (N, 4, S, S) HASM masks.
             cut: From :meth:`cut_hands`.
-            fed: (2N, 3, s, s) what SHPE was fed.
             hands: From :meth:`locate_hands`.
             data_samples: The N frames' samples.
 
@@ -515,9 +538,12 @@ class HDRPoseEstimator(BaseModel):
         hidden = hidden_fractions(masks, self.mask_names).cpu().numpy()
         return self.depth_gap_mm * np.sign(hidden[:, 1] - hidden[:, 0])
 
-    def shpe_feed(self, cut: Dict[str, Tensor], hands: HandCrops,
-                  data_samples: List[PoseDataSample]) -> Tensor:
-        """The hand crops SHPE is fed, as ``shpe_input`` chooses
+    def shpe_feed(self,
+                  cut: Dict[str, Tensor],
+                  hands: HandCrops,
+                  data_samples: List[PoseDataSample],
+                  shpe_input: Optional[str] = None) -> Tensor:
+        """The hand crops SHPE is fed
         (:data:`~hdr_mm.models.hdr.shpe_input.SHPE_FEEDS`).
 
         Args:
@@ -525,11 +551,13 @@ class HDRPoseEstimator(BaseModel):
                 ``masks`` (2N, 4, s, s).
             hands: From :meth:`locate_hands`.
             data_samples: The N frames' samples.
+            shpe_input: Which input; None: ``shpe_input``.
 
         Returns:
             Tensor: (2N, 3, s, s) float 0-255.
         """
-        return SHPE_FEEDS[self.shpe_input](self, cut, hands, data_samples)
+        feed = SHPE_FEEDS[shpe_input or self.shpe_input]
+        return feed(self, cut, hands, data_samples)
 
     def forward(self,
                 inputs: Dict[str, Tensor],

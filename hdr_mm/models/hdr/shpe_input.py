@@ -7,7 +7,7 @@ Each choice of ``shpe_input`` is a function in :data:`SHPE_FEEDS`,
 ``cut`` its hand crops and their masks (``cut_hands``) and ``hands``
 their geometry (``locate_hands``).
 """
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmpose.structures import PoseDataSample
 from torch import Tensor
@@ -83,3 +83,38 @@ def resolve_shpe_input(shpe_input: str = 'tdr',
             f'{shpe_input!r}; use_tdr is an alias (True: shpe_input=\'tdr\','
             " False: shpe_input='crop'): set only shpe_input")
     return 'tdr' if use_tdr else 'crop'
+
+
+def check_extra_shpe_inputs(extra: Sequence[str], shpe_input: str,
+                            has_tdr: bool) -> Tuple[str, ...]:
+    """Check ``extra_shpe_inputs``: the inputs SHPE is also fed in the
+    same pass.
+
+    Args:
+        extra: The extra inputs, each one of :data:`SHPE_INPUTS`.
+        shpe_input: The main input (resolved).
+        has_tdr: Whether the pipeline has a TDR stage.
+
+    Returns:
+        tuple[str]: ``extra`` as a tuple.
+
+    Raises:
+        ValueError: a string instead of a list, an unknown or repeated
+            input, the main input again, or ``'tdr'`` without a TDR stage.
+    """
+    if isinstance(extra, str):
+        raise ValueError('HDRPoseEstimator: extra_shpe_inputs must be a '
+                         f'list of {SHPE_INPUTS}, got the string {extra!r}')
+    extra = tuple(extra)
+    for name in extra:
+        if name not in SHPE_INPUTS:
+            raise ValueError('HDRPoseEstimator: extra_shpe_inputs must be '
+                             f'from {SHPE_INPUTS}, got {name!r}')
+    if len(set(extra)) != len(extra) or shpe_input in extra:
+        raise ValueError('HDRPoseEstimator: extra_shpe_inputs '
+                         f'{list(extra)} repeats an input or the main '
+                         f'shpe_input {shpe_input!r}')
+    if 'tdr' in extra and not has_tdr:
+        raise ValueError("HDRPoseEstimator: extra_shpe_inputs has 'tdr' "
+                         'but the pipeline has no tdr stage config')
+    return extra

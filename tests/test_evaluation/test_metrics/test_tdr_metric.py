@@ -83,6 +83,18 @@ def test_region_scores_known_values():
     assert region_scores(pred, gt, torch.zeros(8, 8)) is None
 
 
+def test_identical_images_score_exactly_as_the_ssim_map_gives():
+    gen = torch.Generator().manual_seed(2)
+    img = torch.rand(3, 24, 24, generator=gen) * 255
+    region = torch.zeros(24, 24)
+    region[4:12, 3:20] = 1
+    r = region_scores(img, img.clone(), region)
+    assert r == dict(psnr=pytest.approx(10 * math.log10(255**2 / 1e-10)),
+                     ssim=1.0, l1=0.0)
+    assert float(ssim_map(img, img)[region > 0].mean()) == pytest.approx(
+        1.0, abs=1e-12)
+
+
 def test_metric_regions_and_copy_baseline():
     hw = 16
     masks = torch.zeros(4, hw, hw, dtype=torch.uint8)

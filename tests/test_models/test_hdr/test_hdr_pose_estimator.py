@@ -190,6 +190,58 @@ def test_shpe_sees_the_hand_at_its_own_padding(model, batch, monkeypatch):
     np.testing.assert_allclose(images, ref, atol=1e-2)
 
 
+def test_extra_inputs_give_what_each_input_gives_alone(model, batch,
+                                                      monkeypatch):
+    """extra_shpe_inputs: one pass gives, for each extra input, the
+    predictions and fed crops that a run with it as the main input gives,
+    under ``<field>_<input>``; HASM runs once."""
+    alone = {}
+    for name in ('crop', 'gt_alone'):
+        monkeypatch.setattr(model, 'shpe_input', name)
+        alone[name] = _run(model, batch)
+    monkeypatch.setattr(model, 'shpe_input', 'tdr')
+    main = _run(model, batch)
+    calls = []
+    segment = model.hasm.predict_masks
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return segment(*args, **kwargs)
+
+    monkeypatch.setattr(model.hasm, 'predict_masks', counting)
+    monkeypatch.setattr(model, 'extra_shpe_inputs', ('crop', 'gt_alone'))
+    out = _run(model, batch)
+    assert len(calls) == 1
+    for i, sample in enumerate(out):
+        assert sample.tdr_crops.equal(main[i].tdr_crops)
+        for key in ('keypoints', 'keypoints_3d', 'root_cam'):
+            np.testing.assert_array_equal(
+                sample.pred_instances[key], main[i].pred_instances[key])
+        for name, runs in alone.items():
+            assert sample.get(f'tdr_crops_{name}').equal(runs[i].tdr_crops)
+            extra = sample.get(f'pred_instances_{name}')
+            for key in ('keypoints', 'keypoints_3d', 'keypoint_scores',
+                        'root_cam', 'rel_root_3d', 'hand_type'):
+                np.testing.assert_array_equal(
+                    extra[key], runs[i].pred_instances[key])
+    assert out[0].get('tdr_crops_crop').equal(out[0].hand_crops)
+
+
+def test_bad_extra_inputs_are_refused(cfg):
+    init_default_scope('mmpose')
+    for extra, match in ((['perfect'], "'perfect'"), ('crop', 'string'),
+                         (['crop', 'crop'], 'repeats'),
+                         (['tdr'], 'repeats')):
+        bad = copy.deepcopy(cfg.model)
+        bad.update(shpe_input='tdr', extra_shpe_inputs=extra)
+        with pytest.raises(ValueError, match=match):
+            MODELS.build(bad)
+    bad = copy.deepcopy(cfg.model)
+    bad.update(tdr=None, shpe_input='crop', extra_shpe_inputs=['tdr'])
+    with pytest.raises(ValueError, match='no tdr stage'):
+        MODELS.build(bad)
+
+
 def test_shpe_padding_must_give_whole_pixels(cfg):
     init_default_scope('mmpose')
     with pytest.raises(ValueError, match='shpe_padding=1.3.*whole number'):
