@@ -38,7 +38,7 @@ evaluation of the intermediate stages compares with (each hand rendered
 alone, cut like its crop) is built by that metric
 (:class:`~hdr_mm.evaluation.metrics.HDRStageMetric`).
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -456,7 +456,6 @@ class HDRPoseEstimator(BaseModel):
             list[PoseDataSample]: the samples with the predictions.
         """
         crops, context = inputs['img'], inputs['context']
-        rt = self.runtime
         masks = MASK_SOURCES[self.mask_input](self, crops, data_samples)
         if self.duplicate_overlap is not None:
             masks = drop_duplicate_hand(masks, self.mask_names,
@@ -464,31 +463,72 @@ class HDRPoseEstimator(BaseModel):
         hands = self.locate_hands(masks, data_samples)
         cut = self.cut_hands(context, masks, hands)
         gaps = self.depth_gaps(masks)
-        results = {}
-        for shpe_input in (self.shpe_input, *self.extra_shpe_inputs):
-            with rt.context():
-                fed = self.shpe_feed(cut, hands, data_samples, shpe_input)
-                window, sides = centre_window(fed, hands.sides,
-                                              self.shpe_size)
-                preds = self.shpe.estimate_joints(
-                    window, hands.centers, sides, hands.mirrored,
-                    reference_bone_lengths(data_samples), rt.shpe)
-            results[shpe_input] = (place_hands(preds, hands.present,
-                                               hands.boxes, data_samples,
-                                               gaps), fed)
-        self.add_pred_to_datasample(*results.pop(self.shpe_input), masks,
-                                    cut, hands, data_samples)
-        for shpe_input, (instances, fed) in results.items():
-            for i, sample in enumerate(data_samples):
-                sample.set_field(instances[i],
-                                 f'pred_instances_{shpe_input}')
-                sample.set_field(fed[frame_rows(i, len(data_samples))]
-                                 .round().byte(), f'tdr_crops_{shpe_input}')
+        instances, fed = self.estimate_hands(self.shpe_input, cut, hands,
+                                             data_samples, gaps)
+        self.add_pred_to_datasample(instances, masks, cut, fed, hands,
+                                    data_samples)
+        for shpe_input in self.extra_shpe_inputs:
+            self.add_extra_input_to_datasample(
+                shpe_input,
+                *self.estimate_hands(shpe_input, cut, hands, data_samples,
+                                     gaps), data_samples)
         return data_samples
 
+    def estimate_hands(self, shpe_input: str, cut: Dict[str, Tensor],
+                       hands: HandCrops, data_samples: List[PoseDataSample],
+                       gaps: Optional[np.ndarray]
+                       ) -> Tuple[List[InstanceData], Tensor]:
+        """SHPE on one of its inputs, and the hands placed in the camera
+        frame.
+
+        Args:
+            shpe_input: What SHPE is fed (``SHPE_INPUTS``).
+            cut: From :meth:`cut_hands`.
+            hands: From :meth:`locate_hands`.
+            data_samples: The N frames' samples.
+            gaps: From :meth:`depth_gaps`.
+
+        Returns:
+            tuple: the N frame predictions
+            (:func:`~hdr_mm.models.hdr.hand_placement.place_hands`) and
+            what SHPE was fed, (2N, 3, s, s) float 0-255.
+        """
+        rt = self.runtime
+        with rt.context():
+            fed = self.shpe_feed(cut, hands, data_samples, shpe_input)
+            window, sides = centre_window(fed, hands.sides, self.shpe_size)
+            preds = self.shpe.estimate_joints(
+                window, hands.centers, sides, hands.mirrored,
+                reference_bone_lengths(data_samples), rt.shpe)
+        return place_hands(preds, hands.present, hands.boxes, data_samples,
+                           gaps), fed
+
+    @staticmethod
+    def add_extra_input_to_datasample(shpe_input: str,
+                                      instances: List[InstanceData],
+                                      fed: Tensor,
+                                      data_samples: List[PoseDataSample]
+                                      ) -> None:
+        """Put the results of an extra SHPE input into the data samples
+        as ``pred_instances_<input>`` and ``tdr_crops_<input>`` (the
+        fields ``pred_instances`` and ``tdr_crops`` hold for the main
+        input).
+
+        Args:
+            shpe_input: The extra input.
+            instances: From :meth:`estimate_hands`.
+            fed: From :meth:`estimate_hands`.
+            data_samples: The N frames' samples (filled in place).
+        """
+        n = len(data_samples)
+        for i, sample in enumerate(data_samples):
+            sample.set_field(instances[i], f'pred_instances_{shpe_input}')
+            sample.set_field(fed[frame_rows(i, n)].round().byte(),
+                             f'tdr_crops_{shpe_input}')
+
     def add_pred_to_datasample(self, instances: List[InstanceData],
-                               fed: Tensor, masks: Tensor,
-                               cut: Dict[str, Tensor], hands: HandCrops,
+                               masks: Tensor, cut: Dict[str, Tensor],
+                               fed: Tensor, hands: HandCrops,
                                data_samples: List[PoseDataSample]
                                ) -> List[PoseDataSample]:
         """Put each frame's results into its data sample (the fields of
@@ -497,9 +537,9 @@ class HDRPoseEstimator(BaseModel):
         Args:
             instances: N frame predictions
                 (:func:`~hdr_mm.models.hdr.hand_placement.place_hands`).
-            fed: (2N, 3, s, s) what SHPE was fed.
             masks: (N, 4, S, S) HASM masks.
             cut: From :meth:`cut_hands`.
+            fed: (2N, 3, s, s) what SHPE was fed.
             hands: From :meth:`locate_hands`.
             data_samples: The N frames' samples.
 
