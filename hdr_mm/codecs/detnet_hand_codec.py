@@ -323,7 +323,7 @@ def local_mean(heatmaps: np.ndarray,
         - locs (np.ndarray): (K, 2) float cells (x, y)
         - mass (np.ndarray): (K,) the window's probability mass
     """
-    K, H, W = heatmaps.shape
+    K = heatmaps.shape[0]
     cells = np.asarray(cells, dtype=np.int64).reshape(K, 2)
     # each joint's 5 x 5 window, zero outside the map (no mass there)
     padded = np.pad(np.clip(heatmaps, 0, None).astype(np.float64),

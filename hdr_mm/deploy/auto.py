@@ -293,8 +293,8 @@ def _int8_first(facts: MachineFacts, engines: Sequence[str],
     if facts.native_bf16 == 'amx':
         unused = 'with AMX, bf16 was faster than int8 in both engines'
     elif not facts.int8_pays:
-        unused = 'this CPU has neither VNNI nor AVX2 (int8 not measured '\
-            'there)'
+        unused = ('this CPU has neither VNNI nor AVX2 (int8 not measured '
+                  'there)')
     else:  # int8 pays, but only on engines 'auto' leaves out
         unused = _OPENVINO_INT8_WHY
     return paths, f'{why} (the int8 graphs in onnx_dir are not used: ' \

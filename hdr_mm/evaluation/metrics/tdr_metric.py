@@ -105,17 +105,13 @@ def scores_in_regions(pred: torch.Tensor, gt: torch.Tensor,
         if not bool(sel.any()):
             out[name] = None
             continue
-        if identical:  # exact scores; no need for the SSIM map
-            out[name] = dict(psnr=10 * math.log10(255.**2 / 1e-10),
-                             ssim=1.0, l1=0.0)
-            continue
-        if ssim is None:
+        if ssim is None and not identical:  # identical: SSIM is 1
             ssim = ssim_map(p, g)
         diff = (p - g)[:, sel]
         mse = float((diff**2).mean())
         out[name] = dict(
             psnr=10 * math.log10(255.**2 / max(mse, 1e-10)),
-            ssim=float(ssim[sel].mean()),
+            ssim=1.0 if identical else float(ssim[sel].mean()),
             l1=float(diff.abs().mean()))
     return out
 
