@@ -89,6 +89,15 @@ class ORTNetwork(StageNetwork):
         num_threads: ``intra_op_num_threads`` (None: onnxruntime's
             default, one per core).
         providers: Execution providers, in order of preference.
+        spinning: Whether onnxruntime's worker threads spin while they
+            wait for work (its default) instead of sleeping. Off by
+            default: in the pipeline a graph call is followed by torch
+            code on the same cores (the glue, the next stage), and
+            threads still spinning after ``run`` returned take the cores
+            from it. On an AMD Zen 4 (2 threads, int8 graphs of the
+            paper-size pipeline, ``docs/benchmark.md``) spinning made
+            the pipeline 1.35x slower end to end (1012 against 751 ms)
+            while the three graphs alone took about as long.
 
     Attributes:
         session (onnxruntime.InferenceSession): The session.
@@ -107,13 +116,16 @@ class ORTNetwork(StageNetwork):
     def __init__(self,
                  onnx_file: str,
                  num_threads: Optional[int] = None,
-                 providers: Sequence[str] = ('CPUExecutionProvider', )
-                 ) -> None:
+                 providers: Sequence[str] = ('CPUExecutionProvider', ),
+                 spinning: bool = False) -> None:
         import onnxruntime as ort
         opts = ort.SessionOptions()
         if num_threads is not None:
             opts.intra_op_num_threads = int(num_threads)
             opts.inter_op_num_threads = 1
+        for pool in ('intra_op', 'inter_op'):
+            opts.add_session_config_entry(f'session.{pool}.allow_spinning',
+                                          '1' if spinning else '0')
         opts.graph_optimization_level = \
             ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.onnx_file = onnx_file
@@ -148,8 +160,8 @@ _RUNNERS = dict(hasm=ORTSegmentor, tdr=ORTGenerator, shpe=ORTPoseMaps)
 
 def load_ort_stage(onnx_file: str,
                    num_threads: Optional[int] = None,
-                   providers: Sequence[str] = ('CPUExecutionProvider', )
-                   ) -> ORTNetwork:
+                   providers: Sequence[str] = ('CPUExecutionProvider', ),
+                   spinning: bool = False) -> ORTNetwork:
     """Open an exported stage network with the runner of its stage.
 
     Args:
@@ -157,6 +169,8 @@ def load_ort_stage(onnx_file: str,
             (its metadata names the stage).
         num_threads: onnxruntime's intra-op threads.
         providers: Execution providers.
+        spinning: Whether its worker threads spin between calls (see
+            :class:`ORTNetwork`; off by default).
 
     Returns:
         ORTNetwork: an :class:`ORTSegmentor`, :class:`ORTGenerator` or
@@ -167,5 +181,5 @@ def load_ort_stage(onnx_file: str,
         OnnxFileError: onnxruntime cannot load it, or its metadata names
             no stage, or its inputs and outputs are not the stage's.
     """
-    return as_stage_runner(ORTNetwork(onnx_file, num_threads, providers),
-                           _RUNNERS)
+    return as_stage_runner(
+        ORTNetwork(onnx_file, num_threads, providers, spinning), _RUNNERS)

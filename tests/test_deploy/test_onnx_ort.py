@@ -83,3 +83,17 @@ def test_prepared_fp32_model_exports(tmp_path, build_tiny):
         export_stage('shpe', model, str(tmp_path / 's.onnx'), 96))
     for a, b in zip(ort(x), ref):
         assert torch.allclose(a, b, atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.parametrize('spinning, expected', [(False, '0'), (True, '1')])
+def test_worker_threads_sleep_between_calls_unless_asked(
+        tiny_graphs, spinning, expected):
+    # spinning threads take the cores from the torch code that runs
+    # between the graphs in the pipeline: off unless asked for
+    path = tiny_graphs['tdr'][1]
+    kwargs = {} if not spinning else dict(spinning=True)
+    runner = load_ort_stage(path, num_threads=1, **kwargs)
+    opts = runner.session.get_session_options()
+    for pool in ('intra_op', 'inter_op'):
+        assert opts.get_session_config_entry(
+            f'session.{pool}.allow_spinning') == expected
