@@ -27,8 +27,9 @@ random weights (latency does not depend on them), once per mode:
   path it chose and why;
 - ``auto_int8``: the same with the int8 modes' quantized graphs in its
   ``onnx_dir``, as for a user who ran ``tools/deployment/
-  quantize_int8.py``: onnxruntime int8 where int8 pays (VNNI or AVX2, no
-  AMX), the path of ``auto`` elsewhere (CPU only);
+  quantize_int8.py``: OpenVINO int8 with VNNI, onnxruntime int8 on AVX2
+  without VNNI (no AMX in either case), the path of ``auto`` elsewhere
+  (CPU only);
 - ``authors`` (with ``--authors-repo PATH``, paper size only): the
   authors' own TDR generator and DetNet imported from a clone of their
   repository (running their code) and timed on the same inputs; its

@@ -21,22 +21,21 @@ without bf16, VNNI or not;       PyTorch fp32 (prepared)
 older CPUs likewise)
 ===============================  ========================================
 
-int8 in onnxruntime comes first on a CPU without AMX that has VNNI
-(``avx512_vnni`` or ``avx_vnni``) or AVX2, when the quantized graphs of
-every stage are in ``onnx_dir``
-(:func:`~hdr_mm.deploy.int8.int8_graphs_present`: the user made them
-for these weights with ``tools/deployment/quantize_int8.py``, which is
-the opt-in; a graph quantized from other weights fails to open and is
-fallen back from). Without VNNI the x86 int8 kernels add pairs of 8-bit
-products in saturating 16-bit lanes; on AVX2 (AMD Zen 3) the main job's
-networks kept the accuracy all the same (``docs/benchmark.md``). Never
-with AMX, where bf16 was faster than int8 in both engines, nor on a CPU
-without AVX2 (not measured). OpenVINO int8 is never chosen by
-``'auto'`` (only when int8 is asked for): it keeps the accuracy only
-with the SHPE trunk's stem and first stage as fp32 islands (:mod:`.int8`;
-quantized, OpenVINO runs them 5.1 mm of MPJPE off); with those islands
-it was slower than onnxruntime int8 on AVX2 and has not been timed on a
-CPU with VNNI.
+int8 comes first on a CPU without AMX that has VNNI (``avx512_vnni``
+or ``avx_vnni``) or AVX2, when the quantized graphs of every stage are
+in ``onnx_dir`` (:func:`~hdr_mm.deploy.int8.int8_graphs_present`: the
+user made them for these weights with
+``tools/deployment/quantize_int8.py``, which is the opt-in; a graph
+quantized from other weights fails to open and is fallen back from):
+OpenVINO int8, then onnxruntime int8, with VNNI (AMD Zen 4: 1.08-1.11x
+onnxruntime int8 end to end, and within 0.1 mm MPJPE, 0.001 mIoU and
+0.1 dB of eager fp32 on the main job's networks); onnxruntime int8 alone
+on AVX2 without VNNI, where OpenVINO int8 was slower (AMD Zen 3).
+Without VNNI the x86 int8 kernels add pairs of 8-bit products in
+saturating 16-bit lanes; on AVX2 (AMD Zen 3) the main job's networks
+kept the accuracy all the same (``docs/benchmark.md``). Never with AMX,
+where bf16 was faster than int8 in both engines, nor on a CPU without
+AVX2 (not measured).
 
 A path whose engine does not import is left out (no OpenVINO on a bf16
 CPU: PyTorch bf16). PyTorch bf16 is never chosen by ``'auto'`` on a CPU
@@ -48,15 +47,16 @@ The orders follow the measurements in ``docs/benchmark.md`` and issue
 20: with native bf16 (AMD Zen 4), OpenVINO bf16 ran the three networks
 in 0.81 s against 1.28 s for PyTorch bf16 and 1.93 s for onnxruntime
 fp32; OpenVINO fp32 was 2-9 % faster than onnxruntime per stage there,
-and OpenVINO int8 (VNNI) ran the paper-size pipeline end to end 1.44x
-faster than OpenVINO bf16, onnxruntime int8 1.09x. With AMX (Intel
+and int8 (VNNI) ran the paper-size pipeline end to end faster still
+(``docs/benchmark.md``). With AMX (Intel
 Xeon), OpenVINO bf16 was the fastest path end to end, ahead of PyTorch
 bf16 and of int8 in either engine. On AVX2 only (Zen 3) onnxruntime
 fp32 was the fastest float path (1.42x eager end to end, OpenVINO fp32
 1.31x) and onnxruntime int8 the fastest path (2.12x eager, OpenVINO
 int8 2.05x). On the main job's trained networks
 onnxruntime int8 stays within 0.3 mm MPJPE, 0.001 mIoU and 0.1 dB of
-eager fp32 (Intel Xeon; ``docs/benchmark.md``, "Accuracy of each path").
+eager fp32 (Intel Xeon, AMD Zen 3 and Zen 4; ``docs/benchmark.md``,
+"Accuracy of each path").
 
 One of the two ``'auto'`` with the other named:
 
@@ -68,7 +68,8 @@ One of the two ``'auto'`` with the other named:
   onnxruntime first elsewhere), then PyTorch; for bf16, OpenVINO then
   PyTorch where bf16 is native, PyTorch alone elsewhere (bf16 was asked
   for; PyTorch warns that it is emulated); for int8, onnxruntime then
-  OpenVINO (PyTorch does not run the quantized graphs).
+  OpenVINO (OpenVINO first with VNNI; PyTorch does not run the
+  quantized graphs).
 
 Models on a GPU: the ISA says nothing there; ``'auto'`` is PyTorch fp32
 (int8 is refused: the quantized graphs run on the CPU engines).
@@ -108,12 +109,18 @@ FP32_ORDER = {
     True: ('openvino', 'onnxruntime'),
     False: ('onnxruntime', 'openvino'),
 }
-#: the int8 graph engines in order of preference when int8 is asked for:
-#: onnxruntime first (module docstring); OpenVINO int8 was 1.33x faster
-#: end to end on AMD Zen 4 with the earlier, smaller fp32 islands
-INT8_ORDER = ('onnxruntime', 'openvino')
-#: the int8 engines ``precision='auto'`` may choose (module docstring)
-AUTO_INT8_ENGINES = ('onnxruntime', )
+#: the int8 graph engines in order of preference when int8 is asked for,
+#: by whether the CPU has VNNI (module docstring)
+INT8_ORDER = {
+    True: ('openvino', 'onnxruntime'),
+    False: ('onnxruntime', 'openvino'),
+}
+#: the int8 engines ``precision='auto'`` may choose, by VNNI or not:
+#: OpenVINO int8 was slower than onnxruntime int8 on AVX2 alone
+AUTO_INT8_ENGINES = {
+    True: ('openvino', 'onnxruntime'),
+    False: ('onnxruntime', ),
+}
 #: the ISA flags of an int8 dot product (VNNI)
 VNNI_FLAGS = frozenset({'avx512_vnni', 'avx_vnni'})
 #: the ISA flags under which int8 was measured faster than the float
@@ -165,6 +172,11 @@ class MachineFacts:
                 self.onednn_bf16 == 'avx512_bf16':
             return 'avx512_bf16'
         return None
+
+    @property
+    def vnni(self) -> bool:
+        """Whether the CPU has an int8 dot product (VNNI)."""
+        return bool(self.flags & VNNI_FLAGS)
 
     @property
     def int8_pays(self) -> bool:
@@ -220,13 +232,18 @@ def _runs_bf16(backend: str) -> bool:
         'bf16' in GRAPH_BACKENDS[backend].precisions
 
 
-_INT8_WHY = ('quantized graphs of every stage are in onnx_dir and the CPU '
-             'has VNNI or AVX2 without AMX, where onnxruntime int8 was '
-             'faster than the float paths (1.09x OpenVINO bf16 on AMD Zen '
-             '4, 1.45x onnxruntime fp32 on AMD Zen 3)')
+#: why int8 comes first, by VNNI or not
+_INT8_WHY = {
+    True: ('quantized graphs of every stage are in onnx_dir and the CPU '
+           'has VNNI without AMX, where int8 was faster than the float '
+           'paths and OpenVINO int8 the fastest (AMD Zen 4)'),
+    False: ('quantized graphs of every stage are in onnx_dir and the CPU '
+            'has AVX2 without VNNI or AMX, where onnxruntime int8 was '
+            'faster than the float paths and than OpenVINO int8 (AMD Zen '
+            '3)'),
+}
 _OPENVINO_INT8_WHY = ('OpenVINO int8 was slower than onnxruntime int8 on '
-                      'AVX2 and is not timed on a CPU with VNNI; '
-                      "precision='int8' runs it")
+                      "AVX2 without VNNI; precision='int8' runs it")
 
 
 def _float_paths(facts: MachineFacts, precision: Optional[str]
@@ -257,14 +274,15 @@ def _auto_paths(facts: MachineFacts, precision: Optional[str]
     """``backend='auto'``: every candidate path, installed or not, and
     why (precision ``'auto'``, None, ``'fp32'``, ``'bf16'`` or
     ``'int8'``)."""
+    order = INT8_ORDER[facts.vnni]
     if precision == INT8:
-        return ([(INT8, b) for b in INT8_ORDER], 'int8 was asked for; '
-                f'engines in order {", ".join(INT8_ORDER)} (PyTorch does '
-                'not run the quantized graphs)')
+        return ([(INT8, b) for b in order], 'int8 was asked for; '
+                f'engines in order {", ".join(order)} (PyTorch does not '
+                'run the quantized graphs)')
     paths, why = _float_paths(facts, precision)
     if precision != AUTO:
         return paths, why
-    return _int8_first(facts, INT8_ORDER, paths, why)
+    return _int8_first(facts, order, paths, why)
 
 
 def _int8_first(facts: MachineFacts, engines: Sequence[str],
@@ -286,10 +304,10 @@ def _int8_first(facts: MachineFacts, engines: Sequence[str],
     """
     if not engines or not facts.int8_graphs:
         return paths, why
-    chosen = [e for e in engines if e in AUTO_INT8_ENGINES]
+    chosen = [e for e in AUTO_INT8_ENGINES[facts.vnni] if e in engines]
     if facts.int8_pays and chosen:
         return ([(INT8, e) for e in chosen] + paths,
-                f'{_INT8_WHY}; else {why}')
+                f'{_INT8_WHY[facts.vnni]}; else {why}')
     if facts.native_bf16 == 'amx':
         unused = 'with AMX, bf16 was faster than int8 in both engines'
     elif not facts.int8_pays:
@@ -360,7 +378,7 @@ def decide_runtime(facts: MachineFacts,
     if not paths:
         raise ValueError(
             "precision='int8' needs a graph engine, and neither "
-            f'{" nor ".join(INT8_ORDER)} is installed')
+            f'{" nor ".join(INT8_ORDER[facts.vnni])} is installed')
     reason = (f'{facts.describe()}: {why}; chosen '
               f'{describe_path(paths[0])}')
     if len(paths) > 1:

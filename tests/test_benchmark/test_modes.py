@@ -70,7 +70,7 @@ def test_int8_mode_runs_graphs_quantized_for_timing(bench_config):
 def test_auto_int8_mode_runs_int8_where_it_pays(bench_config, pretend_cpu,
                                                 zen4_facts, cpu):
     """'auto_int8' gives 'auto' quantized graphs: on a CPU with VNNI and no
-    AMX (an AMD Zen 4's flags) it runs onnxruntime int8; here, what 'auto'
+    AMX (an AMD Zen 4's flags) it runs OpenVINO int8; here, what 'auto'
     with quantized graphs decides for this machine."""
     import dataclasses
 
@@ -86,7 +86,7 @@ def test_auto_int8_mode_runs_int8_where_it_pays(bench_config, pretend_cpu,
     choice = decide_runtime(dataclasses.replace(facts, int8_graphs=True))
     assert (rt.precision, rt.backend) == choice.paths[0]
     if cpu == 'zen4':
-        assert (rt.precision, rt.backend) == ('int8', 'onnxruntime')
+        assert (rt.precision, rt.backend) == ('int8', 'openvino')
         assert setups['auto_int8'].peak == 'fp32'
     res = time_modes(setups, cfg, torch.device('cpu'), ['shpe'], [1], 0, 1)
     assert 'median_ms' in res['auto_int8']['shpe'][1]

@@ -166,8 +166,8 @@ def test_auto_runs_the_quantized_graphs_where_int8_pays(
         tool, quantized, options, hdr_hands_checkpoint, tmp_path,
         monkeypatch, pretend_cpu, zen4_facts, weights):
     """precision='auto' with the quantized graphs in onnx_dir, on a CPU
-    with VNNI and no AMX (an AMD Zen 4's flags): onnxruntime int8 (never
-    OpenVINO int8), saying why. Graphs quantized from other weights than
+    with VNNI and no AMX (an AMD Zen 4's flags): OpenVINO int8, then
+    onnxruntime int8, saying why. Graphs quantized from other weights than
     the pipeline's fail to open and are fallen back from, with a warning
     naming them."""
     pytest.importorskip('openvino')
@@ -193,18 +193,19 @@ def test_auto_runs_the_quantized_graphs_where_int8_pays(
         load_weights(model, hdr_hands_checkpoint, 'HDR checkpoint')
     rt = model.eval().runtime
     if weights == 'quantized':
-        assert (rt.precision, rt.backend) == ('int8', 'onnxruntime')
+        assert (rt.precision, rt.backend) == ('int8', 'openvino')
         assert 'quantized graphs of every stage are in onnx_dir and the ' \
-            'CPU has VNNI or AVX2 without AMX' in rt.reason
-        assert 'chosen onnxruntime int8, falling back to OpenVINO bf16, ' \
-            'then PyTorch bf16' in rt.reason
+            'CPU has VNNI without AMX' in rt.reason
+        assert 'chosen OpenVINO int8, falling back to onnxruntime int8, ' \
+            'then OpenVINO bf16, then PyTorch bf16' in rt.reason
         assert not warned
     else:
         assert (rt.precision, rt.backend) == ('bf16', 'openvino')
-        assert len(warned) == 1
-        assert warned[0].startswith('runtime auto: onnxruntime int8 failed '
-                                    'to load or compile (OnnxFileError: ')
-        assert 'hasm.int8.onnx was quantized from another' in warned[0]
+        assert len(warned) == 2
+        for engine, msg in zip(('OpenVINO', 'onnxruntime'), warned):
+            assert msg.startswith(f'runtime auto: {engine} int8 failed to '
+                                  'load or compile (OnnxFileError: ')
+            assert 'hasm.int8.onnx was quantized from another' in msg
 
 
 def test_pipeline_int8_needs_the_quantized_graphs(tool, options, tmp_path,

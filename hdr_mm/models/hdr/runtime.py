@@ -37,7 +37,8 @@ Pre- and post-processing (crops, masks, composition, read-out of the
 joints) are the same code in every case.
 
 int8 runs when asked for (``precision='int8'``, with a graph backend or
-``'auto'``: onnxruntime, then OpenVINO) or when ``precision='auto'``
+``'auto'``: both engines, OpenVINO first on a CPU with VNNI) or when
+``precision='auto'``
 finds the quantized graphs in ``onnx_dir`` on a CPU where int8 pays
 (VNNI or AVX2, no AMX; :mod:`hdr_mm.deploy.auto`). The float32 graphs
 are exported into ``onnx_dir`` as for fp32 (the cache's rules), and the
@@ -61,8 +62,8 @@ from hdr_mm.models.utils import (PRECISIONS, cpu_bf16_isa,
 STAGE_BACKENDS = Registry('HDR stage backend')
 #: the precision/backend that leaves the choice to the machine
 AUTO = 'auto'
-#: the quantized graphs' precision (graph backends only, never chosen by
-#: 'auto')
+#: the quantized graphs' precision (graph backends only; 'auto' chooses
+#: it only where the user quantized the graphs)
 INT8 = 'int8'
 #: every precision a runtime takes besides None and 'auto'
 RUNTIME_PRECISIONS = PRECISIONS + (INT8, )
