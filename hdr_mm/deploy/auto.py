@@ -27,9 +27,10 @@ in ``onnx_dir`` (:func:`~hdr_mm.deploy.int8.int8_graphs_present`: the
 user made them for these weights with
 ``tools/deployment/quantize_int8.py``, which is the opt-in; a graph
 quantized from other weights fails to open and is fallen back from):
-OpenVINO int8, then onnxruntime int8, with VNNI (AMD Zen 4: 1.08-1.11x
-onnxruntime int8 end to end, and within 0.1 mm MPJPE, 0.001 mIoU and
-0.1 dB of eager fp32 on the main job's networks); onnxruntime int8 alone
+OpenVINO int8, then onnxruntime int8, with VNNI (AMD Zen 4: 1.12-1.13x
+onnxruntime int8 end to end, and within 0.1 mm MPJPE over all frames,
+0.4 mm on single-hand ones, 0.001 mIoU and 0.1 dB of eager fp32 on the
+main job's networks); onnxruntime int8 alone
 on AVX2 without VNNI, where OpenVINO int8 was slower (AMD Zen 3).
 Without VNNI the x86 int8 kernels add pairs of 8-bit products in
 saturating 16-bit lanes; on AVX2 (AMD Zen 3) the main job's networks
