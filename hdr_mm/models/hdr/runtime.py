@@ -38,12 +38,12 @@ joints) are the same code in every case.
 
 int8 runs when asked for (``precision='int8'``, with a graph backend or
 ``'auto'``: both engines, OpenVINO first on a CPU with VNNI) or when
-``precision='auto'``
-finds the quantized graphs in ``onnx_dir`` on a CPU where int8 pays
-(VNNI or AVX2, no AMX; :mod:`hdr_mm.deploy.auto`). The float32 graphs
-are exported into ``onnx_dir`` as for fp32 (the cache's rules), and the
-loader refuses a quantized graph made from another export of them (the
-weights changed since: quantize again) or a missing one, naming it.
+``precision='auto'`` finds the quantized graphs in ``onnx_dir`` on a CPU
+where int8 pays (VNNI or AVX2, no AMX; :mod:`hdr_mm.deploy.auto`). The
+float32 graphs are exported into ``onnx_dir`` as for fp32 (the cache's
+rules), and the loader refuses a quantized graph made from another export
+of them (the weights changed since: quantize again) or a missing one,
+naming it.
 """
 import logging
 import tempfile
