@@ -103,6 +103,9 @@ test_cfg = dict()
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50))
+# hand the images and crops each test iteration frees back to the OS
+# (glibc keeps them otherwise and the memory grows with every frame)
+custom_hooks = [dict(type='MallocTrimHook')]
 env_cfg = dict(
     cudnn_benchmark=True,  # fixed 256x256 inputs
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
