@@ -35,7 +35,7 @@ class MallocTrimHook(Hook):
     back to the OS, so the small results pin them and the process's
     resident memory grows with every frame although nothing leaks
     (measured on the main job's 500-frame evaluation: 1.2 to 5.5 GB by
-    the end of the loop; with this hook it stays at 1.2 GB, at the same
+    the end of the loop; with this hook it stays near 1.4 GB, at the same
     speed). ``malloc_trim`` releases those pages. mmengine's
     ``EmptyCacheHook`` does the same for CUDA's cache only, so this hook
     is written here.
