@@ -1,6 +1,5 @@
 """Give the memory freed during validation and testing back to the OS."""
 import ctypes
-import ctypes.util
 from typing import Callable, Optional
 
 from mmengine.hooks import Hook
@@ -10,14 +9,16 @@ from mmpose.registry import HOOKS
 
 
 def glibc_malloc_trim() -> Optional[Callable[[int], int]]:
-    """Return glibc's ``malloc_trim``, or ``None`` where the C library
-    has none (musl, macOS, Windows)."""
-    name = ctypes.util.find_library('c')
-    if name is None:
-        return None
+    """Return ``malloc_trim`` of the C library this process runs on, or
+    ``None`` where it has none (musl, macOS, Windows).
+
+    Looked up among the symbols already loaded (``ctypes.CDLL(None)``):
+    the allocator to trim is the one the process uses, and no library
+    search runs.
+    """
     try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int

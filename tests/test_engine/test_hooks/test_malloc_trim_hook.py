@@ -1,6 +1,5 @@
 """MallocTrimHook hands the heap's free pages back after test iterations."""
 import ctypes
-import ctypes.util
 import os
 
 import pytest
@@ -20,7 +19,7 @@ def resident_mb() -> float:
     glibc_malloc_trim() is None or not os.path.exists('/proc/self/statm'),
     reason='needs glibc and /proc (Linux)')
 def test_releases_free_pages_between_live_chunks():
-    libc = ctypes.CDLL(ctypes.util.find_library('c'))
+    libc = ctypes.CDLL(None)  # the allocator the hook trims
     libc.malloc.restype = ctypes.c_void_p
     libc.malloc.argtypes = [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
