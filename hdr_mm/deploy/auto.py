@@ -116,10 +116,11 @@ INT8_ORDER = {
     True: ('openvino', 'onnxruntime'),
     False: ('onnxruntime', 'openvino'),
 }
-#: the int8 engines ``precision='auto'`` may choose, by VNNI or not:
-#: OpenVINO int8 was slower than onnxruntime int8 on AVX2 alone
+#: the int8 engines ``precision='auto'`` may choose, by VNNI or not: with
+#: VNNI all of them, in the order above; without it onnxruntime alone
+#: (OpenVINO int8 was slower than onnxruntime int8 on AVX2 alone)
 AUTO_INT8_ENGINES = {
-    True: ('openvino', 'onnxruntime'),
+    True: INT8_ORDER[True],
     False: ('onnxruntime', ),
 }
 #: the ISA flags of an int8 dot product (VNNI)
